@@ -7,6 +7,7 @@ package sim
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -32,6 +33,9 @@ const (
 	// NoAnswerNeverPaid (..95): the submit gets no answer and the order
 	// never completes.
 	NoAnswerNeverPaid Scenario = "no_answer_never_paid"
+	// PayAfterQueries: USERPAYING for Order.PayingQueries queries, paid on
+	// the next one. Chosen by a Behaviour with PayingQueries > 0.
+	PayAfterQueries Scenario = "pay_after_queries"
 )
 
 // ScenarioFor picks the scenario from the last two digits of the amount in
@@ -93,9 +97,18 @@ type Order struct {
 	// Tombstone marks a reverse of an order never received: a late submit
 	// with the same number is refused, as real acquirers do.
 	Tombstone bool `json:"tombstone,omitempty"`
+	// PayingQueries is how many queries see USERPAYING before the order is
+	// paid (scenario PayAfterQueries).
+	PayingQueries int `json:"paying_queries,omitempty"`
+	// DeclineCode and DeclineMsg are what a declined order reports; the
+	// wire simulator picks its own defaults when they are empty.
+	DeclineCode string `json:"decline_code,omitempty"`
+	DeclineMsg  string `json:"decline_msg,omitempty"`
+	// LastQueryAt is when the order was last queried, for Rules.MinQueryInterval.
+	LastQueryAt time.Time `json:"last_query_at,omitempty"`
 }
 
-// Refunded sums the order's refunds.
+// RefundedAmount sums the order's refunds.
 func (o Order) RefundedAmount() int64 {
 	var n int64
 	for _, r := range o.Refunds {
@@ -113,7 +126,30 @@ type Ledger struct {
 	orders map[string]*Order
 	seq    int64
 	now    func() time.Time
+	rules  Rules
 }
+
+// Rules are the acquirer's timing rules the ledger enforces. The zero value
+// enforces nothing.
+type Rules struct {
+	// ReverseAfter is the minimum age of an order before a reverse is
+	// accepted (MMSP asks for 15 s; demos use about 1 s). Younger orders get
+	// ErrTooEarly.
+	ReverseAfter time.Duration
+	// MinQueryInterval is the minimum wait between two queries of one
+	// order; a query sooner gets ErrQueryTooSoon and is not counted.
+	MinQueryInterval time.Duration
+}
+
+// SetRules sets the timing rules the ledger enforces from now on.
+func (l *Ledger) SetRules(r Rules) { l.mu.Lock(); l.rules = r; l.mu.Unlock() }
+
+// ErrTooEarly is returned by Reverse for an order younger than Rules.ReverseAfter.
+var ErrTooEarly = errors.New("sim: reverse too soon after the order")
+
+// ErrQueryTooSoon is returned by Query when Rules.MinQueryInterval has not
+// passed since the order's previous query.
+var ErrQueryTooSoon = errors.New("sim: query too soon after the previous one")
 
 type ledgerFile struct {
 	Seq    int64    `json:"seq"`
@@ -236,7 +272,17 @@ func (l *Ledger) NewOrder(o Order) (Order, error) {
 	}
 	o.CreatedAt = l.now()
 	if o.Scenario == "" {
-		o.Scenario = ScenarioFor(o.Amount)
+		switch {
+		case o.PayingQueries > 0:
+			o.Scenario = PayAfterQueries
+		case o.DeclineCode != "" || o.DeclineMsg != "":
+			o.Scenario = Decline
+		default:
+			o.Scenario = ScenarioFor(o.Amount)
+		}
+	}
+	if o.Scenario == PayOnSecondQuery && o.PayingQueries == 0 {
+		o.PayingQueries = 1
 	}
 	o.TransactionID = l.nextIDLocked("42")
 	switch {
@@ -259,8 +305,9 @@ func (l *Ledger) NewOrder(o Order) (Order, error) {
 }
 
 // Query counts a query and advances the order's scenario: ..91 is paid on
-// its second query; a QR order in the Immediate scenario is paid on its first
-// (the customer scanned while the till displayed it).
+// its second query (PayAfterQueries on query PayingQueries+1); a QR order in
+// the Immediate scenario is paid on its first (the customer scanned while
+// the till displayed it).
 func (l *Ledger) Query(outTradeNo string) (Order, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -268,17 +315,22 @@ func (l *Ledger) Query(outTradeNo string) (Order, error) {
 	if !ok || o.Tombstone {
 		return Order{}, ErrNotFound
 	}
+	now := l.now()
+	if l.rules.MinQueryInterval > 0 && !o.LastQueryAt.IsZero() && now.Sub(o.LastQueryAt) < l.rules.MinQueryInterval {
+		return cloneOrder(o), ErrQueryTooSoon
+	}
+	o.LastQueryAt = now
 	o.Queries++
+	paysAfter := o.Scenario == PayOnSecondQuery || o.Scenario == PayAfterQueries
 	switch {
-	case o.State == UserPaying && o.Scenario == PayOnSecondQuery && o.Queries >= 2,
+	case (o.State == UserPaying || o.State == NotPay) && paysAfter && o.Queries > o.PayingQueries,
 		o.State == NotPay && o.Scenario == Immediate,
-		o.State == NotPay && o.Scenario == PayOnSecondQuery && o.Queries >= 2,
 		o.State == NotPay && o.Scenario == NoAnswerPaid:
 		o.State = Success
-		o.PaidAt = l.now()
+		o.PaidAt = now
 	case o.State == NotPay && o.Scenario == Decline:
 		o.State = PayError
-	case o.State == NotPay && (o.Scenario == PayOnSecondQuery || o.Scenario == PayingUntilReversed):
+	case o.State == NotPay && (paysAfter || o.Scenario == PayingUntilReversed || o.Scenario == NoAnswerNeverPaid):
 		o.State = UserPaying
 	}
 	if err := l.saveLocked(); err != nil {
@@ -297,6 +349,9 @@ func (l *Ledger) Reverse(outTradeNo string) (Order, error) {
 	if !ok {
 		o = &Order{OutTradeNo: outTradeNo, State: Revoked, Tombstone: true, CreatedAt: l.now()}
 		l.orders[outTradeNo] = o
+	}
+	if l.rules.ReverseAfter > 0 && !o.Tombstone && l.now().Sub(o.CreatedAt) < l.rules.ReverseAfter {
+		return cloneOrder(o), ErrTooEarly
 	}
 	if o.State == Refunded {
 		return cloneOrder(o), fmt.Errorf("sim: order %s has refunds and cannot be reversed", outTradeNo)
@@ -369,4 +424,19 @@ func (l *Ledger) FindRefund(outTradeNo, outRefundNo string) (Order, Refund, erro
 		}
 	}
 	return cloneOrder(o), Refund{}, ErrNotFound
+}
+
+// FindRefundByNo looks a refund up by our refund number alone, for
+// acquirers whose refund query does not name the order.
+func (l *Ledger) FindRefundByNo(outRefundNo string) (Order, Refund, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, o := range l.orders {
+		for _, r := range o.Refunds {
+			if r.OutRefundNo == outRefundNo || r.RefundID == outRefundNo {
+				return cloneOrder(o), r, nil
+			}
+		}
+	}
+	return Order{}, Refund{}, ErrNotFound
 }
