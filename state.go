@@ -63,11 +63,13 @@ func (s State) Status() string {
 // still says "user paying").
 var transitions = map[State][]State{
 	StateAwaitingCode: {StateSubmitting, StateFailed},
-	StateSubmitting:   {StateSucceeded, StateUserPaying, StateFailed, StateUnknown, StateReversing},
-	StateUserPaying:   {StateUserPaying, StateSucceeded, StateFailed, StateUnknown, StateReversing},
-	StateUnknown:      {StateUnknown, StateSucceeded, StateUserPaying, StateFailed, StateReversing},
+	// Submitting -> Submitting records a cashier cancel while the submit is
+	// in flight, so the cancel survives a crash.
+	StateSubmitting: {StateSubmitting, StateSucceeded, StateUserPaying, StateFailed, StateUnknown, StateReversing},
+	StateUserPaying: {StateUserPaying, StateSucceeded, StateFailed, StateUnknown, StateReversing},
+	StateUnknown:    {StateUnknown, StateSucceeded, StateUserPaying, StateFailed, StateReversing},
 	// A reverse the gateway refuses because the payment completed and is
-	// past its reversal window ends StateSucceeded (and is flagged for refund);
+	// past its reversal window ends Succeeded (and is flagged for refund);
 	// one that finds the order closed with nothing charged ends Failed.
 	StateReversing: {StateReversing, StateReversed, StateSucceeded, StateFailed},
 }

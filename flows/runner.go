@@ -1,0 +1,679 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/gateways"
+	"github.com/posagent/posagent/hw/display"
+	"github.com/posagent/posagent/hw/scanner"
+	"github.com/posagent/posagent/store"
+)
+
+// ScanSource hands out scans one at a time (scanner.Hub implements it).
+type ScanSource interface {
+	Next(ctx context.Context) (scanner.Scan, error)
+}
+
+// ReceiptSink is told about every payment that reaches a final state, to
+// print its receipts. It must not block for long; errors are its own.
+type ReceiptSink interface {
+	PaymentFinal(ctx context.Context, p pos.Payment)
+}
+
+// Options configures a Runner. Journal and at least one gateway are
+// required; everything else has a default.
+type Options struct {
+	Journal store.Journal
+	// Gateways by configured name; DefaultGateway is used when a request
+	// names none (default: the only one, when there is only one).
+	Gateways       map[string]gateways.Gateway
+	DefaultGateway string
+	// Scans feeds payments that wait for a code. Nil: only codes given in
+	// the request are accepted.
+	Scans ScanSource
+	// Display shows the customer what is happening. Nil: no display.
+	Display display.Display
+	// Receipts prints final payments. Nil: no receipts.
+	Receipts ReceiptSink
+	// CodeKey keys the hash journaled instead of the payment code. Required,
+	// at least 16 bytes, stable for the life of the journal.
+	CodeKey []byte
+	Clock   Clock        // default SystemClock
+	Logger  *slog.Logger // default: discard
+	// AwaitCodeTimeout is how long a payment waits for a scan (default 90 s).
+	AwaitCodeTimeout time.Duration
+	// Tick is how often the outbox is checked when nothing wakes it
+	// (default 200 ms). It bounds how late a due operation runs.
+	Tick time.Duration
+}
+
+// Runner drives payments: it journals each decision, then acts on it.
+type Runner struct {
+	opts Options
+	log  *slog.Logger
+
+	mu       sync.Mutex
+	changed  chan struct{}     // closed and replaced on every journaled change
+	inflight map[int64]bool    // outbox ops being executed
+	awaiting map[string]func() // payments waiting for a scan -> wake
+	wake     chan struct{}
+}
+
+// NewRunner validates opts and returns a Runner. Call Run to start it.
+func NewRunner(opts Options) (*Runner, error) {
+	if opts.Journal == nil {
+		return nil, errors.New("flows: Options.Journal is required")
+	}
+	if len(opts.Gateways) == 0 {
+		return nil, errors.New("flows: at least one gateway is required")
+	}
+	if opts.DefaultGateway == "" && len(opts.Gateways) == 1 {
+		for name := range opts.Gateways {
+			opts.DefaultGateway = name
+		}
+	}
+	if _, ok := opts.Gateways[opts.DefaultGateway]; !ok && opts.DefaultGateway != "" {
+		return nil, fmt.Errorf("flows: default gateway %q is not configured", opts.DefaultGateway)
+	}
+	if len(opts.CodeKey) < 16 {
+		return nil, errors.New("flows: Options.CodeKey must be at least 16 bytes")
+	}
+	if opts.Clock == nil {
+		opts.Clock = SystemClock{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.AwaitCodeTimeout == 0 {
+		opts.AwaitCodeTimeout = 90 * time.Second
+	}
+	if opts.Tick == 0 {
+		opts.Tick = 200 * time.Millisecond
+	}
+	return &Runner{
+		opts:     opts,
+		log:      opts.Logger,
+		changed:  make(chan struct{}),
+		inflight: map[int64]bool{},
+		awaiting: map[string]func(){},
+		wake:     make(chan struct{}, 1),
+	}, nil
+}
+
+// StartRequest asks for a new payment.
+type StartRequest struct {
+	Amount  pos.Money
+	Method  pos.Method
+	Gateway string // "" for the default
+	// Code is the customer's payment code (micropay). Zero: wait for the
+	// next accepted scan.
+	Code pos.AuthCode
+	// Wallet is required for a merchant QR payment.
+	Wallet      pos.Wallet
+	Description string
+}
+
+func (r *Runner) gateway(name string) (string, gateways.Gateway, error) {
+	if name == "" {
+		name = r.opts.DefaultGateway
+	}
+	g, ok := r.opts.Gateways[name]
+	if !ok {
+		return "", nil, pos.Errorf(pos.Invalid, "flows.Start", "unknown gateway %q", name)
+	}
+	return name, g, nil
+}
+
+// Start validates req, journals the payment, and for a micropay with a code
+// (or a merchant QR) submits it before returning. It returns the payment as
+// it stands after the submit's answer (or awaiting a code). Invalid requests
+// are refused before anything is journaled.
+func (r *Runner) Start(ctx context.Context, req StartRequest) (pos.Payment, error) {
+	const op = "flows.Start"
+	name, g, err := r.gateway(req.Gateway)
+	if err != nil {
+		return pos.Payment{}, err
+	}
+	if !req.Amount.Currency.Valid() || req.Amount.Minor <= 0 {
+		return pos.Payment{}, pos.Errorf(pos.Invalid, op, "amount must be positive, in a supported currency")
+	}
+	caps := g.Capabilities()
+	if !caps.Accepts(req.Amount.Currency) {
+		return pos.Payment{}, pos.Errorf(pos.Invalid, op, "gateway %s does not accept %s", name, req.Amount.Currency)
+	}
+	now := r.opts.Clock.Now()
+	p := pos.Payment{
+		ID:          newPaymentID(),
+		OutTradeNo:  newOutTradeNo(now),
+		Gateway:     name,
+		Method:      req.Method,
+		Amount:      req.Amount,
+		CreatedAt:   now,
+		UpdatedAt:   now,
+		Description: req.Description,
+	}
+	if p.Description == "" {
+		p.Description = "POS purchase"
+	}
+	switch req.Method {
+	case pos.Micropay:
+		if _, ok := g.(gateways.Micropayer); !ok || len(caps.Micropay) == 0 {
+			return pos.Payment{}, pos.Errorf(pos.Invalid, op, "gateway %s cannot take customer-presented codes (micropay)", name)
+		}
+		if req.Code.IsZero() {
+			p.State = pos.StateAwaitingCode
+			p.Deadline = now.Add(r.opts.AwaitCodeTimeout)
+			if err := r.create(ctx, &p, "waiting for a payment code to be scanned"); err != nil {
+				return pos.Payment{}, err
+			}
+			r.addAwaiting(p.ID)
+			r.show(ctx, display.Screen{Kind: display.ScanPrompt, PaymentID: p.ID, Amount: p.Amount, State: p.State, Message: "Please show your payment code"})
+			return p, nil
+		}
+		if !caps.Supports(pos.Micropay, req.Code.Wallet()) {
+			return pos.Payment{}, pos.Errorf(pos.Invalid, op, "gateway %s does not take %s payment codes", name, req.Code.Wallet().DisplayName())
+		}
+		r.stampCode(&p, req.Code)
+		p.State = pos.StateSubmitting
+		p.SubmittedAt = now
+		p.Deadline = now.Add(timing(g).PayTimeout)
+		if err := r.create(ctx, &p, "submitting "+req.Code.Wallet().DisplayName()+" micropay"); err != nil {
+			return pos.Payment{}, err
+		}
+		return r.submitMicropay(ctx, g, p, req.Code)
+	case pos.MerchantQR:
+		qc, ok := g.(gateways.QRCreator)
+		if !ok || !caps.Supports(pos.MerchantQR, req.Wallet) {
+			return pos.Payment{}, pos.Errorf(pos.Invalid, op, "gateway %s cannot create %s merchant QR codes", name, req.Wallet.DisplayName())
+		}
+		p.Wallet = req.Wallet
+		p.State = pos.StateSubmitting
+		p.SubmittedAt = now
+		p.Deadline = now.Add(timing(g).QRTimeout)
+		if err := r.create(ctx, &p, "creating "+req.Wallet.DisplayName()+" merchant QR order"); err != nil {
+			return pos.Payment{}, err
+		}
+		res, err := callWithTimeout(ctx, g, func(ctx context.Context) (gateways.Result, error) {
+			return qc.CreateQR(ctx, gateways.QRRequest{OutTradeNo: p.OutTradeNo, Amount: p.Amount, Wallet: p.Wallet, Description: p.Description, Expires: p.Deadline})
+		})
+		return r.apply(ctx, p.ID, Input{Kind: Submitted, Result: res, Err: err}, nil)
+	}
+	return pos.Payment{}, pos.Errorf(pos.Invalid, op, "unknown method %q", req.Method)
+}
+
+func (r *Runner) stampCode(p *pos.Payment, code pos.AuthCode) {
+	p.Wallet = code.Wallet()
+	p.CodeMasked = code.Masked()
+	p.CodeHash = codeHash(r.opts.CodeKey, code.Reveal())
+}
+
+// create journals a new payment, drawing a new out_trade_no on the rare
+// collision.
+func (r *Runner) create(ctx context.Context, p *pos.Payment, reason string) error {
+	var err error
+	for range 3 {
+		err = r.opts.Journal.Append(ctx, store.Change{Payment: *p, Reason: reason, At: p.CreatedAt})
+		if err == nil {
+			r.notify()
+			r.log.Info("payment created", "payment", p.ID, "outTradeNo", p.OutTradeNo, "state", p.State, "amount", p.Amount.String(), "wallet", p.Wallet, "code", p.CodeMasked)
+			return nil
+		}
+		if !pos.Match(pos.Conflict, err) {
+			break
+		}
+		p.OutTradeNo = newOutTradeNo(r.opts.Clock.Now())
+		p.ID = newPaymentID()
+	}
+	return fmt.Errorf("flows: journaling new payment: %w", err)
+}
+
+// submitMicropay sends the code. The payment is already journaled in
+// Submitting, so a crash from here on is resumed by querying.
+func (r *Runner) submitMicropay(ctx context.Context, g gateways.Gateway, p pos.Payment, code pos.AuthCode) (pos.Payment, error) {
+	crashPoint("micropay.submitted")
+	r.show(ctx, display.Screen{Kind: display.Processing, PaymentID: p.ID, Amount: p.Amount, Wallet: p.Wallet, State: p.State, Message: "Processing…"})
+	mp := g.(gateways.Micropayer)
+	res, err := callWithTimeout(ctx, g, func(ctx context.Context) (gateways.Result, error) {
+		return mp.Micropay(ctx, gateways.MicropayRequest{OutTradeNo: p.OutTradeNo, Amount: p.Amount, Code: code, Description: p.Description})
+	})
+	return r.apply(ctx, p.ID, Input{Kind: Submitted, Result: res, Err: err}, nil)
+}
+
+// callWithTimeout bounds one gateway call by the gateway's CallTimeout. The
+// call is detached from the caller's cancellation (an HTTP client going away
+// must not turn a sent payment into an abandoned one) but not from its
+// values.
+func callWithTimeout(ctx context.Context, g gateways.Gateway, f func(context.Context) (gateways.Result, error)) (gateways.Result, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timing(g).CallTimeout)
+	defer cancel()
+	return f(ctx)
+}
+
+func timing(g gateways.Gateway) gateways.Timing { return g.Timing().WithDefaults() }
+
+// apply runs Decide on the journaled payment and journals the decision,
+// retrying on a compare-and-set conflict (another actor changed the payment
+// meanwhile: decide again on what is now true). op is the outbox operation
+// the input answers, completed in the same write.
+func (r *Runner) apply(ctx context.Context, id string, in Input, op *store.Op) (pos.Payment, error) {
+	ctx = context.WithoutCancel(ctx) // a decision, once made, is journaled
+	for attempt := 0; ; attempt++ {
+		p, err := r.opts.Journal.Payment(ctx, id)
+		if err != nil {
+			return pos.Payment{}, err
+		}
+		g, ok := r.opts.Gateways[p.Gateway]
+		if !ok {
+			return p, pos.Errorf(pos.Internal, "flows.apply", "payment %s names gateway %q, which is not configured", p.ID, p.Gateway)
+		}
+		now := r.opts.Clock.Now()
+		d := Decide(p, in, now, g.Timing())
+		if d.Retry {
+			if op != nil {
+				if err := r.opts.Journal.RetryOp(ctx, op.ID, d.RetryAt, d.LastError); err != nil {
+					return p, err
+				}
+				r.log.Warn("gateway operation will be retried", "payment", p.ID, "op", op.Kind, "attempts", op.Attempts+1, "at", d.RetryAt, "err", d.LastError)
+			}
+			return p, nil
+		}
+		if d.To == "" {
+			// Nothing to change (a stale answer); finish the op if any.
+			if op != nil {
+				_ = r.opts.Journal.RetryOp(ctx, op.ID, now.Add(timing(g).PollInterval), "no decision for state "+string(p.State))
+			}
+			return p, nil
+		}
+		c := store.Change{Payment: d.Payment, From: p.State, Reason: d.Reason, Detail: detail(in), At: now, Enqueue: d.Enqueue}
+		if op != nil {
+			c.Done = append(c.Done, op.ID)
+		}
+		if d.To.Final() || d.To == pos.StateReversing {
+			// Nothing else is owed for this payment: drop every other op
+			// in the same write, so no stale query outlives it.
+			ops, err := r.opts.Journal.Ops(ctx, p.ID)
+			if err != nil {
+				return p, err
+			}
+			for _, o := range ops {
+				if op == nil || o.ID != op.ID {
+					c.Done = append(c.Done, o.ID)
+				}
+			}
+		}
+		err = r.opts.Journal.Append(ctx, c)
+		if pos.Match(pos.Conflict, err) && attempt < 5 {
+			continue
+		}
+		if err != nil {
+			return p, fmt.Errorf("flows: journaling %s -> %s: %w", p.State, d.To, err)
+		}
+		r.afterChange(ctx, p.State, d.Payment)
+		return d.Payment, nil
+	}
+}
+
+func detail(in Input) string {
+	if in.Err != nil {
+		return in.Kind.String() + ": error: " + errMessage(in.Err)
+	}
+	if in.Result.Detail != "" {
+		return in.Kind.String() + ": " + in.Result.Detail
+	}
+	if in.Kind == Submitted || in.Kind == Queried || in.Kind == ReverseAnswered {
+		return in.Kind.String() + ": " + in.Result.Status.String()
+	}
+	return in.Kind.String()
+}
+
+// afterChange tells the world: waiters, the display, the printer, the log.
+func (r *Runner) afterChange(ctx context.Context, from pos.State, p pos.Payment) {
+	r.notify()
+	if p.State != from {
+		r.log.Info("payment state", "payment", p.ID, "from", from, "to", p.State, "reason", p.Reason)
+	}
+	if p.State != pos.StateAwaitingCode {
+		r.removeAwaiting(p.ID)
+	}
+	switch {
+	case p.State.Final():
+		r.show(ctx, display.Screen{Kind: display.Result, PaymentID: p.ID, Amount: p.Amount, Wallet: p.Wallet, State: p.State, Message: resultMessage(p)})
+		if r.opts.Receipts != nil {
+			r.opts.Receipts.PaymentFinal(context.WithoutCancel(ctx), p)
+		}
+	case p.State == pos.StateUserPaying && p.Method == pos.MerchantQR:
+		r.show(ctx, display.Screen{Kind: display.ShowQR, PaymentID: p.ID, Amount: p.Amount, Wallet: p.Wallet, State: p.State, QR: p.CodeURL, Message: "Scan to pay with " + p.Wallet.DisplayName()})
+	case p.State == pos.StateUserPaying:
+		r.show(ctx, display.Screen{Kind: display.Processing, PaymentID: p.ID, Amount: p.Amount, Wallet: p.Wallet, State: p.State, Message: "Please confirm the payment on your phone"})
+	}
+}
+
+func resultMessage(p pos.Payment) string {
+	switch p.State {
+	case pos.StateSucceeded:
+		return "Payment successful. Thank you!"
+	case pos.StateReversed:
+		return "Payment cancelled; any charge has been reversed"
+	}
+	return "Payment failed: " + p.Reason
+}
+
+func (r *Runner) show(ctx context.Context, s display.Screen) {
+	if r.opts.Display == nil {
+		return
+	}
+	if err := r.opts.Display.Show(ctx, s); err != nil {
+		r.log.Warn("display failed", "err", err)
+	}
+}
+
+// notify wakes everyone waiting for a change.
+func (r *Runner) notify() {
+	r.mu.Lock()
+	close(r.changed)
+	r.changed = make(chan struct{})
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Get returns a payment.
+func (r *Runner) Get(ctx context.Context, id string) (pos.Payment, error) {
+	return r.opts.Journal.Payment(ctx, id)
+}
+
+// Events returns a payment's journaled history.
+func (r *Runner) Events(ctx context.Context, id string) ([]pos.Event, error) {
+	if _, err := r.opts.Journal.Payment(ctx, id); err != nil {
+		return nil, err
+	}
+	return r.opts.Journal.Events(ctx, id)
+}
+
+// Recent lists the newest payments.
+func (r *Runner) Recent(ctx context.Context, limit int) ([]pos.Payment, error) {
+	return r.opts.Journal.Recent(ctx, limit)
+}
+
+// Wait returns the payment once its state differs from seen or it is final,
+// or when ctx ends (then with the current state and no error).
+func (r *Runner) Wait(ctx context.Context, id string, seen pos.State) (pos.Payment, error) {
+	for {
+		r.mu.Lock()
+		ch := r.changed
+		r.mu.Unlock()
+		p, err := r.opts.Journal.Payment(ctx, id)
+		if err != nil || p.State != seen || p.State.Final() {
+			return p, err
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return r.opts.Journal.Payment(context.WithoutCancel(ctx), id)
+		}
+	}
+}
+
+// Cancel asks to stop a payment. A payment still waiting for a code fails
+// at once; one that was sent is reversed (or its QR order closed). A final
+// payment cannot be cancelled: a succeeded one needs a refund.
+func (r *Runner) Cancel(ctx context.Context, id string) (pos.Payment, error) {
+	p, err := r.opts.Journal.Payment(ctx, id)
+	if err != nil {
+		return p, err
+	}
+	if p.State.Final() {
+		return p, pos.Errorf(pos.Conflict, "flows.Cancel", "payment %s is already %s", id, p.State)
+	}
+	if p.State == pos.StateReversing {
+		return p, nil
+	}
+	return r.apply(ctx, id, Input{Kind: CancelRequested}, nil)
+}
+
+// Run resumes every pending payment, then executes outbox operations as they
+// fall due and feeds scans to waiting payments, until ctx ends.
+func (r *Runner) Run(ctx context.Context) error {
+	if err := r.resume(ctx); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	if r.opts.Scans != nil {
+		wg.Go(func() { r.scanLoop(ctx) })
+	}
+	t := time.NewTicker(r.opts.Tick)
+	defer t.Stop()
+	for {
+		r.runDue(ctx, &wg)
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return nil
+		case <-t.C:
+		case <-r.wake:
+		}
+	}
+}
+
+func (r *Runner) resume(ctx context.Context) error {
+	pending, err := r.opts.Journal.Pending(ctx)
+	if err != nil {
+		return fmt.Errorf("flows: listing pending payments: %w", err)
+	}
+	for _, p := range pending {
+		r.log.Info("resuming payment", "payment", p.ID, "state", p.State)
+		if p.State == pos.StateAwaitingCode {
+			r.addAwaiting(p.ID)
+			continue
+		}
+		ops, err := r.opts.Journal.Ops(ctx, p.ID)
+		if err != nil {
+			return err
+		}
+		if p.State != pos.StateSubmitting && len(ops) > 0 {
+			continue // its outbox row carries it on
+		}
+		if _, err := r.apply(ctx, p.ID, Input{Kind: Resumed}, nil); err != nil {
+			return fmt.Errorf("flows: resuming %s: %w", p.ID, err)
+		}
+	}
+	return nil
+}
+
+// runDue starts every due outbox operation not already running, and fails
+// awaiting payments whose time is up.
+func (r *Runner) runDue(ctx context.Context, wg *sync.WaitGroup) {
+	now := r.opts.Clock.Now()
+	ops, err := r.opts.Journal.DueOps(ctx, now)
+	if err != nil {
+		if ctx.Err() == nil {
+			r.log.Error("reading outbox failed", "err", err)
+		}
+		return
+	}
+	for _, op := range ops {
+		r.mu.Lock()
+		busy := r.inflight[op.ID]
+		r.inflight[op.ID] = true
+		r.mu.Unlock()
+		if busy {
+			continue
+		}
+		wg.Go(func() {
+			defer func() { r.mu.Lock(); delete(r.inflight, op.ID); r.mu.Unlock() }()
+			if err := r.execute(ctx, op); err != nil && ctx.Err() == nil {
+				r.log.Error("outbox operation failed", "payment", op.PaymentID, "op", op.Kind, "err", err)
+			}
+		})
+	}
+	for _, id := range r.awaitingIDs() {
+		p, err := r.opts.Journal.Payment(ctx, id)
+		if err == nil && p.State == pos.StateAwaitingCode && !now.Before(p.Deadline) {
+			if _, err := r.apply(ctx, id, Input{Kind: CodeTimeout}, nil); err != nil {
+				r.log.Error("expiring awaiting payment failed", "payment", id, "err", err)
+			}
+		}
+	}
+}
+
+// execute performs one outbox operation and journals its outcome.
+func (r *Runner) execute(ctx context.Context, op store.Op) error {
+	p, err := r.opts.Journal.Payment(ctx, op.PaymentID)
+	if err != nil {
+		return err
+	}
+	g, ok := r.opts.Gateways[p.Gateway]
+	if !ok {
+		return pos.Errorf(pos.Internal, "flows.execute", "gateway %q not configured", p.Gateway)
+	}
+	ref := gateways.OrderRef{OutTradeNo: p.OutTradeNo, TransactionID: p.TransactionID, Wallet: p.Wallet, Method: p.Method, Amount: p.Amount, SubmittedAt: p.SubmittedAt}
+	var in Input
+	switch op.Kind {
+	case store.OpQuery:
+		res, err := callWithTimeout(ctx, g, func(ctx context.Context) (gateways.Result, error) { return g.Query(ctx, ref) })
+		in = Input{Kind: Queried, Result: res, Err: err, Attempts: op.Attempts}
+	case store.OpReverse, store.OpClose:
+		res, err := callWithTimeout(ctx, g, func(ctx context.Context) (gateways.Result, error) {
+			if op.Kind == store.OpClose {
+				if c, ok := g.(gateways.Closer); ok {
+					return c.Close(ctx, ref)
+				}
+			}
+			if rv, ok := g.(gateways.Reverser); ok {
+				return rv.Reverse(ctx, ref)
+			}
+			if c, ok := g.(gateways.Closer); ok {
+				return c.Close(ctx, ref)
+			}
+			return gateways.Result{}, pos.Errorf(pos.Internal, "flows.execute", "gateway %s can neither reverse nor close", p.Gateway)
+		})
+		in = Input{Kind: ReverseAnswered, Result: res, Err: err, Attempts: op.Attempts}
+	default:
+		return pos.Errorf(pos.Internal, "flows.execute", "unknown outbox operation %q", op.Kind)
+	}
+	_, err = r.apply(ctx, p.ID, in, &op)
+	return err
+}
+
+func (r *Runner) addAwaiting(id string) {
+	r.mu.Lock()
+	r.awaiting[id] = nil
+	r.mu.Unlock()
+	r.notify()
+}
+
+func (r *Runner) removeAwaiting(id string) {
+	r.mu.Lock()
+	delete(r.awaiting, id)
+	r.mu.Unlock()
+}
+
+// awaitingIDs lists payments waiting for a code, oldest ID order is not
+// meaningful, so callers that need the oldest check CreatedAt.
+func (r *Runner) awaitingIDs() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ids := make([]string, 0, len(r.awaiting))
+	for id := range r.awaiting {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// oldestAwaiting returns the payment that the next scan belongs to: the
+// oldest one waiting for a code.
+func (r *Runner) oldestAwaiting(ctx context.Context) (pos.Payment, bool) {
+	var best pos.Payment
+	found := false
+	for _, id := range r.awaitingIDs() {
+		p, err := r.opts.Journal.Payment(ctx, id)
+		if err != nil || p.State != pos.StateAwaitingCode {
+			r.removeAwaiting(id)
+			continue
+		}
+		if !found || p.CreatedAt.Before(best.CreatedAt) {
+			best, found = p, true
+		}
+	}
+	return best, found
+}
+
+// scanLoop reads scans only while a payment waits for one, so a scan with
+// no payment to go to stays in the scanner hub, which holds it briefly and
+// then discards it.
+func (r *Runner) scanLoop(ctx context.Context) {
+	for ctx.Err() == nil {
+		r.mu.Lock()
+		ch := r.changed
+		r.mu.Unlock()
+		if _, ok := r.oldestAwaiting(ctx); !ok {
+			select {
+			case <-ch:
+			case <-ctx.Done():
+			}
+			continue
+		}
+		// Read with a short horizon so a payment cancelled meanwhile does
+		// not keep the loop reading scans for nobody.
+		sctx, cancel := context.WithTimeout(ctx, time.Second)
+		scan, err := r.opts.Scans.Next(sctx)
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil && !errors.Is(err, context.DeadlineExceeded) {
+				r.log.Warn("scanner read failed", "err", err)
+				time.Sleep(100 * time.Millisecond)
+			}
+			continue
+		}
+		r.onScan(ctx, scan)
+	}
+}
+
+// onScan gives a scan to the oldest awaiting payment. A scan that is not a
+// payment code leaves the payment waiting and tells the customer why.
+func (r *Runner) onScan(ctx context.Context, scan scanner.Scan) {
+	p, ok := r.oldestAwaiting(ctx)
+	if !ok {
+		r.log.Info("scan discarded: no payment waits for it", "scan", scan)
+		return
+	}
+	code, err := pos.ParseAuthCode(scan.Data)
+	if err != nil {
+		r.log.Info("scan rejected", "payment", p.ID, "scan", scan, "reason", errMessage(err))
+		r.show(ctx, display.Screen{Kind: display.Rejected, PaymentID: p.ID, Amount: p.Amount, State: p.State, Message: errMessage(err) + " — please scan again"})
+		return
+	}
+	g := r.opts.Gateways[p.Gateway]
+	if !g.Capabilities().Supports(pos.Micropay, code.Wallet()) {
+		msg := fmt.Sprintf("%s is not accepted here", code.Wallet().DisplayName())
+		r.log.Info("scan rejected", "payment", p.ID, "scan", scan, "reason", msg)
+		r.show(ctx, display.Screen{Kind: display.Rejected, PaymentID: p.ID, Amount: p.Amount, State: p.State, Message: msg + " — please use another wallet"})
+		return
+	}
+	next := p
+	r.stampCode(&next, code)
+	now := r.opts.Clock.Now()
+	next.State = pos.StateSubmitting
+	next.SubmittedAt = now
+	next.UpdatedAt = now
+	next.Deadline = now.Add(timing(g).PayTimeout)
+	err = r.opts.Journal.Append(ctx, store.Change{Payment: next, From: pos.StateAwaitingCode, Reason: "code scanned: " + code.Wallet().DisplayName(), Detail: "scan from " + scan.Source, At: now})
+	if err != nil {
+		r.log.Error("journaling scanned code failed", "payment", p.ID, "err", err)
+		return
+	}
+	r.afterChange(ctx, pos.StateAwaitingCode, next)
+	if _, err := r.submitMicropay(ctx, g, next, code); err != nil {
+		r.log.Error("submitting scanned payment failed", "payment", p.ID, "err", err)
+	}
+}
