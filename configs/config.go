@@ -1,0 +1,263 @@
+// Package configs is posagent's typed configuration: the YAML file an
+// integrator writes, its defaults, and its validation. It builds nothing:
+// cmd/posagent turns a valid Config into running parts. Device and gateway
+// sections carry their implementation's own options, which that
+// implementation decodes and validates (Section.Decode).
+package configs
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// DefaultListen is the local API's default address: loopback only.
+const DefaultListen = "127.0.0.1:8417"
+
+// Config is the whole file.
+type Config struct {
+	// StateDir holds the journal, the API token, the code-hash key, the
+	// simulators' ledgers and receipt previews. Default /var/lib/posagent.
+	StateDir string `yaml:"state_dir"`
+	// Listen is the local API address; it must be a loopback address.
+	Listen string `yaml:"listen"`
+	// TokenFile holds the API bearer token; default STATE_DIR/api.token,
+	// created (0600) when absent.
+	TokenFile string `yaml:"token_file"`
+	// LogLevel is debug, info, warn or error (default info).
+	LogLevel string `yaml:"log_level"`
+
+	Gateways []Gateway `yaml:"gateways"`
+	Scanners []Section `yaml:"scanners"`
+	Printer  *Section  `yaml:"printer"`
+	Display  *Section  `yaml:"display"`
+	Receipt  Receipt   `yaml:"receipt"`
+	Payments Payments  `yaml:"payments"`
+
+	// Dir is the directory of the config file; relative paths in
+	// sections are resolved against it. Not read from YAML.
+	Dir string `yaml:"-"`
+}
+
+// Gateway is one configured acquirer connection.
+type Gateway struct {
+	Name    string `yaml:"name"`
+	Kind    string `yaml:"kind"` // registered adapter kind: mmsp, allinpay, ...
+	Default bool   `yaml:"default"`
+	// Options is the adapter's own section, decoded by the adapter.
+	Options yaml.Node `yaml:"options"`
+}
+
+// Decode fills v (the adapter's Options struct) from the section, refusing
+// unknown fields.
+func (g Gateway) Decode(v any) error { return decodeNode(g.Options, v) }
+
+// Section is a device configuration: a kind and the implementation's options.
+type Section struct {
+	Name    string    `yaml:"name"`
+	Kind    string    `yaml:"kind"`
+	Options yaml.Node `yaml:"options"`
+}
+
+// Decode fills v from the section's options, refusing unknown fields.
+func (s Section) Decode(v any) error { return decodeNode(s.Options, v) }
+
+func decodeNode(n yaml.Node, v any) error {
+	if n.Kind == 0 {
+		return nil // no options: the implementation's defaults
+	}
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	if err := enc.Encode(&n); err != nil {
+		return err
+	}
+	dec := yaml.NewDecoder(&buf)
+	dec.KnownFields(true)
+	return dec.Decode(v)
+}
+
+// Receipt is what every receipt carries.
+type Receipt struct {
+	MerchantName string   `yaml:"merchant_name"`
+	StoreName    string   `yaml:"store_name"`
+	TerminalID   string   `yaml:"terminal_id"`
+	Footer       []string `yaml:"footer"`
+	LogoFile     string   `yaml:"logo_file"`
+	// Copies: "customer", "merchant" or "both" (default both).
+	Copies string `yaml:"copies"`
+}
+
+// Payments are flow settings that do not belong to one gateway.
+type Payments struct {
+	// AwaitCodeTimeout is how long a payment waits for a scan (default 90s).
+	AwaitCodeTimeout time.Duration `yaml:"await_code_timeout"`
+	// ScanDedupeWindow: the same code twice within it is one scan (default 2s).
+	ScanDedupeWindow time.Duration `yaml:"scan_dedupe_window"`
+	// ScanHold: a scan with no payment waiting is kept this long (default 3s).
+	ScanHold time.Duration `yaml:"scan_hold"`
+}
+
+// Load reads, defaults and validates a config file.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	abs, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, err
+	}
+	c.Dir = abs
+	return c, nil
+}
+
+// Parse decodes YAML, refusing unknown fields, then applies defaults and
+// validates.
+func Parse(b []byte) (*Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("parsing YAML: %w", err)
+	}
+	c.ApplyDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// ApplyDefaults fills unset fields.
+func (c *Config) ApplyDefaults() {
+	if c.StateDir == "" {
+		c.StateDir = "/var/lib/posagent"
+	}
+	if c.Listen == "" {
+		c.Listen = DefaultListen
+	}
+	if c.TokenFile == "" {
+		c.TokenFile = filepath.Join(c.StateDir, "api.token")
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+	if c.Receipt.Copies == "" {
+		c.Receipt.Copies = "both"
+	}
+	if c.Payments.AwaitCodeTimeout == 0 {
+		c.Payments.AwaitCodeTimeout = 90 * time.Second
+	}
+	if c.Payments.ScanDedupeWindow == 0 {
+		c.Payments.ScanDedupeWindow = 2 * time.Second
+	}
+	if c.Payments.ScanHold == 0 {
+		c.Payments.ScanHold = 3 * time.Second
+	}
+	if len(c.Gateways) == 1 {
+		c.Gateways[0].Default = true
+	}
+}
+
+// Validate reports every problem at once, each naming its field.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	host, _, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		bad("listen", "%q is not host:port", c.Listen)
+	} else if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		bad("listen", "%q is not a loopback address; the local API must not be reachable from the network", c.Listen)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log_level", "%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if len(c.Gateways) == 0 {
+		bad("gateways", "at least one gateway is required")
+	}
+	names := map[string]bool{}
+	defaults := 0
+	for i, g := range c.Gateways {
+		f := fmt.Sprintf("gateways[%d]", i)
+		if g.Name == "" {
+			bad(f+".name", "required")
+		} else if names[g.Name] {
+			bad(f+".name", "duplicate name %q", g.Name)
+		}
+		names[g.Name] = true
+		if g.Kind == "" {
+			bad(f+".kind", "required")
+		}
+		if g.Default {
+			defaults++
+		}
+	}
+	if len(c.Gateways) > 1 && defaults != 1 {
+		bad("gateways", "exactly one gateway must be marked default: true (found %d)", defaults)
+	}
+	snames := map[string]bool{}
+	for i, s := range c.Scanners {
+		f := fmt.Sprintf("scanners[%d]", i)
+		if s.Kind == "" {
+			bad(f+".kind", "required (serial, hid, evdev)")
+		}
+		if s.Name == "" {
+			c.Scanners[i].Name = fmt.Sprintf("scanner%d", i+1)
+		} else if snames[s.Name] {
+			bad(f+".name", "duplicate name %q", s.Name)
+		}
+		snames[c.Scanners[i].Name] = true
+	}
+	if c.Printer != nil && c.Printer.Kind == "" {
+		bad("printer.kind", "required")
+	}
+	if c.Display != nil && c.Display.Kind == "" {
+		bad("display.kind", "required")
+	}
+	switch c.Receipt.Copies {
+	case "customer", "merchant", "both", "none":
+	default:
+		bad("receipt.copies", "%q is not one of customer, merchant, both, none", c.Receipt.Copies)
+	}
+	if c.Payments.AwaitCodeTimeout < 5*time.Second {
+		bad("payments.await_code_timeout", "%v is too short (minimum 5s)", c.Payments.AwaitCodeTimeout)
+	}
+	if c.Payments.ScanDedupeWindow < 0 || c.Payments.ScanHold < 0 {
+		bad("payments", "durations must not be negative")
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid config:\n  %w", joinLines(errs))
+	}
+	return nil
+}
+
+func joinLines(errs []error) error {
+	s := make([]string, len(errs))
+	for i, e := range errs {
+		s[i] = e.Error()
+	}
+	return errors.New(strings.Join(s, "\n  "))
+}
+
+// Resolve makes a path from a section absolute against the config's
+// directory.
+func (c *Config) Resolve(p string) string {
+	if p == "" || filepath.IsAbs(p) || c.Dir == "" {
+		return p
+	}
+	return filepath.Join(c.Dir, p)
+}
