@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The README's test command, wrapped: go vet, then every test.
+# Extra arguments go to `go test` (e.g. -run, -v, -count=1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+go vet ./...
+go test -timeout 20m ./... "$@"
