@@ -8,8 +8,8 @@ import (
 // Backoff is the wait between reconnect attempts: Min after the first
 // failure, doubling up to Max. The zero value means the defaults.
 type Backoff struct {
-	Min time.Duration // default 250ms
-	Max time.Duration // default 5s
+	Min time.Duration `yaml:"min"` // default 250ms
+	Max time.Duration `yaml:"max"` // default 5s
 }
 
 // Backoff defaults.

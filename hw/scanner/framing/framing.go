@@ -67,10 +67,11 @@ const (
 )
 
 // Options configure a Framer. The zero value is usable: every zero field takes
-// the default documented on it.
+// the default documented on it. Scanner options embed it inline, so the YAML
+// keys below sit beside each scanner's own.
 type Options struct {
 	// Suffix ends a code. Default SuffixCR.
-	Suffix Suffix
+	Suffix Suffix `yaml:"suffix"`
 
 	// InterCharTimeout is the longest silence inside one code. With
 	// SuffixNone a silence this long ends the code; with a suffix, bytes
@@ -78,22 +79,23 @@ type Options struct {
 	// terminator), so they are never glued onto the next scan. A scanner
 	// sends a whole code in a few milliseconds even at 9600 baud.
 	// Default 100ms.
-	InterCharTimeout time.Duration
+	InterCharTimeout time.Duration `yaml:"inter_char_timeout"`
 
 	// StripAIM removes a leading AIM symbology identifier ("]" plus two
 	// characters, e.g. "]E0" for EAN-13, "]Q1" for QR) and reports it in
 	// Frame.Symbology. A frame without one is passed on unchanged.
-	StripAIM bool
+	StripAIM bool `yaml:"strip_aim"`
 
 	// StripPrefix and StripSuffix remove fixed strings a scanner was
 	// programmed to add around each code, when present. A frame without
 	// them is passed on unchanged.
-	StripPrefix, StripSuffix string
+	StripPrefix string `yaml:"strip_prefix"`
+	StripSuffix string `yaml:"strip_suffix"`
 
 	// MaxLen is the longest code accepted, after stripping. A longer frame
 	// is dropped whole with ErrTooLong, never truncated. Default 128
 	// (payment codes have at most 24 digits; GS1-128 product labels up to 48).
-	MaxLen int
+	MaxLen int `yaml:"max_length"`
 }
 
 // withDefaults fills zero fields.
