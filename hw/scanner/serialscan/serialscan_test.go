@@ -229,13 +229,19 @@ func TestReplugByVIDPID(t *testing.T) {
 	var mu sync.Mutex
 	var devs []scanner.Device
 	setDevs := func(d ...scanner.Device) { mu.Lock(); devs = d; mu.Unlock() }
-	list := func() ([]scanner.Device, error) { mu.Lock(); defer mu.Unlock(); return append([]scanner.Device(nil), devs...), nil }
+	list := func() ([]scanner.Device, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]scanner.Device(nil), devs...), nil
+	}
 
 	var logs logBuf
 	opts := testOptions(&logs)
 	opts.VID, opts.PID, opts.Serial = 0x1eab, 0x1d06, "S123"
 	s := start(t, opts, list)
-	waitStatus(t, s, "not found", func(st scanner.Status) bool { return strings.Contains(st.LastError, "no serial port with USB ID 1eab:1d06 serial S123") })
+	waitStatus(t, s, "not found", func(st scanner.Status) bool {
+		return strings.Contains(st.LastError, "no serial port with USB ID 1eab:1d06 serial S123")
+	})
 
 	p1 := newPlug(t)
 	other := scanner.Device{Kind: "serial", Path: "/dev/ttyACM9", USB: true, VID: 0x1eab, PID: 0x1d06, Serial: "OTHER"}
