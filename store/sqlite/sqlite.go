@@ -172,7 +172,9 @@ func dsn(abs string, q url.Values) string {
 	return u.String()
 }
 
-// Close closes both pools. Appends in flight finish first.
+// Close closes both pools. An Append already in its transaction completes;
+// calls made after Close fail. The last connection to close checkpoints the
+// WAL into the database file.
 func (db *DB) Close() error {
 	var errR error
 	if db.r != nil {
