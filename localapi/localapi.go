@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -130,7 +131,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 
 // createRequest is the body of POST /v1/payments. Amount is in minor units.
 type createRequest struct {
-	Amount      json.Number `json:"amount"`
+	Amount      json.RawMessage `json:"amount"`
 	Currency    string      `json:"currency"`
 	Method      string      `json:"method"`
 	AuthCode    string      `json:"auth_code"`
@@ -140,7 +141,6 @@ type createRequest struct {
 }
 
 func (s *Server) createPayment(w http.ResponseWriter, r *http.Request) {
-	const op = "localapi.createPayment"
 	var req createRequest
 	if err := decodeStrict(r, &req); err != nil {
 		writeError(w, err)
@@ -157,22 +157,25 @@ func (s *Server) createPayment(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	_ = op
 	writeJSON(w, http.StatusCreated, paymentJSON(p))
 }
 
 func parseCreate(req createRequest) (flows.StartRequest, error) {
 	const op = "localapi.create"
 	var out flows.StartRequest
-	if req.Amount == "" {
+	raw := strings.TrimSpace(string(req.Amount))
+	if raw == "" || raw == "null" {
 		return out, pos.Errorf(pos.Invalid, op, "amount is required (integer, minor units: 1291 for 12.91 CNY)")
 	}
-	if strings.ContainsAny(req.Amount.String(), ".eE") {
-		return out, pos.Errorf(pos.Invalid, op, "amount must be an integer in minor units (1291 for 12.91 CNY), got %s", req.Amount)
+	if raw[0] == '"' {
+		return out, pos.Errorf(pos.Invalid, op, "amount must be a JSON number in minor units (1291 for 12.91 CNY), not a string")
 	}
-	minor, err := req.Amount.Int64()
+	if strings.ContainsAny(raw, ".eE") {
+		return out, pos.Errorf(pos.Invalid, op, "amount must be an integer in minor units (1291 for 12.91 CNY), got %s", raw)
+	}
+	minor, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil {
-		return out, pos.Errorf(pos.Invalid, op, "amount %s is not a whole number", req.Amount)
+		return out, pos.Errorf(pos.Invalid, op, "amount %s is not a whole number", raw)
 	}
 	if req.Currency == "" {
 		return out, pos.Errorf(pos.Invalid, op, "currency is required (ISO 4217, e.g. CNY)")
