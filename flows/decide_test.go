@@ -136,7 +136,7 @@ func describe(d Decision, t0 time.Time) string {
 	var parts []string
 	switch {
 	case d.Retry:
-		parts = append(parts, "retry@" + secs(d.RetryAt.Sub(t0)))
+		parts = append(parts, "retry@"+secs(d.RetryAt.Sub(t0)))
 	case d.To == "":
 		parts = append(parts, "none")
 	default:
@@ -150,7 +150,7 @@ func describe(d Decision, t0 time.Time) string {
 	}
 	var ops []string
 	for _, o := range d.Enqueue {
-		ops = append(ops, string(o.Kind) + "@" + secs(o.NotBefore.Sub(t0)))
+		ops = append(ops, string(o.Kind)+"@"+secs(o.NotBefore.Sub(t0)))
 	}
 	if len(ops) > 0 {
 		parts = append(parts, "enqueue="+strings.Join(ops, ","))

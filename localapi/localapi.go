@@ -132,12 +132,12 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 // createRequest is the body of POST /v1/payments. Amount is in minor units.
 type createRequest struct {
 	Amount      json.RawMessage `json:"amount"`
-	Currency    string      `json:"currency"`
-	Method      string      `json:"method"`
-	AuthCode    string      `json:"auth_code"`
-	Gateway     string      `json:"gateway"`
-	Wallet      string      `json:"wallet"`
-	Description string      `json:"description"`
+	Currency    string          `json:"currency"`
+	Method      string          `json:"method"`
+	AuthCode    string          `json:"auth_code"`
+	Gateway     string          `json:"gateway"`
+	Wallet      string          `json:"wallet"`
+	Description string          `json:"description"`
 }
 
 func (s *Server) createPayment(w http.ResponseWriter, r *http.Request) {
