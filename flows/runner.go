@@ -64,6 +64,7 @@ type Runner struct {
 	inflight map[int64]bool    // outbox ops being executed
 	awaiting map[string]func() // payments waiting for a scan -> wake
 	wake     chan struct{}
+	notes    notificationsSeen
 }
 
 // NewRunner validates opts and returns a Runner. Call Run to start it.
