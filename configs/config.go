@@ -33,6 +33,11 @@ type Config struct {
 	TokenFile string `yaml:"token_file"`
 	// LogLevel is debug, info, warn or error (default info).
 	LogLevel string `yaml:"log_level"`
+	// NotifyListen is where acquirers' asynchronous notifications are
+	// received (POST /notify/GATEWAY). Empty disables it: polling alone
+	// resolves every payment. It may listen beyond loopback, behind the
+	// site's reverse proxy; notifications are trusted only by signature.
+	NotifyListen string `yaml:"notify_listen"`
 
 	Gateways []Gateway `yaml:"gateways"`
 	Scanners []Section `yaml:"scanners"`
