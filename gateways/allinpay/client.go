@@ -339,10 +339,18 @@ func (c *Client) Reverse(ctx context.Context, ref gateways.OrderRef) (gateways.R
 	v := classify(classVoid, r)
 	if v.status == gateways.StatusFailed && (voidNotPaidCodes[v.code] || v.notFound) {
 		res, err := c.close(ctx, op, ref)
-		if err == nil {
-			res.Detail = c.result(tt, r, v).Detail + "; " + res.Detail
+		if err != nil {
+			return res, err
 		}
-		return res, err
+		if v.notFound && res.Status == gateways.StatusFailed && notFoundCodes[res.Code] {
+			// Neither void nor close finds the order: it never arrived.
+			// OATS keeps no record of a cancel for an unknown order, so a
+			// submit still in flight could land later: this is NotFound,
+			// not Succeeded, and the caller decides (query, retry).
+			return gateways.Result{}, pos.Errorf(pos.NotFound, op, "order %s not found by void (%s) or close (%s)", ref.OutTradeNo, v.code, res.Code)
+		}
+		res.Detail = c.result(tt, r, v).Detail + "; " + res.Detail
+		return res, nil
 	}
 	res := c.result(tt, r, v)
 	res.TransactionID = "" // the void's own number, not the payment's
@@ -390,7 +398,11 @@ func (c *Client) Refund(ctx context.Context, req gateways.RefundRequest) (gatewa
 		return gateways.Result{}, err
 	}
 	if req.Order.Amount.Minor > 0 && req.Amount.Minor > req.Order.Amount.Minor {
-		return gateways.Result{}, pos.Errorf(pos.Invalid, op, "refund %s is above the original %s", req.Amount, req.Order.Amount)
+		// Certain to be refused (§1.5.2.3), so not sent: the same answer
+		// the platform would give, without the round trip.
+		return gateways.Result{Status: gateways.StatusFailed, Code: "0027",
+			Reason: fmt.Sprintf("refund %s is above the original %s", req.Amount, req.Order.Amount),
+			Detail: "allinpay " + tt + " refused before sending: above the original"}, nil
 	}
 	w := refundRequest{
 		RequestNo:     c.requestNo(),

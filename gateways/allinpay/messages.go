@@ -1,5 +1,11 @@
 package allinpay
 
+import (
+	"fmt"
+	"reflect"
+	"strings"
+)
+
 // The wire messages, one struct per table in spec §1.5.2 and §1.5.3. Tags
 // read `allinpay:"<field>,<class>..<max bytes>[,M]"`: the field name as the
 // spec spells it, its data type (§1.5.1.2) and whether it is mandatory.
@@ -110,4 +116,38 @@ type response struct {
 	TransAmount string `allinpay:"transAmount"`
 	Currency    string `allinpay:"currency"`
 	BillData    string `allinpay:"billData"`
+}
+
+// requestType maps each command to its request table.
+func requestType(transType string) (reflect.Type, bool) {
+	switch {
+	case strings.HasSuffix(transType, "_MICROPAY"), strings.HasSuffix(transType, "_SCANCODE"):
+		return reflect.TypeFor[payRequest](), true
+	case transType == "TRANS_QUERY":
+		return reflect.TypeFor[queryRequest](), true
+	case strings.HasSuffix(transType, "_RETURN"):
+		return reflect.TypeFor[refundRequest](), true
+	case strings.HasSuffix(transType, "_CANCEL"), transType == "CLOSE_ORDER":
+		return reflect.TypeFor[cancelRequest](), true
+	case transType == "DOWNLOAD_CHECK_BILL":
+		return reflect.TypeFor[billRequest](), true
+	}
+	return nil, false
+}
+
+// ValidateRequest checks received request fields against the table of
+// their transType, the way the platform would: mandatory fields present,
+// types and lengths respected. Fields the table does not list are allowed
+// (the spec's own signing example carries some). The simulator uses it.
+func ValidateRequest(f Fields) error {
+	t, ok := requestType(f["transType"])
+	if !ok {
+		return fmt.Errorf("field transType: unknown command %q", f["transType"])
+	}
+	for _, s := range specsOf(t) {
+		if err := s.rule.check(f[s.name]); err != nil {
+			return fmt.Errorf("field %s (%s..%d): %w", s.name, s.rule.class, s.rule.max, err)
+		}
+	}
+	return nil
 }

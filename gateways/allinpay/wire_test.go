@@ -78,10 +78,10 @@ func TestInvalidBeforeSending(t *testing.T) {
 	if !pos.Match(pos.Invalid, err) {
 		t.Errorf("CreateQR for QQ Wallet = %v, want Invalid", err)
 	}
-	_, err = c.Refund(context.Background(), gateways.RefundRequest{
+	res, err := c.Refund(context.Background(), gateways.RefundRequest{
 		Order: gateways.OrderRef{OutTradeNo: "PA1", Wallet: pos.Alipay, Amount: hkd(100)}, OutRefundNo: "RF1", Amount: hkd(101)})
-	if !pos.Match(pos.Invalid, err) {
-		t.Errorf("Refund above the original = %v, want Invalid", err)
+	if err != nil || res.Status != gateways.StatusFailed || res.Reason == "" {
+		t.Errorf("Refund above the original = %+v, %v; want Failed with a reason", res, err)
 	}
 	if len(*sent) != 0 {
 		t.Errorf("%d requests sent, want none", len(*sent))

@@ -1,0 +1,134 @@
+package allinpaysim
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/posagent/posagent/gateways/allinpay"
+)
+
+// KeySet is a matched set of key files for a demo: the merchant's pair
+// (the adapter signs with the private key, the simulator verifies with the
+// public one) and the platform's pair (the simulator signs, the adapter
+// verifies). Nothing here is ever committed; it is generated on the till.
+type KeySet struct {
+	Dir                   string
+	MerchantKeyFile       string // merchant private key, PKCS#8 PEM
+	MerchantPublicKeyFile string
+	PlatformKeyFile       string // platform private key, PKCS#8 PEM
+	PlatformPublicKeyFile string
+}
+
+// KeySetIn names the files of a key set in dir.
+func KeySetIn(dir string) KeySet {
+	return KeySet{
+		Dir:                   dir,
+		MerchantKeyFile:       filepath.Join(dir, "merchant_key.pem"),
+		MerchantPublicKeyFile: filepath.Join(dir, "merchant_public.pem"),
+		PlatformKeyFile:       filepath.Join(dir, "platform_key.pem"),
+		PlatformPublicKeyFile: filepath.Join(dir, "platform_public.pem"),
+	}
+}
+
+// GenerateKeySet makes sure dir holds a matched key set and returns it:
+// the files are kept when all four exist (a restarted demo keeps its
+// keys), else two new RSA 2048 pairs are written, every file mode 0600 and
+// dir 0700.
+func GenerateKeySet(dir string) (KeySet, error) {
+	ks := KeySetIn(dir)
+	files := []string{ks.MerchantKeyFile, ks.MerchantPublicKeyFile, ks.PlatformKeyFile, ks.PlatformPublicKeyFile}
+	have := 0
+	for _, f := range files {
+		if _, err := os.Stat(f); err == nil {
+			have++
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return KeySet{}, err
+		}
+	}
+	if have == len(files) {
+		return ks, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return KeySet{}, err
+	}
+	for _, pair := range [][2]string{{ks.MerchantKeyFile, ks.MerchantPublicKeyFile}, {ks.PlatformKeyFile, ks.PlatformPublicKeyFile}} {
+		k, err := rsa.GenerateKey(rand.Reader, allinpay.KeyBits)
+		if err != nil {
+			return KeySet{}, err
+		}
+		priv, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			return KeySet{}, err
+		}
+		pub, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+		if err != nil {
+			return KeySet{}, err
+		}
+		if err := writeFile(pair[0], pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: priv})); err != nil {
+			return KeySet{}, err
+		}
+		if err := writeFile(pair[1], pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})); err != nil {
+			return KeySet{}, err
+		}
+	}
+	return ks, nil
+}
+
+// writeFile writes atomically with mode 0600.
+func writeFile(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, 0o600); err != nil { // WriteFile keeps an existing file's mode
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// Load reads the simulator's half: the merchant public key and the
+// platform private key, into o.
+func (k KeySet) Load(o *Options) error {
+	mpub, err := allinpay.LoadPublicKey(k.MerchantPublicKeyFile)
+	if err != nil {
+		return fmt.Errorf("allinpaysim: %w", err)
+	}
+	ppriv, err := allinpay.LoadPrivateKey(k.PlatformKeyFile)
+	if err != nil {
+		return fmt.Errorf("allinpaysim: %w", err)
+	}
+	o.MerchantKey, o.PlatformKey = mpub, ppriv
+	return nil
+}
+
+// ClientOptions are adapter options for talking to a simulator at
+// endpoint with this key set: the simulator's default merchant, plain
+// http allowed (Simulated) and fast timings (queries every second, a 30 s
+// pay timeout, a 2 minute QR). The simulator must then be built with a
+// MinQueryInterval of at most a second.
+func (k KeySet) ClientOptions(endpoint, notifyURL string) allinpay.Options {
+	return allinpay.Options{
+		Endpoint:        endpoint,
+		AccessCode:      DefaultAccessCode,
+		MchNo:           DefaultMchNo,
+		Currency:        DefaultCurrency,
+		MerchantKeyFile: k.MerchantKeyFile,
+		PlatformKeyFile: k.PlatformPublicKeyFile,
+		NotifyURL:       notifyURL,
+		PollInterval:    time.Second,
+		PayTimeout:      30 * time.Second,
+		QRTimeout:       2 * time.Minute,
+		CallTimeout:     5 * time.Second,
+		RetryBackoff:    time.Second,
+		RetryBackoffMax: 10 * time.Second,
+		Simulated:       true,
+	}
+}

@@ -1,0 +1,96 @@
+package allinpay_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/posagent/posagent/gateways"
+	"github.com/posagent/posagent/gateways/allinpay"
+	"github.com/posagent/posagent/gateways/allinpay/allinpaysim"
+	"github.com/posagent/posagent/gateways/gatewaytest"
+	"github.com/posagent/posagent/gateways/sim"
+)
+
+// keySet is generated once per test binary: RSA key generation is the
+// slow part of building a pair.
+var keySet allinpaysim.KeySet
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "allinpay-keys-")
+	if err != nil {
+		panic(err)
+	}
+	keySet, err = allinpaysim.GenerateKeySet(dir)
+	if err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// controller is the contract suite's handle on one simulator.
+type controller struct {
+	srv       *allinpaysim.Server
+	ts        *httptest.Server
+	transport *http.Transport
+}
+
+func (c *controller) Script(outTradeNo string, b sim.Behaviour) {
+	c.srv.Script().SetOrder(outTradeNo, b)
+}
+
+func (c *controller) Notification(outTradeNo string, f sim.Fault) (http.Header, []byte, error) {
+	return c.srv.Notification(outTradeNo, f)
+}
+
+func (c *controller) Stop() {
+	c.ts.Close()
+	c.transport.CloseIdleConnections()
+}
+
+// pair is a client and simulator over real loopback HTTP with fast
+// timings: queries every 50 ms, which the simulator enforces (40 ms).
+type pair struct {
+	client *allinpay.Client
+	ctl    *controller
+}
+
+func newPair(t *testing.T, notifyURL string) pair {
+	t.Helper()
+	so := allinpaysim.Options{NotifyURL: notifyURL, MinQueryInterval: 40 * time.Millisecond, Hold: 5 * time.Second}
+	if err := keySet.Load(&so); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := allinpaysim.New(so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(func() { ts.Close(); srv.Close() })
+	if notifyURL == "" {
+		notifyURL = "http://127.0.0.1:9/allinpay/notify" // mandatory on the wire; nobody listens
+	}
+	o := keySet.ClientOptions(ts.URL+"/gateway/pay/consumeTrans", notifyURL)
+	o.PollInterval = 50 * time.Millisecond
+	o.CallTimeout = 10 * time.Second
+	tr := &http.Transport{}
+	c, err := allinpay.New(o, gateways.Env{HTTPClient: &http.Client{Transport: tr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pair{client: c, ctl: &controller{srv: srv, ts: ts, transport: tr}}
+}
+
+func TestContract(t *testing.T) {
+	gatewaytest.Run(t, gatewaytest.Harness{
+		New: func(t *testing.T, cfg gatewaytest.Config) (gateways.Gateway, gatewaytest.Controller) {
+			p := newPair(t, cfg.NotifyURL)
+			return p.client, p.ctl
+		},
+		Currency: "HKD",
+	})
+}
