@@ -52,24 +52,28 @@ func Run(t *testing.T, h Harness) {
 		t.Fatalf("harness gateway timings are too slow for the suite: %+v", tm)
 	}
 	t.Run("Capabilities", func(t *testing.T) { s.testCapabilities(t, gw) })
+	// Groups run in parallel with each other, and so do their subtests.
+	group := func(name string, f func(*testing.T)) {
+		t.Run(name, func(t *testing.T) { t.Parallel(); f(t) })
+	}
 	for _, w := range s.caps.Micropay {
-		t.Run("Micropay/"+string(w), func(t *testing.T) { s.testMicropay(t, w) })
+		group("Micropay/"+string(w), func(t *testing.T) { s.testMicropay(t, w) })
 	}
 	for _, w := range s.caps.MerchantQR {
-		t.Run("MerchantQR/"+string(w), func(t *testing.T) { s.testMerchantQR(t, w) })
+		group("MerchantQR/"+string(w), func(t *testing.T) { s.testMerchantQR(t, w) })
 	}
-	t.Run("Query", s.testQuery)
+	group("Query", s.testQuery)
 	if s.caps.Reverse {
-		t.Run("Reverse", s.testReverse)
+		group("Reverse", s.testReverse)
 	}
 	if s.caps.Close {
-		t.Run("Close", s.testClose)
+		group("Close", s.testClose)
 	}
 	if s.caps.Refund {
-		t.Run("Refund", s.testRefund)
+		group("Refund", s.testRefund)
 	}
 	if s.caps.Notify {
-		t.Run("Notify", s.testNotify)
+		group("Notify", s.testNotify)
 	}
 }
 

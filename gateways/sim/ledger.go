@@ -106,6 +106,9 @@ type Order struct {
 	DeclineMsg  string `json:"decline_msg,omitempty"`
 	// LastQueryAt is when the order was last queried, for Rules.MinQueryInterval.
 	LastQueryAt time.Time `json:"last_query_at,omitempty"`
+	// NotifyURL is where the wire simulator posts this order's payment
+	// notification; empty for none.
+	NotifyURL string `json:"notify_url,omitempty"`
 }
 
 // RefundedAmount sums the order's refunds.
