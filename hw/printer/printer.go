@@ -7,6 +7,7 @@ package printer
 import (
 	"context"
 	"image"
+	"strings"
 )
 
 // Align is horizontal alignment.
@@ -109,4 +110,41 @@ type Printer interface {
 // DrawerKicker is implemented by printers that can open a cash drawer.
 type DrawerKicker interface {
 	KickDrawer(ctx context.Context) error
+}
+
+// Problems lists what keeps the printer from printing or needs attention,
+// in words for a cashier: "offline", "cover open", "paper out", "paper near
+// end", "error". Empty when all is well.
+func (s Status) Problems() []string {
+	var p []string
+	if !s.Online {
+		p = append(p, "offline")
+	}
+	if s.CoverOpen {
+		p = append(p, "cover open")
+	}
+	if s.PaperOut {
+		p = append(p, "paper out")
+	}
+	if s.PaperNearEnd {
+		p = append(p, "paper near end")
+	}
+	if s.Error {
+		p = append(p, "error")
+	}
+	return p
+}
+
+// NotReadyError is the cause of a Print refused because the printer said it
+// cannot print (paper out, cover open, offline, error). It is wrapped in a
+// *pos.Error of kind Unavailable: keep the receipt and print it when Status
+// is Ready again.
+type NotReadyError struct{ Status Status }
+
+func (e *NotReadyError) Error() string {
+	p := e.Status.Problems()
+	if len(p) == 0 {
+		return "printer not ready"
+	}
+	return "printer not ready: " + strings.Join(p, ", ")
 }
