@@ -80,8 +80,8 @@ const (
 // ParseBill reads a decoded reconciliation file: comma-separated detail
 // lines, then the summary line (§1.5.3.1). Lines end in LF or CRLF; a UTF-8
 // byte order mark and blank lines are ignored. The spec describes no
-// header line; one is tolerated when it is first and its date field is not
-// a date. Any other malformed line is an error naming the line.
+// header line; one is tolerated when it is first and its date column holds
+// no digit at all (a title, not a damaged date). Any other malformed line is an error naming the line.
 func ParseBill(data []byte) (Bill, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	r := csv.NewReader(bytes.NewReader(data))
@@ -113,10 +113,8 @@ func ParseBill(data []byte) (Bill, error) {
 	}
 	b.Summary = sum
 	for i, rec := range rows[:len(rows)-1] {
-		if i == 0 && len(rec) == billDetailFields {
-			if _, err := parseDate(rec[0]); err != nil {
-				continue // a header
-			}
+		if i == 0 && len(rec) == billDetailFields && !strings.ContainsAny(rec[0], "0123456789") {
+			continue // a header: its date column holds a title
 		}
 		d, err := parseDetail(rec)
 		if err != nil {

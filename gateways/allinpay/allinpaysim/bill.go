@@ -20,7 +20,7 @@ func (s *Server) bill(req allinpay.Fields, a *answer) {
 		a.result("9994", "The format of time inquiry is wrong")
 		return
 	}
-	if !day.Before(startOfDay(s.now())) {
+	if !day.Before(startOfDay(s.clock())) {
 		a.result("0035", "Transaction is not allowed during the period of time.")
 		return
 	}

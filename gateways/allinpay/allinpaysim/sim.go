@@ -118,6 +118,21 @@ func New(o Options) (*Server, error) {
 	return &Server{opts: o, ledger: l, log: o.Logger, now: time.Now}, nil
 }
 
+// SetClock replaces the simulator's clock (and its ledger's), for tests
+// of day boundaries: same-day void, next-day bill.
+func (s *Server) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	s.now = now
+	s.mu.Unlock()
+	s.ledger.SetClock(now)
+}
+
+func (s *Server) clock() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.now()
+}
+
 // Script is the per-order and per-amount scripting of outcomes.
 func (s *Server) Script() *sim.Script { return &s.script }
 
@@ -384,7 +399,7 @@ func (s *Server) void(req allinpay.Fields, a *answer) {
 		a.result("0031", "Original transaction has initiated voiding or refunding.")
 	case o.State != sim.Success:
 		a.result("0026", "The status of original transaction is abnormal")
-	case !sameDay(o.CreatedAt, s.now()):
+	case !sameDay(o.CreatedAt, s.clock()):
 		a.result("0032", "Original transaction doesn't support voiding.")
 	default:
 		if _, err := s.ledger.Reverse(no); err != nil {
