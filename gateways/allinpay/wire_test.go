@@ -196,6 +196,18 @@ func TestGoldenRequests(t *testing.T) {
 			if diff := cmp.Diff(string(want), got); diff != "" {
 				t.Errorf("request bytes differ from %s (-want +got):\n%s", path, diff)
 			}
+			// The golden bytes carry a signature that verifies.
+			lines := strings.Split(strings.TrimSpace(string(want)), "\n")
+			f, err := ParseFields([]byte(lines[len(lines)-1]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := Verify(&cl.key.PublicKey, f); err != nil {
+				t.Errorf("golden request signature: %v", err)
+			}
+			if err := ValidateRequest(f); err != nil {
+				t.Errorf("golden request breaks a field rule: %v", err)
+			}
 		})
 	}
 }
