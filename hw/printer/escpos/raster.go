@@ -64,12 +64,27 @@ func ToBitmap(img image.Image, maxWidth int, dither bool) *Bitmap {
 	}
 	// Luminance 0 (black) to 255 (white) of each output dot, sampled from the
 	// centre of the source area it covers.
+	sxs := make([]int, w)
+	for x := range sxs {
+		sxs[x] = r.Min.X + (2*x+1)*r.Dx()/(2*w)
+	}
 	lum := make([]int16, w*h)
+	at := lumFunc(img)
 	for y := 0; y < h; y++ {
 		sy := r.Min.Y + (2*y+1)*r.Dy()/(2*h)
-		for x := 0; x < w; x++ {
-			sx := r.Min.X + (2*x+1)*r.Dx()/(2*w)
-			lum[y*w+x] = luminance(img.At(sx, sy))
+		row := lum[y*w : (y+1)*w]
+		if m, ok := img.(*image.RGBA); ok {
+			// The common case, a decoded PNG, without a call per pixel.
+			base := m.PixOffset(m.Rect.Min.X, sy)
+			for x, sx := range sxs {
+				i := base + (sx-m.Rect.Min.X)*4
+				p := m.Pix[i : i+4 : i+4]
+				row[x] = lum16(uint32(p[0])*0x101, uint32(p[1])*0x101, uint32(p[2])*0x101, uint32(p[3])*0x101)
+			}
+			continue
+		}
+		for x, sx := range sxs {
+			row[x] = at(sx, sy)
 		}
 	}
 	b := NewBitmap(w, h)
@@ -104,9 +119,34 @@ func ToBitmap(img image.Image, maxWidth int, dither bool) *Bitmap {
 	return b
 }
 
+// lumFunc returns the luminance of img's pixels, reading the common image
+// types directly: image.At boxes a color per pixel, which dominated the
+// cost of encoding a receipt with a logo. Each reader computes exactly what
+// luminance(img.At(x, y)) would.
+func lumFunc(img image.Image) func(x, y int) int16 {
+	switch m := img.(type) {
+	case *image.RGBA:
+		return func(x, y int) int16 {
+			p := m.Pix[m.PixOffset(x, y):]
+			return lum16(uint32(p[0])*0x101, uint32(p[1])*0x101, uint32(p[2])*0x101, uint32(p[3])*0x101)
+		}
+	case *image.NRGBA:
+		return func(x, y int) int16 {
+			p := m.Pix[m.PixOffset(x, y):]
+			a := uint32(p[3]) * 0x101
+			return lum16(uint32(p[0])*0x101*a/0xffff, uint32(p[1])*0x101*a/0xffff, uint32(p[2])*0x101*a/0xffff, a)
+		}
+	case *image.Gray:
+		return func(x, y int) int16 { return int16(m.Pix[m.PixOffset(x, y)]) }
+	}
+	return func(x, y int) int16 { return luminance(img.At(x, y)) }
+}
+
 // luminance is Rec. 601 luma over a white background, 0-255.
-func luminance(c color.Color) int16 {
-	r, g, b, a := c.RGBA() // premultiplied, 0-0xffff
+func luminance(c color.Color) int16 { return lum16(c.RGBA()) }
+
+// lum16 is luminance of premultiplied 16-bit channels.
+func lum16(r, g, b, a uint32) int16 {
 	// Composite over white: c + (1-a)*white.
 	r += 0xffff - a
 	g += 0xffff - a
@@ -140,24 +180,37 @@ func (l QRLevel) recovery() (qrcode.RecoveryLevel, error) {
 	return 0, fmt.Errorf("escpos: QR error level %d (want 48-51)", l)
 }
 
-// QRBitmap draws data as a QR code (model 2) with each module module×module
-// dots, without a quiet zone (the paper around it is one). It is how a
-// printer without GS ( k prints a QR code, and how the virtual printer
-// renders one that was sent natively.
-func QRBitmap(data string, module int, level QRLevel) (*Bitmap, error) {
+// qrBits is the module matrix of data's QR code (model 2) at level, with
+// no quiet zone.
+func qrBits(data string, level QRLevel) ([][]bool, error) {
 	rl, err := level.recovery()
 	if err != nil {
 		return nil, err
-	}
-	if module < 1 || module > 16 {
-		return nil, fmt.Errorf("escpos: QR module size %d out of range 1-16", module)
 	}
 	q, err := qrcode.New(data, rl)
 	if err != nil {
 		return nil, fmt.Errorf("escpos: QR code: %w", err)
 	}
 	q.DisableBorder = true
-	bits := q.Bitmap()
+	return q.Bitmap(), nil
+}
+
+// QRBitmap draws data as a QR code (model 2) with each module module×module
+// dots, without a quiet zone (the paper around it is one). It is how a
+// printer without GS ( k prints a QR code, and how the virtual printer
+// renders one that was sent natively.
+func QRBitmap(data string, module int, level QRLevel) (*Bitmap, error) {
+	if module < 1 || module > 16 {
+		return nil, fmt.Errorf("escpos: QR module size %d out of range 1-16", module)
+	}
+	bits, err := qrBits(data, level)
+	if err != nil {
+		return nil, err
+	}
+	return scaleQR(bits, module), nil
+}
+
+func scaleQR(bits [][]bool, module int) *Bitmap {
 	n := len(bits)
 	b := NewBitmap(n*module, n*module)
 	stride := b.Stride()
@@ -175,19 +228,36 @@ func QRBitmap(data string, module int, level QRLevel) (*Bitmap, error) {
 			}
 		}
 	}
-	return b, nil
+	return b
 }
 
 // QRModules is the number of modules per side of data's QR code at level.
 func QRModules(data string, level QRLevel) (int, error) {
-	rl, err := level.recovery()
+	bits, err := qrBits(data, level)
 	if err != nil {
 		return 0, err
 	}
-	q, err := qrcode.New(data, rl)
-	if err != nil {
-		return 0, fmt.Errorf("escpos: QR code: %w", err)
+	return len(bits), nil
+}
+
+// qrByteCapacityM is how many bytes a QR code of version i+1 holds in byte
+// mode at error level M (ISO/IEC 18004 table 7; checked against the
+// encoder in a test). Byte mode is the least dense, so it bounds the
+// version of any data of that length, whatever modes an encoder picks.
+var qrByteCapacityM = [40]int{
+	14, 26, 42, 62, 84, 106, 122, 152, 180, 213,
+	251, 287, 331, 362, 412, 450, 504, 560, 624, 666,
+	711, 779, 857, 911, 997, 1059, 1125, 1190, 1264, 1370,
+	1452, 1538, 1628, 1722, 1809, 1911, 1989, 2099, 2213, 2331,
+}
+
+// qrMaxModulesM bounds the modules per side of a level-M QR code of n data
+// bytes without encoding it; 0 when it does not fit version 40.
+func qrMaxModulesM(n int) int {
+	for i, c := range qrByteCapacityM {
+		if n <= c {
+			return 17 + 4*(i+1)
+		}
 	}
-	q.DisableBorder = true
-	return len(q.Bitmap()), nil
+	return 0
 }

@@ -62,20 +62,24 @@ func (e *Encoder) block(b printer.Block, o EncodeOptions) error {
 		if module == 0 {
 			module = p.QRModule
 		}
-		// Shrink the modules until the symbol fits the paper.
-		n, err := QRModules(b.Data, QRLevelM)
-		if err != nil {
-			return err
-		}
-		for module > 1 && n*module > p.Dots {
-			module--
-		}
 		e.Align(printer.Center)
-		qo := QROptions{Module: module, Level: QRLevelM}
+		var err error
 		if p.NativeQR && !o.RasterQR {
-			err = e.QR(b.Data, qo)
+			// The printer draws the symbol; bound its size from the data
+			// length, and encode it here only when the bound does not fit.
+			n := qrMaxModulesM(len(b.Data))
+			if n == 0 || n*module > p.Dots {
+				if n, err = QRModules(b.Data, QRLevelM); err != nil {
+					return err
+				}
+			}
+			err = e.QR(b.Data, QROptions{Module: fitModule(module, n, p.Dots), Level: QRLevelM})
 		} else {
-			err = e.QRRaster(b.Data, qo)
+			var bits [][]bool
+			if bits, err = qrBits(b.Data, QRLevelM); err != nil {
+				return err
+			}
+			err = e.Raster(scaleQR(bits, fitModule(module, len(bits), p.Dots)))
 		}
 		e.Align(printer.Left)
 		return err
@@ -100,6 +104,14 @@ func (e *Encoder) block(b printer.Block, o EncodeOptions) error {
 		return fmt.Errorf("unknown block type")
 	}
 	return nil
+}
+
+// fitModule shrinks a module size until n modules fit in dots.
+func fitModule(module, n, dots int) int {
+	for module > 1 && n*module > dots {
+		module--
+	}
+	return module
 }
 
 func (e *Encoder) text(b printer.Text) error {

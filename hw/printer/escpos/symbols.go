@@ -73,11 +73,14 @@ func (e *Encoder) QRRaster(data string, o QROptions) error {
 	if o.Level == 0 {
 		o.Level = QRLevelM
 	}
-	b, err := QRBitmap(data, o.Module, o.Level)
+	if o.Module < 1 || o.Module > 16 {
+		return fmt.Errorf("escpos: QR module size %d out of range 1-16", o.Module)
+	}
+	bits, err := qrBits(data, o.Level)
 	if err != nil {
 		return err
 	}
-	return e.Raster(b)
+	return e.Raster(scaleQR(bits, o.Module))
 }
 
 // BarcodeOptions shape a one-dimensional barcode.
