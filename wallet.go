@@ -66,21 +66,34 @@ type codeRule struct {
 	prefixes []string
 	minLen   int
 	maxLen   int
+	// verified is true when the source is the wallet's own documentation
+	// or an acquirer's interface specification; false marks a rule taken
+	// from integrators' notes that no primary source confirms yet. A wrong
+	// unverified rule costs a declined payment, never a double charge.
+	verified bool
 	source   string
 }
 
-// codeRules, in the order they are tried. Prefix ranges do not overlap.
+// codeRules, in the order they are tried. Prefix ranges do not overlap
+// (TestCodeRulesDisjoint).
 var codeRules = []codeRule{
-	{WeChatPay, []string{"10", "11", "12", "13", "14", "15"}, 18, 18,
-		"WeChat Pay micropay API: auth_code is 18 digits starting 10-15"},
-	{Alipay, []string{"25", "26", "27", "28", "29", "30"}, 16, 24,
-		"Alipay alipay.trade.pay: auth_code 16-24 digits starting 25-30"},
-	{UnionPay, []string{"62"}, 19, 19,
-		"UnionPay QR C2B payment code: 19 digits starting 62"},
-	{QQWallet, []string{"91"}, 18, 18,
-		"QQ Wallet micropay: 18 digits starting 91"},
-	{JDPay, []string{"18"}, 18, 18,
-		"JD Pay payment code: 18 digits starting 18"},
+	{WeChatPay, []string{"10", "11", "12", "13", "14", "15"}, 18, 18, true,
+		"WeChat Pay micropay API, pay.weixin.qq.com/wiki/doc/api/micropay.php?chapter=5_1: " +
+			"\"用户付款码条形码规则：18位纯数字，以10、11、12、13、14、15开头\"; the cross-border POS guide " +
+			"(pay.weixin.qq.com/wiki/doc/api/wxpay/en/guide/pos/ImportantParameters.shtml) adds that " +
+			"10-14 are mainland users and 15 Hong Kong users"},
+	{Alipay, []string{"25", "26", "27", "28", "29", "30"}, 16, 24, true,
+		"Alipay alipay.trade.pay, opendocs.alipay.com/open/194/106039: \"25~30开头的长度为16~24位的数字，" +
+			"实际字符串长度以开发者获取的付款码长度为准\" (the code is taken at the length received, never padded or cut)"},
+	{UnionPay, []string{"62"}, 19, 19, true,
+		"UnionPay consumer-presented (C2B) payment code, 19 digits starting 62, as acquirers' micropay " +
+			"interfaces specify it (\"银联二维码：以62开头长度19位数字\"); Allinpay OATS takes it as UNIONPAY_MICROPAY authCode"},
+	{QQWallet, []string{"91"}, 18, 18, false,
+		"UNVERIFIED: QQ Wallet codes are 18 digits starting 91 according to integrators' notes; the MMSP " +
+			"spec (QQ刷卡支付, CODE string(32)) and QQ Wallet's public pages give no format. Confirm with the acquirer"},
+	{JDPay, []string{"18"}, 18, 18, false,
+		"UNVERIFIED: JD Pay codes are 18 digits starting 18 according to integrators' notes; no acquirer in " +
+			"shared/specs offers JD micropay, and JD codes issued over UnionPay's network start 62 and classify as UnionPay"},
 }
 
 // CodeRuleSources lists every classification rule with its source, for docs.
@@ -92,7 +105,8 @@ func CodeRuleSources() map[Wallet]string {
 	return m
 }
 
-// Payment code length bounds over all wallets.
+// Payment code length bounds over all wallets (TestCodeLengthBounds keeps
+// them in step with codeRules).
 const (
 	minCodeLen = 16
 	maxCodeLen = 24
@@ -100,18 +114,23 @@ const (
 
 // ParseAuthCode classifies a scanned payment code by prefix and length and
 // rejects, with a reason a cashier can act on, anything that is not one:
-// product barcodes, non-digits, full-width digits, wrong lengths.
+// product barcodes, non-digits, full-width digits, wrong lengths. An
+// accepted code is exactly the input, all ASCII digits: the classifier never
+// trims, pads or normalises, because a changed code is a different code.
 func ParseAuthCode(s string) (AuthCode, error) {
 	const op = "pos.ParseAuthCode"
 	if s == "" {
 		return AuthCode{}, Errorf(Invalid, op, "empty payment code")
 	}
 	if !utf8.ValidString(s) {
-		return AuthCode{}, Errorf(Invalid, op, "payment code is not valid text")
+		return AuthCode{}, Errorf(Invalid, op, "not a payment code: the scanner sent bytes that are not text")
 	}
 	for _, r := range s {
-		if r >= '０' && r <= '９' {
+		switch {
+		case r >= '０' && r <= '９':
 			return AuthCode{}, Errorf(Invalid, op, "payment code has full-width digits; set the scanner to half-width output")
+		case r == ' ' || r == '\u3000' || r < 0x20 || r == 0x7f:
+			return AuthCode{}, Errorf(Invalid, op, "payment code has spaces or control characters; check the scanner's suffix setting")
 		}
 	}
 	if !allDigits(s) {
@@ -142,7 +161,7 @@ func ParseAuthCode(s string) (AuthCode, error) {
 			}
 		}
 	}
-	return AuthCode{}, Errorf(Invalid, op, "unrecognised payment code (prefix %s)", s[:2])
+	return AuthCode{}, Errorf(Invalid, op, "unrecognised payment code (starts %s): not a wallet this till knows", s[:2])
 }
 
 func lenRange(lo, hi int) string {
