@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/flows"
+	"github.com/posagent/posagent/gateways"
+	"github.com/posagent/posagent/hw/display"
+	"github.com/posagent/posagent/localapi"
+	"github.com/posagent/posagent/store"
+)
+
+// daemon is the running product, whatever built its parts (demo or serve).
+type daemon struct {
+	log            *slog.Logger
+	journal        store.Journal
+	gateways       map[string]gateways.Gateway
+	defaultGateway string
+	scans          flows.ScanSource
+	display        display.Display
+	receipts       flows.ReceiptSink
+	devices        localapi.DeviceLister
+	codeKey        []byte
+	token          string
+	listen         string
+	// notifyListener, when set, receives acquirers' notifications.
+	notifyListener net.Listener
+	awaitCode      time.Duration
+	tick           time.Duration
+}
+
+// run serves the local API and drives payments until ctx ends. ready is
+// called with the API's address once it accepts connections.
+func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.Runner)) error {
+	runner, err := flows.NewRunner(flows.Options{
+		Journal:          d.journal,
+		Gateways:         d.gateways,
+		DefaultGateway:   d.defaultGateway,
+		Scans:            d.scans,
+		Display:          d.display,
+		Receipts:         d.receipts,
+		CodeKey:          d.codeKey,
+		Logger:           d.log,
+		AwaitCodeTimeout: d.awaitCode,
+		Tick:             d.tick,
+	})
+	if err != nil {
+		return err
+	}
+	api, err := localapi.New(localapi.Options{
+		Payments: runner,
+		Token:    pos.Secret(d.token),
+		Devices:  d.devices,
+		Logger:   d.log,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", d.listen)
+	if err != nil {
+		return fmt.Errorf("local API: %w", err)
+	}
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 2)
+	wg.Go(func() {
+		if err := runner.Run(ctx); err != nil {
+			errc <- fmt.Errorf("payment runner: %w", err)
+		}
+		cancel()
+	})
+	wg.Go(func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("local API: %w", err)
+			cancel()
+		}
+	})
+	stopNotify := func() {}
+	if d.notifyListener != nil {
+		notifiers := map[string]gateways.Notifier{}
+		for name, g := range d.gateways {
+			if n, ok := g.(gateways.Notifier); ok {
+				notifiers[name] = n
+			}
+		}
+		nsrv := &http.Server{Handler: localapi.NotifyHandler(runner, notifiers, d.log), ReadHeaderTimeout: 10 * time.Second}
+		wg.Go(func() {
+			if err := nsrv.Serve(d.notifyListener); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("notification endpoint: %w", err)
+				cancel()
+			}
+		})
+		stopNotify = func() { _ = nsrv.Close() }
+		d.log.Info("notifications accepted", "addr", d.notifyListener.Addr().String())
+	}
+	d.log.Info("posagent ready", "api", "http://"+ln.Addr().String(), "gateways", len(d.gateways))
+	if ready != nil {
+		ready(ln.Addr().String(), runner)
+	}
+	<-ctx.Done()
+	shutdownCtx, stop := context.WithTimeout(context.Background(), 5*time.Second)
+	defer stop()
+	_ = srv.Shutdown(shutdownCtx)
+	stopNotify()
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return err
+	default:
+		return nil
+	}
+}

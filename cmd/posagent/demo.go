@@ -1,0 +1,251 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/posagent/posagent/flows"
+	"github.com/posagent/posagent/gateways"
+	"github.com/posagent/posagent/hw/display/termdisplay"
+	"github.com/posagent/posagent/hw/scanner"
+	"github.com/posagent/posagent/store/sqlite"
+)
+
+// demoTiming is what the simulators and adapters run with in the demo, so a
+// scenario takes seconds. Real gateways keep their specs' intervals: only a
+// simulated adapter accepts these.
+var demoTiming = gateways.Timing{
+	PollInterval:    time.Second,
+	MinPollInterval: time.Second,
+	PayTimeout:      6 * time.Second,
+	QRTimeout:       20 * time.Second,
+	ReverseAfter:    time.Second,
+	CloseAfter:      time.Second,
+	CallTimeout:     2 * time.Second,
+	RetryBackoff:    time.Second,
+	RetryBackoffMax: 4 * time.Second,
+}
+
+// simulated is one gateway kind the demo and `simulate` can run against its
+// simulator.
+type simulated struct {
+	// handler builds the simulator, its ledger kept in dir.
+	handler func(dir string, log *slog.Logger) (http.Handler, error)
+	// client builds the adapter pointed at the simulator's base URL.
+	// notifyURL is where the simulator should POST notifications.
+	client func(baseURL, notifyURL, dir string, log *slog.Logger) (gateways.Gateway, error)
+}
+
+// simulatedKinds lists every gateway with a simulator, by kind.
+var simulatedKinds = map[string]simulated{}
+
+func simulatedNames() string {
+	var ks []string
+	for k := range simulatedKinds {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return strings.Join(ks, ", ")
+}
+
+// startSimulator serves kind's simulator on addr (loopback) and returns its
+// base URL.
+func startSimulator(ctx context.Context, kind, addr, dir string, log *slog.Logger) (string, error) {
+	s, ok := simulatedKinds[kind]
+	if !ok {
+		return "", usageError("no simulator for gateway %q (have: %s)", kind, simulatedNames())
+	}
+	h, err := s.handler(dir, log)
+	if err != nil {
+		return "", err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("simulator: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	return "http://" + ln.Addr().String(), nil
+}
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("demo", stderr)
+	state := fs.String("state", filepath.Join(os.TempDir(), "posagent-demo"), "state directory (journal, token, ledger, receipts)")
+	listen := fs.String("listen", "127.0.0.1:8417", "local API address (loopback)")
+	gw := fs.String("gateway", "mmsp", "simulated gateway: "+simulatedNames())
+	simListen := fs.String("sim-listen", "127.0.0.1:0", "where the simulator listens (loopback)")
+	simURL := fs.String("sim-url", "", "use a simulator already running at this URL (posagent simulate) instead of an embedded one")
+	tour := fs.Bool("tour", false, "run every magic amount end to end, print expected and actual final states, and exit")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("unexpected arguments: %v", fs.Args())
+	}
+	if err := requireLoopback(*listen); err != nil {
+		return usageError("--listen: %v", err)
+	}
+	sim, ok := simulatedKinds[*gw]
+	if !ok {
+		return usageError("no simulator for gateway %q (have: %s)", *gw, simulatedNames())
+	}
+	log, err := newLogger(stderr, *logLevel)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	if err := os.MkdirAll(*state, 0o700); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	base := *simURL
+	if base == "" {
+		base, err = startSimulator(ctx, *gw, *simListen, filepath.Join(*state, "sim-"+*gw), log.With("component", "simulator"))
+		if err != nil {
+			return err
+		}
+	}
+	// Notifications from the simulator reach the agent on a loopback
+	// listener of their own, as they would through a site's proxy.
+	notifyLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("notification listener: %w", err)
+	}
+	notifyURL := "http://" + notifyLn.Addr().String() + "/notify/" + *gw
+	g, err := sim.client(base, notifyURL, *state, log.With("gateway", *gw))
+	if err != nil {
+		return fmt.Errorf("building %s adapter: %w", *gw, err)
+	}
+	parts, err := openCommon(*state, log)
+	if err != nil {
+		return err
+	}
+	defer parts.close()
+
+	vs, err := newVirtualScanner(log)
+	if err != nil {
+		return fmt.Errorf("virtual scanner: %w", err)
+	}
+	hub, err := scanner.NewHub(scanner.HubOptions{Logger: log.With("component", "scanner")}, vs)
+	if err != nil {
+		return err
+	}
+	defer hub.Close()
+	receipts, err := newDemoReceipts(filepath.Join(*state, "receipts"), log)
+	if err != nil {
+		return err
+	}
+
+	d := &daemon{
+		log:            log,
+		journal:        parts.journal,
+		gateways:       map[string]gateways.Gateway{*gw: g},
+		defaultGateway: *gw,
+		scans:          hub,
+		display:        termdisplay.New(stderr, ""),
+		receipts:       receipts,
+		devices:        deviceReport{hub: hub},
+		codeKey:        parts.codeKey,
+		token:          parts.token,
+		listen:         *listen,
+		notifyListener: notifyLn,
+		awaitCode:      30 * time.Second,
+	}
+	errc := make(chan error, 1)
+	ready := make(chan string, 1)
+	go func() {
+		errc <- d.run(ctx, func(addr string, _ *flows.Runner) { ready <- addr })
+	}()
+	var addr string
+	select {
+	case addr = <-ready:
+	case err := <-errc:
+		return err
+	}
+	tokenFile := filepath.Join(*state, "api.token")
+	if *tour {
+		c := &apiClient{base: "http://" + addr, token: parts.token, http: &http.Client{Timeout: 60 * time.Second}}
+		ok := runTour(ctx, c, vs.Path(), receipts, stdout)
+		cancel()
+		<-errc
+		if !ok {
+			return &exitError{code: 1, err: errors.New("the tour found scenarios that did not end as expected")}
+		}
+		return nil
+	}
+	printDemoHelp(stdout, addr, *state, tokenFile, vs.Path(), *gw, base)
+	return <-errc
+}
+
+func printDemoHelp(w io.Writer, addr, state, tokenFile, scannerPath, gw, simBase string) {
+	fmt.Fprintf(w, `
+posagent demo is running.
+  gateway      %s (simulated at %s)
+  local API    http://%s   token in %s
+  scanner      %s   (a virtual serial scanner)
+  state        %s   (journal.db, receipts/, simulator ledger)
+
+Try:
+  posagent pay --amount 12.00 --code 134567890123456789 --token-file %s
+      (from a checkout: go run ./cmd/posagent pay ...)
+  posagent pay --amount 12.92 --token-file %s     then "scan" a code:
+  echo 284567890123456789 > %s
+
+Magic amounts (last two digits): 91 pays on the 2nd query, 92 never
+completes and is reversed, 93 is declined, 94 gets no answer but was paid,
+95 gets no answer and is reversed; anything else succeeds at once.
+
+  curl -s -H "Authorization: Bearer $(cat %s)" http://%s/v1/payments
+Press Ctrl-C to stop; run again with --state %s to continue.
+`, gw, simBase, addr, tokenFile, scannerPath, state, tokenFile, tokenFile, scannerPath, tokenFile, addr, state)
+}
+
+// commonParts are what demo and serve open the same way.
+type commonParts struct {
+	journal *sqlite.DB
+	token   string
+	codeKey []byte
+}
+
+func (c *commonParts) close() { _ = c.journal.Close() }
+
+func openCommon(stateDir string, log *slog.Logger) (*commonParts, error) {
+	return openCommonAt(stateDir, filepath.Join(stateDir, "api.token"), log)
+}
+
+func openCommonAt(stateDir, tokenFile string, log *slog.Logger) (*commonParts, error) {
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return nil, err
+	}
+	token, err := loadOrCreateSecret(tokenFile, 24)
+	if err != nil {
+		return nil, fmt.Errorf("API token: %w", err)
+	}
+	key, err := loadOrCreateSecret(filepath.Join(stateDir, "code-hash.key"), 32)
+	if err != nil {
+		return nil, fmt.Errorf("code hash key: %w", err)
+	}
+	db, err := sqlite.Open(filepath.Join(stateDir, "journal.db"), sqlite.Options{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	return &commonParts{journal: db, token: token, codeKey: []byte(key)}, nil
+}

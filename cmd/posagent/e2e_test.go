@@ -1,0 +1,321 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/posagent/posagent/gateways/sim"
+)
+
+// The tests in this file build the real binary and drive it as a user and
+// a till would: through its command line and its local API, killing it
+// with SIGKILL where a crash is the point.
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func binary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary; skipped in -short mode")
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "posagent-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "posagent")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// agent is one running posagent process.
+type agent struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	addr   string
+	state  string
+	out    *syncBuffer
+	exited chan struct{}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startDemo runs `posagent demo` on state and waits until its API answers.
+func startDemo(t *testing.T, state, addr string, env ...string) *agent {
+	t.Helper()
+	cmd := exec.Command(binary(t), "demo", "--state", state, "--listen", addr, "--log-level", "debug")
+	cmd.Env = append(os.Environ(), env...)
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	a := &agent{t: t, cmd: cmd, addr: addr, state: state, out: out, exited: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(a.exited) }()
+	t.Cleanup(func() {
+		a.kill()
+		if t.Failed() {
+			t.Logf("posagent output:\n%s", out.String())
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return a
+			}
+		}
+		select {
+		case <-a.exited:
+			t.Fatalf("posagent exited before it was ready:\n%s", out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("posagent not ready after 30s:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (a *agent) kill() {
+	if a.cmd.Process != nil {
+		_ = a.cmd.Process.Signal(syscall.SIGKILL)
+	}
+	<-a.exited
+}
+
+func (a *agent) token() string {
+	b, err := os.ReadFile(filepath.Join(a.state, "api.token"))
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// call sends one API request and decodes the JSON answer into a map.
+func (a *agent) call(method, path, body string) (int, map[string]any, error) {
+	req, err := http.NewRequest(method, "http://"+a.addr+path, strings.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+a.token())
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return resp.StatusCode, nil, fmt.Errorf("answer is not JSON: %s", b)
+	}
+	return resp.StatusCode, m, nil
+}
+
+// waitFor polls a payment until cond holds.
+func (a *agent) waitFor(id string, d time.Duration, cond func(p map[string]any) bool) map[string]any {
+	a.t.Helper()
+	deadline := time.Now().Add(d)
+	var last map[string]any
+	for time.Now().Before(deadline) {
+		code, p, err := a.call("GET", "/v1/payments/"+id+"?wait=1s", "")
+		if err == nil && code == 200 {
+			last = p
+			if cond(p) {
+				return p
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	a.t.Fatalf("payment %s: condition not met within %v; last %v", id, d, last)
+	return nil
+}
+
+func (a *agent) payments() []map[string]any {
+	a.t.Helper()
+	code, m, err := a.call("GET", "/v1/payments", "")
+	if err != nil || code != 200 {
+		a.t.Fatalf("listing payments: %d %v", code, err)
+	}
+	var out []map[string]any
+	for _, p := range m["payments"].([]any) {
+		out = append(out, p.(map[string]any))
+	}
+	return out
+}
+
+func TestDemoTour(t *testing.T) {
+	state := t.TempDir()
+	cmd := exec.Command(binary(t), "demo", "--tour", "--state", state, "--listen", freePort(t))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("demo --tour failed: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "All scenarios ended as expected.") {
+		t.Fatalf("tour output lacks the success line:\n%s", out)
+	}
+	for _, c := range tourCases {
+		if !strings.Contains(string(out), c.name) {
+			t.Errorf("tour table lacks %q", c.name)
+		}
+	}
+}
+
+func TestBadInputJournalsNothing(t *testing.T) {
+	a := startDemo(t, t.TempDir(), freePort(t))
+	bad := []struct{ body, want string }{
+		{`{"amount":1200,"currency":"CNY","auth_code":"134567890123456789","extra":1}`, "unknown field"},
+		{`{"amount":-1200,"currency":"CNY","auth_code":"134567890123456789"}`, "positive"},
+		{`{"amount":12.91,"currency":"CNY","auth_code":"134567890123456789"}`, "minor units"},
+		{`{"amount":1200,"currency":"ZZZ","auth_code":"134567890123456789"}`, "unsupported currency"},
+		{`{"amount":1200,"currency":"CNY","auth_code":"6901234567892"}`, "EAN-13"},
+		{`{"amount":1200,"currency":"CNY","auth_code":"99999999999999999999"}`, "unrecognised"},
+	}
+	for _, b := range bad {
+		code, m, err := a.call("POST", "/v1/payments", b.body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := fmt.Sprint(m["error"])
+		if code != 400 || !strings.Contains(msg, b.want) {
+			t.Errorf("%s: got %d %s, want 400 mentioning %q", b.body, code, msg, b.want)
+		}
+	}
+	// Without the token: 401, whatever the body.
+	req, _ := http.NewRequest("POST", "http://"+a.addr+"/v1/payments", strings.NewReader(`{"amount":1200,"currency":"CNY"}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Errorf("no token: %d", resp.StatusCode)
+	}
+	if ps := a.payments(); len(ps) != 0 {
+		t.Fatalf("refused requests were journaled: %v", ps)
+	}
+}
+
+// TestKillWhilePollingThenReverse: a ..92 payment is user-paying; the agent
+// is SIGKILLed while it polls and started again on the same state; the
+// payment must end reversed, and the simulator's ledger must agree.
+func TestKillWhilePollingThenReverse(t *testing.T) {
+	state, addr := t.TempDir(), freePort(t)
+	a := startDemo(t, state, addr)
+	code, p, err := a.call("POST", "/v1/payments", `{"amount":1292,"currency":"CNY","auth_code":"134567890123456789"}`)
+	if err != nil || code != 201 {
+		t.Fatalf("create: %d %v %v", code, p, err)
+	}
+	id := p["id"].(string)
+	otn := p["out_trade_no"].(string)
+	a.waitFor(id, 10*time.Second, func(p map[string]any) bool { return p["detail"] == "user_paying" })
+	a.kill()
+
+	b := startDemo(t, state, addr)
+	p = b.waitFor(id, 30*time.Second, func(p map[string]any) bool { return p["state"] != "pending" })
+	if p["state"] != "reversed" {
+		t.Fatalf("after restart the payment ended %v, want reversed: %v", p["state"], p)
+	}
+	b.kill()
+	checkLedger(t, state, otn, "REVOKED")
+}
+
+// TestKillRightAfterSubmitJournaled: the agent dies (SIGKILL) after the
+// submit is journaled and before it is sent. On restart it must not pay
+// again; the payment ends reversed and the ledger holds the reversal.
+func TestKillRightAfterSubmitJournaled(t *testing.T) {
+	state, addr := t.TempDir(), freePort(t)
+	a := startDemo(t, state, addr, "POSAGENT_CRASHPOINT=micropay.submitted")
+	_, _, err := a.call("POST", "/v1/payments", `{"amount":1292,"currency":"CNY","auth_code":"134567890123456789"}`)
+	if err == nil {
+		t.Fatal("the request was answered; the crash point did not fire")
+	}
+	select {
+	case <-a.exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("posagent did not die at the crash point")
+	}
+	b := startDemo(t, state, addr)
+	ps := b.payments()
+	if len(ps) != 1 {
+		t.Fatalf("want the one journaled payment, got %v", ps)
+	}
+	id, otn := ps[0]["id"].(string), ps[0]["out_trade_no"].(string)
+	p := b.waitFor(id, 30*time.Second, func(p map[string]any) bool { return p["state"] != "pending" })
+	if p["state"] != "reversed" {
+		t.Fatalf("after restart the payment ended %v, want reversed: %v", p["state"], p)
+	}
+	b.kill()
+	checkLedger(t, state, otn, "REVOKED")
+}
+
+// checkLedger reads the demo simulator's ledger (the acquirer's side of the
+// story) and checks the order's state there.
+func checkLedger(t *testing.T, state, outTradeNo, want string) {
+	t.Helper()
+	l, err := sim.OpenLedger(filepath.Join(state, "sim-mmsp", "ledger.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, ok := l.Get(outTradeNo)
+	if !ok {
+		t.Fatalf("the simulator's ledger has no order %s", outTradeNo)
+	}
+	if string(o.State) != want {
+		t.Fatalf("the simulator's ledger says %s is %s, want %s", outTradeNo, o.State, want)
+	}
+}

@@ -1,0 +1,117 @@
+// Command posagent turns a Linux till into a scan-code payment terminal.
+//
+//	posagent demo [--tour]            run on the embedded default (simulated gateway, virtual devices)
+//	posagent serve --config FILE      run with a real configuration
+//	posagent pay --amount 12.91 ...   take a payment through a running daemon
+//	posagent simulate --gateway mmsp  run a gateway simulator on its own
+//	posagent devices                  list serial ports and HID devices
+//	posagent version
+//
+// This package only wires: it is the one place that imports the
+// implementations (store/sqlite, gateways/<acquirer>, hw/*/<impl>).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"demo", "run on the embedded default: simulated gateway, virtual scanner, printer and display", runDemo},
+		{"serve", "run the daemon with a configuration file", runServe},
+		{"pay", "take a payment through a running daemon and follow it until final", runPay},
+		{"simulate", "run a gateway simulator on its own", runSimulate},
+		{"devices", "list serial ports and HID devices", runDevices},
+		{"version", "print the version", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+			fmt.Fprintln(stdout, "posagent", version)
+			return nil
+		}},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// exitError carries a specific exit code (pay: 1 when the payment did not
+// succeed, 2 for usage errors).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(ctx, args[1:], stdout, stderr)
+		if err == nil {
+			return 0
+		}
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		var ee *exitError
+		if errors.As(err, &ee) {
+			if ee.err != nil && ee.err.Error() != "" {
+				fmt.Fprintln(stderr, "posagent "+c.name+":", ee.err)
+			}
+			return ee.code
+		}
+		fmt.Fprintln(stderr, "posagent "+c.name+":", err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "posagent: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "posagent: a scan-code payment terminal daemon for Linux tills")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Commands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Run 'posagent COMMAND -h' for a command's flags.")
+}
+
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("posagent "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func usageError(format string, args ...any) error {
+	return &exitError{code: 2, err: fmt.Errorf(format, args...)}
+}

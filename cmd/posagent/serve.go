@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/posagent/posagent/configs"
+	"github.com/posagent/posagent/gateways"
+	"github.com/posagent/posagent/hw/display"
+	"github.com/posagent/posagent/hw/display/termdisplay"
+	"github.com/posagent/posagent/hw/scanner"
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", stderr)
+	cfgPath := fs.String("config", "/etc/posagent/posagent.yaml", "configuration file (YAML)")
+	check := fs.Bool("check", false, "validate the configuration, build every part, and exit")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := configs.Load(*cfgPath)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	log, err := newLogger(stderr, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	env := gateways.Env{Logger: log, HTTPClient: &http.Client{}, Dir: cfg.Dir}
+	gws := map[string]gateways.Gateway{}
+	def := ""
+	for _, gc := range cfg.Gateways {
+		g, err := gateways.New(gc.Kind, gc.Decode, gateways.Env{Logger: log.With("gateway", gc.Name), HTTPClient: env.HTTPClient, Dir: cfg.Dir})
+		if err != nil {
+			return &exitError{code: 2, err: fmt.Errorf("gateway %s: %w", gc.Name, err)}
+		}
+		gws[gc.Name] = g
+		if gc.Default {
+			def = gc.Name
+		}
+	}
+	scanners, err := buildScanners(cfg, log)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	hub, err := scanner.NewHub(scanner.HubOptions{DedupeWindow: cfg.Payments.ScanDedupeWindow, Hold: cfg.Payments.ScanHold, Logger: log.With("component", "scanner")}, scanners...)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	defer hub.Close()
+	receipts, err := buildReceipts(cfg, log)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	var disp display.Display
+	if cfg.Display != nil {
+		switch cfg.Display.Kind {
+		case "terminal":
+			disp = termdisplay.New(os.Stderr, "")
+		case "none":
+		default:
+			return &exitError{code: 2, err: fmt.Errorf("display.kind %q is not one of terminal, none", cfg.Display.Kind)}
+		}
+	}
+	if *check {
+		fmt.Fprintf(stdout, "config %s is valid: %d gateway(s), %d scanner(s)\n", *cfgPath, len(gws), len(scanners))
+		return nil
+	}
+	parts, err := openCommonAt(cfg.StateDir, cfg.TokenFile, log)
+	if err != nil {
+		return err
+	}
+	defer parts.close()
+	d := &daemon{
+		log:            log,
+		journal:        parts.journal,
+		gateways:       gws,
+		defaultGateway: def,
+		scans:          hub,
+		display:        disp,
+		receipts:       receipts,
+		devices:        deviceReport{hub: hub},
+		codeKey:        parts.codeKey,
+		token:          parts.token,
+		listen:         cfg.Listen,
+		awaitCode:      cfg.Payments.AwaitCodeTimeout,
+		tick:           250 * time.Millisecond,
+	}
+	return d.run(ctx, nil)
+}

@@ -1,0 +1,33 @@
+package main
+
+import (
+	"log/slog"
+	"net/http"
+	"path/filepath"
+
+	"github.com/posagent/posagent/gateways"
+	"github.com/posagent/posagent/gateways/mmsp"
+	"github.com/posagent/posagent/gateways/mmsp/mmspsim"
+)
+
+func init() {
+	simulatedKinds[mmsp.Kind] = simulated{
+		handler: func(dir string, log *slog.Logger) (http.Handler, error) {
+			o := mmspsim.DemoOptions()
+			o.LedgerPath = filepath.Join(dir, "ledger.json")
+			o.Logger = log
+			return mmspsim.New(o)
+		},
+		client: func(baseURL, notifyURL, dir string, log *slog.Logger) (gateways.Gateway, error) {
+			o := mmspsim.ClientOptions(mmspsim.DemoOptions(), baseURL, notifyURL)
+			o.Timing = mmsp.TimingOptions{
+				PollInterval: demoTiming.PollInterval,
+				PayTimeout:   demoTiming.PayTimeout,
+				QRTimeout:    demoTiming.QRTimeout,
+				ReverseAfter: demoTiming.ReverseAfter,
+			}
+			o.CallTimeout = demoTiming.CallTimeout
+			return mmsp.New(o, gateways.Env{Logger: log})
+		},
+	}
+}

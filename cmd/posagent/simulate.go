@@ -1,0 +1,35 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("simulate", stderr)
+	gw := fs.String("gateway", "mmsp", "gateway to simulate: "+simulatedNames())
+	listen := fs.String("listen", "127.0.0.1:9001", "address to listen on (loopback)")
+	state := fs.String("state", filepath.Join(os.TempDir(), "posagent-sim"), "directory for the simulator's ledger")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, *logLevel)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	if err := requireLoopback(*listen); err != nil {
+		return usageError("%v", err)
+	}
+	base, err := startSimulator(ctx, *gw, *listen, filepath.Join(*state, "sim-"+*gw), log)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s simulator listening at %s (ledger in %s)\n", *gw, base, filepath.Join(*state, "sim-"+*gw))
+	fmt.Fprintf(stdout, "Point a demo at it: posagent demo --gateway %s --sim-url %s\n", *gw, base)
+	<-ctx.Done()
+	return nil
+}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"text/tabwriter"
+	"time"
+)
+
+// tourCase is one row of the tour: a request and the final state the
+// simulator's magic amounts promise for it.
+type tourCase struct {
+	name   string
+	amount int64
+	code   string // "" with scan set: scanned through the virtual scanner
+	scan   string // the code to type into the virtual scanner
+	want   string // final state, or "rejected" for a request refused with 400
+}
+
+var tourCases = []tourCase{
+	{name: "success at once", amount: 1200, code: "134567890123456789", want: "succeeded"},
+	{name: "..91 user paying, paid on 2nd query", amount: 1291, code: "284567890123456789", want: "succeeded"},
+	{name: "..92 never confirmed, reversed", amount: 1292, code: "134567890123456780", want: "reversed"},
+	{name: "..93 declined", amount: 1293, code: "284567890123456780", want: "failed"},
+	{name: "..94 no answer, but paid", amount: 1294, code: "134567890123456781", want: "succeeded"},
+	{name: "..95 no answer, never paid", amount: 1295, code: "284567890123456781", want: "reversed"},
+	{name: "scanned on the virtual scanner", amount: 1800, scan: "134567890123456782", want: "succeeded"},
+	{name: "product barcode refused (EAN-13)", amount: 1200, code: "6901234567892", want: "rejected"},
+}
+
+type tourResult struct {
+	c      tourCase
+	got    string
+	id     string
+	detail string
+	took   time.Duration
+	err    error
+	// receipts lists the receipt previews written for the payment.
+	receipts []string
+}
+
+// receiptLister reports the receipt files written for a payment.
+type receiptLister interface {
+	Files(paymentID string) []string
+}
+
+// runTour runs every case concurrently through the local API, as a till
+// would, and prints a table. It returns whether every case ended as
+// expected and every final payment has its receipt previews.
+func runTour(ctx context.Context, c *apiClient, scannerPath string, receipts receiptLister, w io.Writer) bool {
+	fmt.Fprintf(w, "Running the tour: %d scenarios against the simulated gateway…\n", len(tourCases))
+	results := make([]tourResult, len(tourCases))
+	var wg sync.WaitGroup
+	for i, tc := range tourCases {
+		wg.Go(func() {
+			start := time.Now()
+			r := tourResult{c: tc}
+			r.got, r.id, r.detail, r.err = runTourCase(ctx, c, tc, scannerPath)
+			r.took = time.Since(start).Round(100 * time.Millisecond)
+			results[i] = r
+		})
+	}
+	wg.Wait()
+	// Receipts are printed after the final state is journaled; give the
+	// printer a moment before looking for them.
+	time.Sleep(500 * time.Millisecond)
+	ok := true
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "AMOUNT\tSCENARIO\tEXPECTED\tACTUAL\tTOOK\tRECEIPTS\tRESULT")
+	for i := range results {
+		r := &results[i]
+		pass := r.err == nil && r.got == r.c.want
+		rc := "-"
+		if r.id != "" && receipts != nil {
+			r.receipts = receipts.Files(r.id)
+			rc = fmt.Sprintf("%d files", len(r.receipts))
+			if len(r.receipts) == 0 {
+				pass = false
+				rc = "missing"
+			}
+		}
+		mark := "ok"
+		if !pass {
+			mark = "MISMATCH"
+			ok = false
+		}
+		got := r.got
+		if r.err != nil {
+			got = "error: " + r.err.Error()
+		}
+		fmt.Fprintf(tw, "%d.%02d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.c.amount/100, r.c.amount%100, r.c.name, r.c.want, got, r.took, rc, mark)
+	}
+	tw.Flush()
+	if ok {
+		fmt.Fprintln(w, "All scenarios ended as expected.")
+	}
+	for _, r := range results {
+		if len(r.receipts) > 0 {
+			fmt.Fprintf(w, "  %s receipts: %v\n", r.id, r.receipts)
+		}
+	}
+	return ok
+}
+
+func runTourCase(ctx context.Context, c *apiClient, tc tourCase, scannerPath string) (state, id, detail string, err error) {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	req := map[string]any{"amount": tc.amount, "currency": "CNY"}
+	if tc.code != "" {
+		req["auth_code"] = tc.code
+	}
+	p, err := c.create(ctx, req)
+	var ae *apiError
+	if errors.As(err, &ae) && ae.Status == 400 {
+		return "rejected", "", "", nil
+	}
+	if err != nil {
+		return "", "", "", err
+	}
+	if tc.scan != "" {
+		if p.Detail != "awaiting_code" {
+			return p.State, p.ID, p.Detail, fmt.Errorf("payment is %s, not waiting for a scan", p.Detail)
+		}
+		if err := typeIntoScanner(scannerPath, tc.scan); err != nil {
+			return "", p.ID, "", err
+		}
+	}
+	p, err = c.follow(ctx, p, nil)
+	return p.State, p.ID, p.Detail, err
+}
+
+// typeIntoScanner writes a code and a line feed to the virtual scanner's
+// pseudo-terminal, exactly as `echo CODE > PATH` does.
+func typeIntoScanner(path, code string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("opening virtual scanner: %w", err)
+	}
+	defer f.Close()
+	_, err = f.WriteString(code + "\n")
+	return err
+}
