@@ -262,6 +262,14 @@ func Decide(p pos.Payment, in Input, now time.Time, t gateways.Timing) Decision 
 		if p.State != pos.StateReversing {
 			return d
 		}
+		if pos.Match(pos.NotFound, in.Err) {
+			// The gateway knows no such order. Ask once more by query:
+			// a query that also finds nothing ends the payment failed.
+			d := to(pos.StateReversing, "reverse found no order: "+errMessage(in.Err))
+			d.Payment.Reason = p.Reason
+			d.Enqueue = append(d.Enqueue, query(now))
+			return d
+		}
 		if in.Err != nil {
 			return retry(errMessage(in.Err))
 		}

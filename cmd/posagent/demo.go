@@ -183,7 +183,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	tokenFile := filepath.Join(*state, "api.token")
 	if *tour {
 		c := &apiClient{base: "http://" + addr, token: parts.token, http: &http.Client{Timeout: 60 * time.Second}}
-		ok := runTour(ctx, c, vs.Path(), receipts, stdout)
+		currency := "CNY"
+		if cs := g.Capabilities().Currencies; len(cs) > 0 {
+			currency = string(cs[0])
+		}
+		ok := runTour(ctx, c, currency, vs.Path(), receipts, stdout)
 		cancel()
 		<-errc
 		if !ok {

@@ -51,15 +51,15 @@ type receiptLister interface {
 // runTour runs every case concurrently through the local API, as a till
 // would, and prints a table. It returns whether every case ended as
 // expected and every final payment has its receipt previews.
-func runTour(ctx context.Context, c *apiClient, scannerPath string, receipts receiptLister, w io.Writer) bool {
-	fmt.Fprintf(w, "Running the tour: %d scenarios against the simulated gateway…\n", len(tourCases))
+func runTour(ctx context.Context, c *apiClient, currency, scannerPath string, receipts receiptLister, w io.Writer) bool {
+	fmt.Fprintf(w, "Running the tour: %d scenarios in %s against the simulated gateway…\n", len(tourCases), currency)
 	results := make([]tourResult, len(tourCases))
 	var wg sync.WaitGroup
 	for i, tc := range tourCases {
 		wg.Go(func() {
 			start := time.Now()
 			r := tourResult{c: tc}
-			r.got, r.id, r.detail, r.err = runTourCase(ctx, c, tc, scannerPath)
+			r.got, r.id, r.detail, r.err = runTourCase(ctx, c, tc, currency, scannerPath)
 			r.took = time.Since(start).Round(100 * time.Millisecond)
 			results[i] = r
 		})
@@ -106,10 +106,10 @@ func runTour(ctx context.Context, c *apiClient, scannerPath string, receipts rec
 	return ok
 }
 
-func runTourCase(ctx context.Context, c *apiClient, tc tourCase, scannerPath string) (state, id, detail string, err error) {
+func runTourCase(ctx context.Context, c *apiClient, tc tourCase, currency, scannerPath string) (state, id, detail string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	req := map[string]any{"amount": tc.amount, "currency": "CNY"}
+	req := map[string]any{"amount": tc.amount, "currency": currency}
 	if tc.code != "" {
 		req["auth_code"] = tc.code
 	}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"log/slog"
+	"net/http"
+	"path/filepath"
+
+	"github.com/posagent/posagent/gateways"
+	"github.com/posagent/posagent/gateways/allinpay"
+	"github.com/posagent/posagent/gateways/allinpay/allinpaysim"
+)
+
+// allinpayKeys is where the simulator and the demo's adapter find the key
+// pairs generated for them (nothing is committed): under the simulator's
+// directory in the state directory.
+func allinpayKeys(simDir string) string { return filepath.Join(simDir, "keys") }
+
+func init() {
+	simulatedKinds[allinpay.Kind] = simulated{
+		handler: func(dir string, log *slog.Logger) (http.Handler, error) {
+			ks, err := allinpaysim.GenerateKeySet(allinpayKeys(dir))
+			if err != nil {
+				return nil, err
+			}
+			o := allinpaysim.Options{
+				LedgerPath:       filepath.Join(dir, "ledger.json"),
+				MinQueryInterval: demoTiming.PollInterval * 9 / 10,
+				Logger:           log,
+			}
+			if err := ks.Load(&o); err != nil {
+				return nil, err
+			}
+			return allinpaysim.New(o)
+		},
+		client: func(baseURL, notifyURL, dir string, log *slog.Logger) (gateways.Gateway, error) {
+			ks, err := allinpaysim.GenerateKeySet(allinpayKeys(filepath.Join(dir, "sim-"+allinpay.Kind)))
+			if err != nil {
+				return nil, err
+			}
+			o := ks.ClientOptions(baseURL+"/gateway/pay/consumeTrans", notifyURL)
+			o.PollInterval = demoTiming.PollInterval
+			o.PayTimeout = demoTiming.PayTimeout
+			o.QRTimeout = demoTiming.QRTimeout
+			o.CallTimeout = demoTiming.CallTimeout
+			o.RetryBackoff = demoTiming.RetryBackoff
+			o.RetryBackoffMax = demoTiming.RetryBackoffMax
+			return allinpay.New(o, gateways.Env{Logger: log})
+		},
+	}
+}
