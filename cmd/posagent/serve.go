@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"time"
@@ -75,6 +76,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer parts.close()
+	var notifyLn net.Listener
+	if cfg.NotifyListen != "" {
+		if notifyLn, err = net.Listen("tcp", cfg.NotifyListen); err != nil {
+			return fmt.Errorf("notify_listen: %w", err)
+		}
+	}
 	d := &daemon{
 		log:            log,
 		journal:        parts.journal,
@@ -87,6 +94,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		codeKey:        parts.codeKey,
 		token:          parts.token,
 		listen:         cfg.Listen,
+		notifyListener: notifyLn,
 		awaitCode:      cfg.Payments.AwaitCodeTimeout,
 		tick:           250 * time.Millisecond,
 	}
