@@ -1,9 +1,12 @@
 // Package store defines the journal: the durable record of every payment,
-// every state change, and every gateway operation still owed (the outbox).
-// Its SQLite implementation is store/sqlite.
+// every state change, every gateway operation still owed (the outbox), and
+// every receipt still owed to the printer (the print queue). Its SQLite
+// implementation is store/sqlite.
 //
 // The rule the journal exists for: a state change is committed before the
-// external action it leads to. Flows call Append, then the gateway.
+// external action it leads to. Flows call Append, then the gateway; the
+// receipts of a final state are journaled in the same Append as the state,
+// then printed.
 package store
 
 import (
@@ -52,6 +55,10 @@ type Change struct {
 	Enqueue []Op
 	// Done removes completed outbox operations by ID.
 	Done []int64
+	// Prints adds receipts to the print queue (PrintQueue) in the same
+	// write, so a payment never becomes final without the receipts it
+	// owes. A Journal that is not a PrintQueue refuses a Change with Prints.
+	Prints []PrintJob
 }
 
 // Journal is the durable record. Implementations must make Append atomic and
@@ -80,4 +87,65 @@ type Journal interface {
 	RetryOp(ctx context.Context, id int64, notBefore time.Time, lastErr string) error
 	// Close releases the database.
 	Close() error
+}
+
+// Receipt kinds a PrintJob names. A summary's kind carries its day:
+// SummaryKind(day) is "summary-YYYYMMDD".
+const (
+	ReceiptCustomer = "payment-customer" // a payment's customer copy
+	ReceiptMerchant = "payment-merchant" // a payment's merchant copy
+	ReceiptVoid     = "void"             // the voucher of a reversed payment
+)
+
+// SummaryKind is the kind of the end-of-day summary of day (its date in
+// day's location).
+func SummaryKind(day time.Time) string { return "summary-" + day.Format("20060102") }
+
+// PrintJob is one receipt owed to the printer. It names what to print (a
+// payment and a receipt kind), not printer bytes: the receipt is rendered
+// from the journal when it is printed, for the printer configured then.
+type PrintJob struct {
+	ID int64
+	// PaymentID is the payment the receipt is about; empty for a receipt
+	// of no single payment (a summary).
+	PaymentID string
+	// Kind is ReceiptCustomer, ReceiptMerchant, ReceiptVoid or a
+	// SummaryKind.
+	Kind string
+	// Reprint marks a copy asked for after the first (printed as such).
+	Reprint   bool
+	CreatedAt time.Time
+	// NotBefore is when the next attempt is due; zero means at once.
+	NotBefore time.Time
+	Attempts  int
+	LastError string
+	// PrintedAt is when the printer took the receipt; zero while pending.
+	PrintedAt time.Time
+}
+
+// Printed reports whether the job is done.
+func (j PrintJob) Printed() bool { return !j.PrintedAt.IsZero() }
+
+// PrintQueue is the journal's print queue: receipts are enqueued (with a
+// payment's final state through Change.Prints, or on their own), printed
+// in order, and marked printed once the printer has them. A job that
+// cannot print stays pending with its attempts and last error, across
+// restarts, until it prints.
+type PrintQueue interface {
+	// EnqueuePrints adds jobs in one write and returns them with their IDs
+	// and CreatedAt set (to at, unless set). A PaymentID that is not a
+	// journaled payment is pos.NotFound.
+	EnqueuePrints(ctx context.Context, at time.Time, jobs []PrintJob) ([]PrintJob, error)
+	// PendingPrints returns every job not yet printed, in the order they
+	// were enqueued.
+	PendingPrints(ctx context.Context) ([]PrintJob, error)
+	// PrintJobs returns a payment's jobs, printed or not, in order.
+	PrintJobs(ctx context.Context, paymentID string) ([]PrintJob, error)
+	// MarkPrinted records that job id printed at at. An unknown id is
+	// pos.NotFound; one already printed is pos.Conflict.
+	MarkPrinted(ctx context.Context, id int64, at time.Time) error
+	// RetryPrint records a failed attempt: Attempts+1, LastError (already
+	// redacted), and when the next attempt is due. An unknown or printed id
+	// is pos.NotFound.
+	RetryPrint(ctx context.Context, id int64, notBefore time.Time, lastErr string) error
 }

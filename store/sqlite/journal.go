@@ -28,7 +28,9 @@ import (
 //     retry, and the rest identify what was asked for;
 //   - an event without At, an Enqueue op with an ID set or for another
 //     payment, an unknown op kind, a Done ID that is not positive or listed
-//     twice.
+//     twice;
+//   - a Prints job with an ID, attempts or a printed time set, for another
+//     payment, or of an unknown receipt kind.
 //
 // A transition for a payment that does not exist is pos.NotFound. A Done ID
 // that is not an outstanding op of this payment is pos.Conflict: someone
@@ -54,6 +56,10 @@ func (db *DB) Append(ctx context.Context, c store.Change) error {
 			return err
 		}
 		enqueue = append(enqueue, args)
+	}
+	prints, err := encodeChangePrints(op, c)
+	if err != nil {
+		return err
 	}
 
 	tx, err := db.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE, from the DSN
@@ -114,6 +120,11 @@ func (db *DB) Append(ctx context.Context, c store.Change) error {
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO outbox (payment_id, kind, not_before, attempts, last_error, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 			args...); err != nil {
+			return classify(op, err)
+		}
+	}
+	for _, args := range prints {
+		if _, err := tx.ExecContext(ctx, insertPrint, args...); err != nil {
 			return classify(op, err)
 		}
 	}

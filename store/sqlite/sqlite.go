@@ -1,5 +1,6 @@
-// Package sqlite is the SQLite journal: store.Journal on a single database
-// file, using modernc.org/sqlite (pure Go, registered as driver "sqlite").
+// Package sqlite is the SQLite journal: store.Journal and store.PrintQueue
+// on a single database file, using modernc.org/sqlite (pure Go, registered
+// as driver "sqlite").
 //
 // Durability: the database runs in WAL mode with synchronous=FULL, so a
 // committed Append has been fsync'd before it returns. Every write goes
