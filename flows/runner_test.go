@@ -12,6 +12,7 @@ import (
 	"github.com/posagent/posagent/gateways"
 	"github.com/posagent/posagent/gateways/mmsp"
 	"github.com/posagent/posagent/gateways/mmsp/mmspsim"
+	"github.com/posagent/posagent/gateways/sim"
 	"github.com/posagent/posagent/hw/scanner"
 	"github.com/posagent/posagent/store/sqlite"
 )
@@ -20,12 +21,13 @@ import (
 // HTTP and a real SQLite journal, with the demo's fast timings.
 
 type rig struct {
-	runner  *flows.Runner
-	journal *sqlite.DB
-	sim     *mmspsim.Server
-	scans   chan scanner.Scan
-	cancel  context.CancelFunc
-	done    chan struct{}
+	runner   *flows.Runner
+	journal  *sqlite.DB
+	sim      *mmspsim.Server
+	scans    chan scanner.Scan
+	gateways map[string]gateways.Gateway
+	cancel   context.CancelFunc
+	done     chan struct{}
 }
 
 // chanScans is a ScanSource fed by the test, standing in for scanner.Hub.
@@ -44,11 +46,11 @@ func newRig(t *testing.T) *rig {
 	t.Helper()
 	so := mmspsim.DemoOptions()
 	so.LedgerPath = filepath.Join(t.TempDir(), "ledger.json")
-	sim, err := mmspsim.New(so)
+	simulator, err := mmspsim.New(so)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(sim)
+	srv := httptest.NewServer(simulator)
 	t.Cleanup(srv.Close)
 	co := mmspsim.ClientOptions(so, srv.URL, "http://127.0.0.1:1/notify/mmsp")
 	co.Timing = mmsp.TimingOptions{PollInterval: 200 * time.Millisecond, PayTimeout: 2 * time.Second, QRTimeout: 3 * time.Second, ReverseAfter: time.Second}
@@ -75,9 +77,9 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	rg := &rig{runner: r, journal: db, sim: sim, scans: scans, cancel: cancel, done: make(chan struct{})}
+	rg := &rig{runner: r, journal: db, sim: simulator, scans: scans, gateways: map[string]gateways.Gateway{"mmsp": g}, cancel: cancel, done: make(chan struct{})}
 	go func() { _ = r.Run(ctx); close(rg.done) }()
-	t.Cleanup(func() { cancel(); <-rg.done })
+	t.Cleanup(func() { cancel(); <-rg.done }) // done is closed: a second wait returns at once
 	return rg
 }
 
@@ -285,5 +287,53 @@ func TestStartRefusesBeforeJournaling(t *testing.T) {
 	}
 	if ps, _ := rg.journal.Recent(ctx, 10); len(ps) != 0 {
 		t.Fatalf("refused requests were journaled: %v", ps)
+	}
+}
+
+// TestReverseRetriedAcrossRestart: the reverse of a timed-out payment gets
+// a 5xx; the runner is stopped with the reverse still owed, and a new runner
+// on the same journal finishes it.
+func TestReverseRetriedAcrossRestart(t *testing.T) {
+	rg := newRig(t)
+	ctx := context.Background()
+	rg.sim.Script().SetAmount(1392, sim.Behaviour{Scenario: sim.PayingUntilReversed, Fault: sim.HTTP5xx, FaultOn: []sim.Op{sim.OpReverse}, Times: 1})
+	p, err := rg.runner.Start(ctx, flows.StartRequest{Amount: money(t, 1392), Method: pos.Micropay, Code: code(t, "134567890123456789")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rg.waitState(t, p.ID, pos.StateReversing)
+	// Wait for the failed attempt to be journaled in the outbox.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ops, err := rg.journal.Ops(ctx, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ops) == 1 && ops[0].Kind == "reverse" && ops[0].Attempts == 1 && ops[0].LastError != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no failed reverse attempt journaled: %+v", ops)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	rg.cancel()
+	<-rg.done
+
+	// A new runner over the same journal and gateway.
+	r2, err := flows.NewRunner(flows.Options{Journal: rg.journal, Gateways: rg.gateways, CodeKey: []byte("0123456789abcdef0123456789abcdef"), Tick: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx2, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = r2.Run(ctx2); close(done) }()
+	defer func() { cancel(); <-done }()
+	rg.runner = r2
+	if got := rg.final(t, p.ID); got.State != pos.StateReversed {
+		t.Fatalf("after restart: %s (%s)", got.State, got.Reason)
+	}
+	if ops, _ := rg.journal.Ops(ctx, p.ID); len(ops) != 0 {
+		t.Fatalf("outbox not emptied: %+v", ops)
 	}
 }
