@@ -296,6 +296,11 @@ func (r *Runner) apply(ctx context.Context, id string, in Input, op *store.Op) (
 		if op != nil {
 			c.Done = append(c.Done, op.ID)
 		}
+		if rp, ok := r.opts.Receipts.(ReceiptPlanner); ok && d.To.Final() && !p.State.Final() {
+			// The receipts are owed from the moment the state is final:
+			// journal them with it (printing follows, in the spool).
+			c.Prints = rp.ReceiptJobs(d.Payment)
+		}
 		if d.To.Final() || d.To == pos.StateReversing {
 			// Nothing else is owed for this payment: drop every other op
 			// in the same write, so no stale query outlives it.
@@ -349,6 +354,8 @@ func (r *Runner) afterChange(ctx context.Context, from pos.State, p pos.Payment)
 		if r.opts.Receipts != nil {
 			r.opts.Receipts.PaymentFinal(context.WithoutCancel(ctx), p)
 		}
+	case p.State == from:
+		// A poll that changed nothing: the screen already says it.
 	case p.State == pos.StateUserPaying && p.Method == pos.MerchantQR:
 		r.show(ctx, display.Screen{Kind: display.ShowQR, PaymentID: p.ID, Amount: p.Amount, Wallet: p.Wallet, State: p.State, QR: p.CodeURL, Message: "Scan to pay with " + p.Wallet.DisplayName()})
 	case p.State == pos.StateUserPaying:
