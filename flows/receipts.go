@@ -8,9 +8,12 @@ import (
 	"github.com/posagent/posagent/hw/printer"
 )
 
-// ReceiptPrinter is the ReceiptSink that prints final payments: both copies
-// (as configured) of a success, the customer's copy of a failure (proof that
-// nothing was charged), and the void voucher of a reversal.
+// ReceiptPrinter is the ReceiptSink that prints final payments directly,
+// without journaling them: both copies (as configured) of a success, the
+// customer's copy of a failure (proof that nothing was charged), and the
+// void voucher of a reversal. A receipt the printer refuses is lost; the
+// daemon uses the Spool, which keeps it. ReceiptPrinter remains for tests
+// and tools that print without a journal.
 type ReceiptPrinter struct {
 	Printer printer.Printer
 	Header  printer.Header
@@ -24,21 +27,10 @@ var _ ReceiptSink = (*ReceiptPrinter)(nil)
 // Receipts returns the receipts a final payment gets.
 func (rp *ReceiptPrinter) Receipts(p pos.Payment) []printer.Receipt {
 	var out []printer.Receipt
-	switch p.State {
-	case pos.StateSucceeded:
-		if rp.Merchant {
-			out = append(out, printer.PaymentReceipt(p, rp.Header, printer.MerchantCopy))
-		}
-		if rp.Customer {
-			out = append(out, printer.PaymentReceipt(p, rp.Header, printer.CustomerCopy))
-		}
-	case pos.StateFailed:
-		if rp.Customer || rp.Merchant {
-			out = append(out, printer.PaymentReceipt(p, rp.Header, printer.CustomerCopy))
-		}
-	case pos.StateReversed:
-		if rp.Customer || rp.Merchant {
-			out = append(out, printer.ReversalReceipt(p, rp.Header))
+	for _, k := range receiptKinds(p.State, rp.Customer, rp.Merchant) {
+		r, err := renderReceipt(k, p, rp.Header)
+		if err == nil {
+			out = append(out, r)
 		}
 	}
 	return out
