@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+
+	"github.com/posagent/posagent"
 )
 
 // Env is what the daemon gives every adapter it builds.
@@ -59,4 +61,17 @@ func Kinds() []string {
 	}
 	slices.Sort(ks)
 	return ks
+}
+
+// RegisterOptions registers an adapter whose configuration section decodes
+// into its own Options type O: the common case, so each adapter's init is
+// one line. Decoding errors are reported as pos.Invalid naming the kind.
+func RegisterOptions[O any, G Gateway](kind string, newGateway func(O, Env) (G, error)) {
+	Register(kind, func(decode func(v any) error, env Env) (Gateway, error) {
+		var o O
+		if err := decode(&o); err != nil {
+			return nil, pos.Errorf(pos.Invalid, kind+".New", "options: %w", err)
+		}
+		return newGateway(o, env)
+	})
 }

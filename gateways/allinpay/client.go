@@ -31,15 +31,7 @@ var (
 	_ gateways.Notifier   = (*Client)(nil)
 )
 
-func init() {
-	gateways.Register(Kind, func(decode func(v any) error, env gateways.Env) (gateways.Gateway, error) {
-		var o Options
-		if err := decode(&o); err != nil {
-			return nil, pos.E(pos.Invalid, "allinpay.New", err)
-		}
-		return New(o, env)
-	})
-}
+func init() { gateways.RegisterOptions(Kind, New) }
 
 // The platform's clock: payTime is "time of the system" (§1.5.2.1), and the
 // platform runs in Hong Kong (tradeInformation dates say GMT+8). A fixed

@@ -136,15 +136,7 @@ var (
 	_ gateways.Notifier   = (*Client)(nil)
 )
 
-func init() {
-	gateways.Register(Kind, func(decode func(v any) error, env gateways.Env) (gateways.Gateway, error) {
-		var o Options
-		if err := decode(&o); err != nil {
-			return nil, pos.E(pos.Invalid, "mmsp.New", fmt.Errorf("options: %w", err))
-		}
-		return New(o, env)
-	})
-}
+func init() { gateways.RegisterOptions(Kind, New) }
 
 // cst is the platform's time zone (UTC+8) for TIME_END and the answers'
 // times; fixed, so the daemon needs no tzdata.
