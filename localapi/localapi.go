@@ -2,6 +2,18 @@
 // loopback with a bearer token. It owns the one map from pos.Kind to HTTP
 // status, and it refuses requests that a web page could forge: any Origin
 // or Referer header, and a Host that is not loopback (DNS rebinding).
+//
+// Routes (all but /healthz need the token):
+//
+//	POST /v1/payments                  start a payment (201)
+//	GET  /v1/payments                  the newest payments
+//	GET  /v1/payments/{id}[?wait=10s]  one payment; long-polls for a change
+//	GET  /v1/payments/{id}/events      its journaled history
+//	POST /v1/payments/{id}/cancel      cancel or reverse it (202)
+//	POST /v1/payments/{id}/reprint     queue its receipts again (202), body
+//	                                   optional: {"kinds":["payment-customer"]}
+//	GET  /v1/payments/{id}/receipts    its receipts, printed or pending
+//	GET  /v1/devices                   scanner and printer health
 package localapi
 
 import (
@@ -47,6 +59,9 @@ type Options struct {
 	Logger  *slog.Logger
 	// MaxWait caps a long-poll (?wait=); default 60 s.
 	MaxWait time.Duration
+	// Receipts serves reprints and receipt listings; nil answers them with
+	// 503 (no printer configured).
+	Receipts Receipts
 	// Extra mounts further handlers (receipts, display) under the same
 	// guards; keys are ServeMux patterns.
 	Extra map[string]http.Handler
@@ -79,6 +94,8 @@ func New(opts Options) (*Server, error) {
 	s.mux.Handle("GET /v1/payments/{id}", s.auth(s.getPayment))
 	s.mux.Handle("GET /v1/payments/{id}/events", s.auth(s.paymentEvents))
 	s.mux.Handle("POST /v1/payments/{id}/cancel", s.auth(s.cancelPayment))
+	s.mux.Handle("POST /v1/payments/{id}/reprint", s.auth(s.reprint))
+	s.mux.Handle("GET /v1/payments/{id}/receipts", s.auth(s.paymentReceipts))
 	s.mux.Handle("GET /v1/devices", s.auth(s.devices))
 	for pattern, h := range opts.Extra {
 		s.mux.Handle(pattern, s.auth(h.ServeHTTP))

@@ -1,0 +1,116 @@
+package localapi
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/store"
+)
+
+// Receipts is what the API needs from the print spool (flows.Spool
+// implements it).
+type Receipts interface {
+	// Reprint queues fresh copies of a final payment's receipts; no kinds
+	// means the copies it got at first.
+	Reprint(ctx context.Context, paymentID string, kinds ...string) ([]store.PrintJob, error)
+	// Jobs lists a payment's receipts, printed or pending.
+	Jobs(ctx context.Context, paymentID string) ([]store.PrintJob, error)
+}
+
+// PrintJob is the API's view of a receipt owed to, or taken by, the
+// printer.
+type PrintJob struct {
+	ID        int64      `json:"id"`
+	PaymentID string     `json:"payment_id,omitempty"`
+	Kind      string     `json:"kind"`  // payment-customer, payment-merchant, void
+	State     string     `json:"state"` // pending, printed
+	Reprint   bool       `json:"reprint,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	Attempts  int        `json:"attempts"`
+	LastError string     `json:"last_error,omitempty"`
+	PrintedAt *time.Time `json:"printed_at,omitempty"`
+}
+
+func printJobsJSON(jobs []store.PrintJob) []PrintJob {
+	out := make([]PrintJob, 0, len(jobs))
+	for _, j := range jobs {
+		v := PrintJob{ID: j.ID, PaymentID: j.PaymentID, Kind: j.Kind, State: "pending", Reprint: j.Reprint,
+			CreatedAt: j.CreatedAt, Attempts: j.Attempts, LastError: j.LastError}
+		if j.Printed() {
+			at := j.PrintedAt
+			v.State, v.PrintedAt = "printed", &at
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// reprintRequest is the optional body of POST /v1/payments/{id}/reprint.
+type reprintRequest struct {
+	// Kinds chooses the receipts: payment-customer, payment-merchant,
+	// void. Empty: the copies the payment got when it became final.
+	Kinds []string `json:"kinds"`
+}
+
+func (s *Server) receipts() (Receipts, error) {
+	if s.opts.Receipts == nil {
+		return nil, pos.Errorf(pos.Unavailable, "localapi.receipts", "no printer is configured")
+	}
+	return s.opts.Receipts, nil
+}
+
+// reprint answers 202 with the jobs queued: printing follows, when the
+// printer is ready.
+func (s *Server) reprint(w http.ResponseWriter, r *http.Request) {
+	rc, err := s.receipts()
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	var req reprintRequest
+	if err := decodeOptional(r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	id := r.PathValue("id")
+	jobs, err := rc.Reprint(r.Context(), id, req.Kinds...)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	s.opts.Logger.Info("reprint requested", "payment", id, "jobs", len(jobs))
+	writeJSON(w, http.StatusAccepted, map[string]any{"payment_id": id, "jobs": printJobsJSON(jobs)})
+}
+
+// decodeOptional decodes a JSON body strictly, when there is one: an empty
+// body leaves v as it is.
+func decodeOptional(r *http.Request, v any) error {
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return pos.Errorf(pos.Invalid, "localapi.decode", "reading body: %v", err)
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil
+	}
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	return decodeStrict(r, v)
+}
+
+func (s *Server) paymentReceipts(w http.ResponseWriter, r *http.Request) {
+	rc, err := s.receipts()
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	id := r.PathValue("id")
+	jobs, err := rc.Jobs(r.Context(), id)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"payment_id": id, "jobs": printJobsJSON(jobs)})
+}
