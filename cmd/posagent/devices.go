@@ -7,6 +7,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/posagent/posagent/hw/scanner"
+	"github.com/posagent/posagent/hw/scanner/evdevscan"
+	"github.com/posagent/posagent/hw/scanner/hidscan"
 	"github.com/posagent/posagent/hw/scanner/serialscan"
 )
 
@@ -45,6 +47,8 @@ type deviceLister struct {
 
 var deviceListers = []deviceLister{
 	{"serial", serialscan.List},
+	{"hid", hidscan.List},
+	{"evdev", evdevscan.List},
 }
 
 func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) error {

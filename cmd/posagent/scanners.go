@@ -6,31 +6,63 @@ import (
 
 	"github.com/posagent/posagent/configs"
 	"github.com/posagent/posagent/hw/scanner"
+	"github.com/posagent/posagent/hw/scanner/evdevscan"
+	"github.com/posagent/posagent/hw/scanner/hidscan"
 	"github.com/posagent/posagent/hw/scanner/serialscan"
 )
 
+// scannerKinds builds one configured scanner by kind. Each implementation
+// tags its own log lines with the scanner's name.
+var scannerKinds = map[string]func(sc configs.Section, log *slog.Logger) (scanner.Scanner, error){
+	"serial": func(sc configs.Section, log *slog.Logger) (scanner.Scanner, error) {
+		var o serialscan.Options
+		if err := sc.Decode(&o); err != nil {
+			return nil, err
+		}
+		o.Name, o.Logger = sc.Name, log
+		return serialscan.New(o)
+	},
+	"hid": func(sc configs.Section, log *slog.Logger) (scanner.Scanner, error) {
+		var o hidscan.Options
+		if err := sc.Decode(&o); err != nil {
+			return nil, err
+		}
+		o.Name, o.Logger = sc.Name, log
+		return hidscan.New(o)
+	},
+	"evdev": func(sc configs.Section, log *slog.Logger) (scanner.Scanner, error) {
+		var o evdevscan.Options
+		if err := sc.Decode(&o); err != nil {
+			return nil, err
+		}
+		o.Name, o.Logger = sc.Name, log
+		return evdevscan.New(o)
+	},
+}
+
 // buildScanners opens every configured scanner. They reconnect by
-// themselves, so a scanner unplugged at start is not an error.
+// themselves, so a scanner unplugged at start is not an error; a bad
+// option is.
 func buildScanners(cfg *configs.Config, log *slog.Logger) ([]scanner.Scanner, error) {
 	var out []scanner.Scanner
 	for i, sc := range cfg.Scanners {
-		field := fmt.Sprintf("scanners[%d] (%s)", i, sc.Name)
-		switch sc.Kind {
-		case "serial":
-			var o serialscan.Options
-			if err := sc.Decode(&o); err != nil {
-				return nil, fmt.Errorf("%s: %w", field, err)
-			}
-			o.Name = sc.Name
-			o.Logger = log.With("scanner", sc.Name)
-			s, err := serialscan.New(o)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", field, err)
-			}
-			out = append(out, s)
-		default:
-			return nil, fmt.Errorf("%s: kind %q is not one of: serial", field, sc.Kind)
+		build, ok := scannerKinds[sc.Kind]
+		if !ok {
+			closeAll(out)
+			return nil, fmt.Errorf("scanners[%d] (%s): kind %q is not one of serial, hid, evdev", i, sc.Name, sc.Kind)
 		}
+		s, err := build(sc, log)
+		if err != nil {
+			closeAll(out)
+			return nil, fmt.Errorf("scanners[%d] (%s): %w", i, sc.Name, err)
+		}
+		out = append(out, s)
 	}
 	return out, nil
+}
+
+func closeAll(ss []scanner.Scanner) {
+	for _, s := range ss {
+		_ = s.Close()
+	}
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 )
 
 // TestServeWithConfigAndPay runs the product as an integrator would: a
@@ -27,6 +29,14 @@ func TestServeWithConfigAndPay(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = sim.Process.Kill(); _ = sim.Wait() })
+
+	// A serial scanner on a real pseudo-terminal: the daemon opens the
+	// slave with go.bug.st/serial; the test types into the master.
+	scannerPTY, scannerTTY, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { scannerPTY.Close(); scannerTTY.Close() })
 
 	keyFile := filepath.Join(dir, "mmsp.key")
 	if err := os.WriteFile(keyFile, []byte("ea21842eea24e448b991b1cb0a0294cf\n"), 0o644); err != nil {
@@ -51,7 +61,11 @@ printer:
   kind: text
   options: {path: receipts.txt}
 receipt: {merchant_name: Test Shop}
-`, filepath.Join(dir, "state"), apiAddr, simAddr)
+scanners:
+  - name: counter
+    kind: serial
+    options: {path: %s, suffix: lf, baud: 9600}
+`, filepath.Join(dir, "state"), apiAddr, simAddr, scannerTTY.Name())
 	cfgFile := filepath.Join(dir, "posagent.yaml")
 	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -115,6 +129,40 @@ receipt: {merchant_name: Test Shop}
 	if out, code := pay("12.92", "134567890123456780"); code != 1 || !strings.Contains(out, "reversing") || !strings.Contains(out, "Final: reversed") {
 		t.Fatalf("pay 12.92 should show progress through reversing to reversed: exit %d\n%s", code, out)
 	}
+	// Without a code, the payment waits for the scanner.
+	payOut := make(chan string, 1)
+	go func() {
+		out, _ := exec.Command(bin, "pay", "--amount", "18.00", "--api", "http://"+apiAddr, "--token-file", token).CombinedOutput()
+		payOut <- string(out)
+	}()
+	deadline = time.Now().Add(10 * time.Second)
+	for !strings.Contains(srvOut.String(), "awaiting_code") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := scannerPTY.Write([]byte("6901234567892\n")); err != nil { // a product barcode first
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if _, err := scannerPTY.Write([]byte("134567890123456782\n")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case out := <-payOut:
+		if !strings.Contains(out, "awaiting_code") || !strings.Contains(out, "Final: succeeded") {
+			t.Fatalf("pay with a scanned code:\n%s", out)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the scanned payment did not finish")
+	}
+	if !strings.Contains(srvOut.String(), "EAN-13") {
+		t.Errorf("the refused product barcode was not logged with its reason")
+	}
+	for _, code := range []string{"134567890123456789", "284567890123456789", "134567890123456782"} {
+		if strings.Contains(srvOut.String(), code) {
+			t.Errorf("the daemon logged a full payment code %s", code)
+		}
+	}
+
 	if out, code := pay("12.345", "134567890123456789"); code != 2 || !strings.Contains(out, "decimals") {
 		t.Fatalf("pay with too many decimals: exit %d\n%s", code, out)
 	}

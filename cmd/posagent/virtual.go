@@ -9,5 +9,5 @@ import (
 // newVirtualScanner is the demo's scanner: a pseudo-terminal whose path the
 // demo prints, so `echo CODE > PATH` scans a code.
 func newVirtualScanner(log *slog.Logger) (*ptyscan.Scanner, error) {
-	return ptyscan.New(ptyscan.Options{Name: "virtual", Logger: log.With("scanner", "virtual")})
+	return ptyscan.New(ptyscan.Options{Name: "virtual", Logger: log})
 }
