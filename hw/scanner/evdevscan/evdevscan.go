@@ -117,29 +117,20 @@ func grab(f *os.File) error {
 
 func (s *Scanner) run() {
 	defer close(s.exited)
-	failures := 0
-	for !s.feed.Closed() {
+	s.feed.Reconnect(s.opts.Backoff, func() (string, func() error, error) {
 		f, path, err := s.open()
 		if err != nil {
-			failures++
-			s.feed.Failed(err)
-			if !s.feed.Sleep(s.opts.Backoff.Delay(failures)) {
-				return
-			}
-			continue
+			return "", nil, err
 		}
-		failures = 0
-		s.feed.Connected(path)
-		err = s.read(f)
-		s.mu.Lock()
-		s.cur = nil
-		s.mu.Unlock()
-		f.Close()
-		s.feed.Disconnected(err)
-		if !s.feed.Sleep(s.opts.Backoff.Delay(1)) {
-			return
-		}
-	}
+		return path, func() error {
+			err := s.read(f)
+			s.mu.Lock()
+			s.cur = nil
+			s.mu.Unlock()
+			f.Close()
+			return err
+		}, nil
+	})
 }
 
 func (s *Scanner) open() (*os.File, string, error) {

@@ -207,26 +207,17 @@ func New(opts Options) (*Scanner, error) {
 
 func (s *Scanner) run() {
 	defer close(s.exited)
-	failures := 0
-	for !s.feed.Closed() {
+	s.feed.Reconnect(s.opts.Backoff, func() (string, func() error, error) {
 		dev, info, err := s.connect()
 		if err != nil {
-			failures++
-			s.feed.Failed(err)
-			if !s.feed.Sleep(s.opts.Backoff.Delay(failures)) {
-				return
-			}
-			continue
+			return "", nil, err
 		}
-		failures = 0
-		s.feed.Connected(info.Path)
-		err = s.read(dev)
-		dev.Close() // only this goroutine ever touches dev
-		s.feed.Disconnected(err)
-		if !s.feed.Sleep(s.opts.Backoff.Delay(1)) {
-			return
-		}
-	}
+		return info.Path, func() error {
+			err := s.read(dev)
+			dev.Close() // only this goroutine ever touches dev
+			return err
+		}, nil
+	})
 }
 
 // connect enumerates and opens the configured device.

@@ -224,30 +224,20 @@ func newScanner(opts Options, list func() ([]scanner.Device, error), open func(s
 // until Close.
 func (s *Scanner) run() {
 	defer close(s.exited)
-	failures := 0
-	for !s.feed.Closed() {
+	s.feed.Reconnect(s.opts.Backoff, func() (string, func() error, error) {
 		port, path, err := s.connect()
 		if err != nil {
-			failures++
-			s.feed.Failed(err)
-			if !s.feed.Sleep(s.opts.Backoff.Delay(failures)) {
-				return
-			}
-			continue
+			return "", nil, err
 		}
-		failures = 0
-		s.feed.Connected(path)
-		err = s.readPort(port)
-		port.Close()
-		s.mu.Lock()
-		s.port = nil
-		s.mu.Unlock()
-		s.feed.Disconnected(readError(err))
-		// Wait before reopening: a port that fails at once must not spin.
-		if !s.feed.Sleep(s.opts.Backoff.Delay(1)) {
-			return
-		}
-	}
+		return path, func() error {
+			err := s.readPort(port)
+			port.Close()
+			s.mu.Lock()
+			s.port = nil
+			s.mu.Unlock()
+			return readError(err)
+		}, nil
+	})
 }
 
 // connect resolves and opens the port, and registers it for Close.

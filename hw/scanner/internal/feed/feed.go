@@ -187,3 +187,29 @@ func (f *Feed) Sleep(d time.Duration) bool {
 		return false
 	}
 }
+
+// Reconnect is every scanner's connection loop, until Shut: connect; on
+// failure record it and back off (doubling per consecutive failure); on
+// success record the path and run the session, which reads until the
+// device fails and then releases it; record the loss, pause one backoff
+// step so a device that fails at once cannot spin, and start again.
+func (f *Feed) Reconnect(b scanner.Backoff, connect func() (path string, session func() error, err error)) {
+	failures := 0
+	for !f.Closed() {
+		path, session, err := connect()
+		if err != nil {
+			failures++
+			f.Failed(err)
+			if !f.Sleep(b.Delay(failures)) {
+				return
+			}
+			continue
+		}
+		failures = 0
+		f.Connected(path)
+		f.Disconnected(session())
+		if !f.Sleep(b.Delay(1)) {
+			return
+		}
+	}
+}
