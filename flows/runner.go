@@ -274,6 +274,11 @@ func (r *Runner) apply(ctx context.Context, id string, in Input, op *store.Op) (
 		if !ok {
 			return p, pos.Errorf(pos.Internal, "flows.apply", "payment %s names gateway %q, which is not configured", p.ID, p.Gateway)
 		}
+		if op != nil && !r.opOutstanding(ctx, p.ID, op.ID) {
+			// Another decision (a cancel, a notification) completed this
+			// operation while it ran: its answer is stale.
+			return p, nil
+		}
 		now := r.opts.Clock.Now()
 		d := Decide(p, in, now, g.Timing())
 		if d.Retry {
@@ -324,6 +329,19 @@ func (r *Runner) apply(ctx context.Context, id string, in Input, op *store.Op) (
 		r.afterChange(ctx, p.State, d.Payment)
 		return d.Payment, nil
 	}
+}
+
+func (r *Runner) opOutstanding(ctx context.Context, paymentID string, id int64) bool {
+	ops, err := r.opts.Journal.Ops(ctx, paymentID)
+	if err != nil {
+		return true // let the journal's own check decide
+	}
+	for _, o := range ops {
+		if o.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 func detail(in Input) string {
