@@ -26,11 +26,13 @@ type daemon struct {
 	defaultGateway string
 	scans          flows.ScanSource
 	display        display.Display
-	receipts       flows.ReceiptSink
-	devices        localapi.DeviceLister
-	codeKey        []byte
-	token          string
-	listen         string
+	// spool prints receipts from the journal's print queue; nil: no
+	// printer.
+	spool   *flows.Spool
+	devices localapi.DeviceLister
+	codeKey []byte
+	token   string
+	listen  string
 	// notifyListener, when set, receives acquirers' notifications.
 	notifyListener net.Listener
 	awaitCode      time.Duration
@@ -40,13 +42,21 @@ type daemon struct {
 // run serves the local API and drives payments until ctx ends. ready is
 // called with the API's address once it accepts connections.
 func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.Runner)) error {
+	// A nil *Spool must reach the runner and the API as a nil interface.
+	var (
+		sink     flows.ReceiptSink
+		receipts localapi.Receipts
+	)
+	if d.spool != nil {
+		sink, receipts = d.spool, d.spool
+	}
 	runner, err := flows.NewRunner(flows.Options{
 		Journal:          d.journal,
 		Gateways:         d.gateways,
 		DefaultGateway:   d.defaultGateway,
 		Scans:            d.scans,
 		Display:          d.display,
-		Receipts:         d.receipts,
+		Receipts:         sink,
 		CodeKey:          d.codeKey,
 		Logger:           d.log,
 		AwaitCodeTimeout: d.awaitCode,
@@ -59,6 +69,7 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 		Payments: runner,
 		Token:    pos.Secret(d.token),
 		Devices:  d.devices,
+		Receipts: receipts,
 		Logger:   d.log,
 	})
 	if err != nil {
@@ -80,6 +91,9 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 		}
 		cancel()
 	})
+	if d.spool != nil {
+		wg.Go(func() { _ = d.spool.Run(ctx) })
+	}
 	wg.Go(func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("local API: %w", err)

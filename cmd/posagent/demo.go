@@ -17,6 +17,7 @@ import (
 	"github.com/posagent/posagent/flows"
 	"github.com/posagent/posagent/gateways"
 	"github.com/posagent/posagent/hw/display/termdisplay"
+	"github.com/posagent/posagent/hw/printer"
 	"github.com/posagent/posagent/hw/scanner"
 	"github.com/posagent/posagent/store/sqlite"
 )
@@ -149,7 +150,18 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer hub.Close()
-	receipts, err := newDemoReceipts(filepath.Join(*state, "receipts"), log)
+	receiptsDir := filepath.Join(*state, "receipts")
+	demoPr, err := newDemoPrinter(receiptsDir)
+	if err != nil {
+		return err
+	}
+	rs := &receiptSetup{
+		printer:  demoPr,
+		describe: "virtual " + receiptsDir,
+		header:   printer.Header{Merchant: "posagent demo store", Store: "Store 001", Terminal: "T01", Footer: []string{"Thank you! 谢谢惠顾"}},
+		customer: true, merchant: true,
+	}
+	spool, err := rs.spool(parts.journal, log)
 	if err != nil {
 		return err
 	}
@@ -161,8 +173,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		defaultGateway: *gw,
 		scans:          hub,
 		display:        termdisplay.New(stderr, ""),
-		receipts:       receipts,
-		devices:        deviceReport{hub: hub},
+		spool:          spool,
+		devices:        deviceReport{hub: hub, printer: spool},
 		codeKey:        parts.codeKey,
 		token:          parts.token,
 		listen:         *listen,
@@ -187,7 +199,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if cs := g.Capabilities().Currencies; len(cs) > 0 {
 			currency = string(cs[0])
 		}
-		ok := runTour(ctx, c, currency, vs.Path(), receipts, stdout)
+		ok := runTour(ctx, c, currency, vs.Path(), demoPr, stdout)
 		cancel()
 		<-errc
 		if !ok {
@@ -195,16 +207,17 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		return nil
 	}
-	printDemoHelp(stdout, addr, *state, tokenFile, vs.Path(), *gw, base)
+	printDemoHelp(stdout, addr, *state, tokenFile, vs.Path(), receiptsDir, *gw, base)
 	return <-errc
 }
 
-func printDemoHelp(w io.Writer, addr, state, tokenFile, scannerPath, gw, simBase string) {
+func printDemoHelp(w io.Writer, addr, state, tokenFile, scannerPath, receiptsDir, gw, simBase string) {
 	fmt.Fprintf(w, `
 posagent demo is running.
   gateway      %s (simulated at %s)
   local API    http://%s   token in %s
   scanner      %s   (a virtual serial scanner)
+  receipts     %s   (a virtual printer: NAME.png previews, NAME.bin ESC/POS, NAME.txt)
   state        %s   (journal.db, receipts/, simulator ledger)
 
 Try:
@@ -218,8 +231,10 @@ completes and is reversed, 93 is declined, 94 gets no answer but was paid,
 95 gets no answer and is reversed; anything else succeeds at once.
 
   curl -s -H "Authorization: Bearer $(cat %s)" http://%s/v1/payments
+  posagent reprint PAYMENT_ID --token-file %s      print its receipts again
+
 Press Ctrl-C to stop; run again with --state %s to continue.
-`, gw, simBase, addr, tokenFile, scannerPath, state, tokenFile, tokenFile, scannerPath, tokenFile, addr, state)
+`, gw, simBase, addr, tokenFile, scannerPath, receiptsDir, state, tokenFile, tokenFile, scannerPath, tokenFile, addr, tokenFile, state)
 }
 
 // commonParts are what demo and serve open the same way.

@@ -4,7 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
+	"time"
+
+	"github.com/posagent/posagent/configs"
+	"github.com/posagent/posagent/flows"
+	"github.com/posagent/posagent/hw/printer"
 
 	"github.com/posagent/posagent/hw/scanner"
 	"github.com/posagent/posagent/hw/scanner/evdevscan"
@@ -16,12 +22,20 @@ import (
 // devices.
 type deviceReport struct {
 	hub *scanner.Hub
+	// printer reports the printer and its queue (the spool); nil: no
+	// printer configured, and no "printer" key.
+	printer interface {
+		Status(ctx context.Context) flows.PrinterStatus
+	}
 }
 
 func (d deviceReport) Devices(ctx context.Context) any {
 	out := map[string]any{}
 	if d.hub != nil {
 		out["scanners"] = d.hub.Statuses()
+	}
+	if d.printer != nil {
+		out["printer"] = d.printer.Status(ctx)
 	}
 	return out
 }
@@ -53,8 +67,20 @@ var deviceListers = []deviceLister{
 
 func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("devices", stderr)
+	cfgPath := fs.String("config", "", "also open the printer this configuration names and show its status\n(while the daemon runs, GET /v1/devices shows it without a second user of the device)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("unexpected arguments: %v", fs.Args())
+	}
+	var cfg *configs.Config
+	if *cfgPath != "" {
+		c, err := configs.Load(*cfgPath)
+		if err != nil {
+			return &exitError{code: 2, err: err}
+		}
+		cfg = c
 	}
 	devs, errs := listDevices()
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
@@ -81,7 +107,61 @@ func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	for _, err := range errs {
 		fmt.Fprintln(stderr, "warning:", err)
 	}
+	if cfg != nil {
+		return showPrinter(ctx, cfg, stdout)
+	}
 	return nil
+}
+
+// showPrinter opens the configured printer and prints its real-time status.
+func showPrinter(ctx context.Context, cfg *configs.Config, w io.Writer) error {
+	fmt.Fprintln(w)
+	if cfg.Printer == nil {
+		fmt.Fprintln(w, "(the configuration names no printer)")
+		return nil
+	}
+	p, desc, closer, err := buildPrinter(cfg)
+	if err != nil {
+		return &exitError{code: 1, err: err}
+	}
+	if closer != nil {
+		defer closer.Close()
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	st, err := p.Status(ctx)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PRINTER\tSTATUS\tONLINE\tCOVER OPEN\tPAPER NEAR END\tPAPER OUT\tERROR\tDETAIL")
+	if err != nil {
+		fmt.Fprintf(tw, "%s\tno answer\t-\t-\t-\t-\t-\t%s\n", desc, err)
+	} else {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", desc, statusWords(st),
+			yesNo(st.Online), yesNo(st.CoverOpen), yesNo(st.PaperNearEnd), yesNo(st.PaperOut), yesNo(st.Error), orDash(st.Detail))
+	}
+	tw.Flush()
+	if err != nil {
+		return &exitError{code: 1, err: fmt.Errorf("printer %s: %w", desc, err)}
+	}
+	return nil
+}
+
+// statusWords says in a few words whether a receipt would print.
+func statusWords(st printer.Status) string {
+	p := st.Problems()
+	switch {
+	case st.Ready() && len(p) == 0:
+		return "ready"
+	case st.Ready():
+		return "ready (" + strings.Join(p, ", ") + ")"
+	}
+	return "not ready: " + strings.Join(p, ", ")
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
 }
 
 func orDash(s string) string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"image/png"
 	"io"
 	"net"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/gateways/sim"
+	"github.com/posagent/posagent/store/sqlite"
 )
 
 // The tests in this file build the real binary and drive it as a user and
@@ -212,6 +214,108 @@ func TestDemoTour(t *testing.T) {
 		if !strings.Contains(string(out), c.name) {
 			t.Errorf("tour table lacks %q", c.name)
 		}
+	}
+	checkReceiptPreviews(t, state)
+}
+
+// checkReceiptPreviews checks, from the demo's journal, that every final
+// payment has its receipts printed on the virtual printer: NAME.png beside
+// NAME.bin under STATE/receipts, the PNG a real PNG image. Nothing is left
+// in the print queue.
+func checkReceiptPreviews(t *testing.T, state string) {
+	t.Helper()
+	db, err := sqlite.Open(filepath.Join(state, "journal.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ps, err := db.Recent(t.Context(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pending, err := db.PendingPrints(t.Context()); err != nil || len(pending) != 0 {
+		t.Errorf("receipts left unprinted: %v %v", pending, err)
+	}
+	finals := 0
+	for _, p := range ps {
+		if !p.State.Final() {
+			continue
+		}
+		finals++
+		jobs, err := db.PrintJobs(t.Context(), p.ID)
+		if err != nil || len(jobs) == 0 {
+			t.Errorf("payment %s (%s) has no print jobs: %v", p.ID, p.State, err)
+			continue
+		}
+		for _, j := range jobs {
+			name := p.ID + "-" + strings.TrimPrefix(j.Kind, "payment-")
+			base := filepath.Join(state, "receipts", name)
+			if fi, err := os.Stat(base + ".bin"); err != nil || fi.Size() == 0 {
+				t.Errorf("%s: no ESC/POS bytes: %v", name, err)
+			}
+			f, err := os.Open(base + ".png")
+			if err != nil {
+				t.Errorf("%s: no PNG preview: %v", name, err)
+				continue
+			}
+			img, err := png.Decode(f)
+			f.Close()
+			if err != nil || img.Bounds().Dx() < 384 {
+				t.Errorf("%s.png is not a receipt-wide PNG image: %v", name, err)
+			}
+		}
+	}
+	if finals < len(tourCases)-1 {
+		t.Errorf("the journal has %d final payments, want one per accepted tour case (%d)", finals, len(tourCases)-1)
+	}
+}
+
+// TestReprintAndPrinterStatus: GET /v1/devices reports the printer and its
+// queue, and `posagent reprint` prints a payment's receipt again, marked
+// as a reprint, beside the original.
+func TestReprintAndPrinterStatus(t *testing.T) {
+	state := t.TempDir()
+	a := startDemo(t, state, freePort(t))
+	code, p, err := a.call("POST", "/v1/payments", `{"amount":1200,"currency":"CNY","auth_code":"134567890123456789"}`)
+	if err != nil || code != 201 || p["state"] != "succeeded" {
+		t.Fatalf("create: %d %v %v", code, p, err)
+	}
+	id := p["id"].(string)
+
+	code, d, err := a.call("GET", "/v1/devices", "")
+	if err != nil || code != 200 {
+		t.Fatalf("devices: %d %v", code, err)
+	}
+	pr, ok := d["printer"].(map[string]any)
+	if !ok || pr["online"] != true || pr["ready"] != true || pr["paper_out"] != false || pr["cover_open"] != false {
+		t.Fatalf("devices lacks a ready printer: %v", d)
+	}
+	for _, k := range []string{"paper_near_end", "error", "pending_jobs"} {
+		if _, ok := pr[k]; !ok {
+			t.Errorf("printer status lacks %q: %v", k, pr)
+		}
+	}
+
+	cmd := exec.Command(binary(t), "reprint", id, "--kind", "payment-customer",
+		"--api", "http://"+a.addr, "--token-file", filepath.Join(state, "api.token"))
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "printed #") {
+		t.Fatalf("reprint: %v\n%s", err, out)
+	}
+	m, _ := filepath.Glob(filepath.Join(state, "receipts", id+"-customer-reprint*.png"))
+	if len(m) != 1 {
+		t.Fatalf("reprint preview: %v", m)
+	}
+	txt, err := os.ReadFile(strings.TrimSuffix(m[0], ".png") + ".txt")
+	if err != nil || !strings.Contains(string(txt), "REPRINT") {
+		t.Errorf("the reprint does not say it is one: %v\n%s", err, txt)
+	}
+
+	// Unknown payments are refused with the API's reason; exit 1.
+	cmd = exec.Command(binary(t), "reprint", "pay_nobody", "--api", "http://"+a.addr, "--token-file", filepath.Join(state, "api.token"))
+	out, err = cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "no payment pay_nobody") {
+		t.Errorf("reprint of an unknown payment: %v\n%s", err, out)
 	}
 }
 

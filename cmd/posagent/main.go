@@ -3,8 +3,9 @@
 //	posagent demo [--tour]            run on the embedded default (simulated gateway, virtual devices)
 //	posagent serve --config FILE      run with a real configuration
 //	posagent pay --amount 12.91 ...   take a payment through a running daemon
+//	posagent reprint PAYMENT_ID       print a payment's receipts again
 //	posagent simulate --gateway mmsp  run a gateway simulator on its own
-//	posagent devices                  list serial ports and HID devices
+//	posagent devices [--config FILE]  list serial ports and HID devices, and the printer's status
 //	posagent version
 //
 // This package only wires: it is the one place that imports the
@@ -36,8 +37,9 @@ func commands() []command {
 		{"demo", "run on the embedded default: simulated gateway, virtual scanner, printer and display", runDemo},
 		{"serve", "run the daemon with a configuration file", runServe},
 		{"pay", "take a payment through a running daemon and follow it until final", runPay},
+		{"reprint", "print a payment's receipts again through a running daemon", runReprint},
 		{"simulate", "run a gateway simulator on its own", runSimulate},
-		{"devices", "list serial ports and HID devices", runDevices},
+		{"devices", "list serial ports and HID devices; with --config, the printer's status", runDevices},
 		{"version", "print the version", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stdout, "posagent", version)
 			return nil

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent/configs"
+	"github.com/posagent/posagent/flows"
 	"github.com/posagent/posagent/gateways"
 	"github.com/posagent/posagent/hw/display"
 	"github.com/posagent/posagent/hw/display/termdisplay"
@@ -57,6 +58,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
+	defer receipts.close()
 	var disp display.Display
 	if cfg.Display != nil {
 		switch cfg.Display.Kind {
@@ -68,7 +70,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 	if *check {
-		fmt.Fprintf(stdout, "config %s is valid: %d gateway(s), %d scanner(s)\n", *cfgPath, len(gws), len(scanners))
+		pr := "no printer"
+		if receipts != nil {
+			pr = "printer " + receipts.describe
+		}
+		fmt.Fprintf(stdout, "config %s is valid: %d gateway(s), %d scanner(s), %s\n", *cfgPath, len(gws), len(scanners), pr)
 		return nil
 	}
 	parts, err := openCommonAt(cfg.StateDir, cfg.TokenFile, log)
@@ -76,6 +82,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer parts.close()
+	devices := deviceReport{hub: hub}
+	var spool *flows.Spool
+	if receipts != nil {
+		if spool, err = receipts.spool(parts.journal, log); err != nil {
+			return err
+		}
+		devices.printer = spool
+	}
 	var notifyLn net.Listener
 	if cfg.NotifyListen != "" {
 		if notifyLn, err = net.Listen("tcp", cfg.NotifyListen); err != nil {
@@ -89,8 +103,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defaultGateway: def,
 		scans:          hub,
 		display:        disp,
-		receipts:       receipts,
-		devices:        deviceReport{hub: hub},
+		spool:          spool,
+		devices:        devices,
 		codeKey:        parts.codeKey,
 		token:          parts.token,
 		listen:         cfg.Listen,

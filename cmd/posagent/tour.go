@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -39,13 +40,31 @@ type tourResult struct {
 	detail string
 	took   time.Duration
 	err    error
-	// receipts lists the receipt previews written for the payment.
+	// receipts lists the receipt previews (PNG, each with its .bin beside
+	// it) written for the payment.
 	receipts []string
 }
 
 // receiptLister reports the receipt files written for a payment.
 type receiptLister interface {
 	Files(paymentID string) []string
+}
+
+// previews keeps the PNG previews among files that have their ESC/POS
+// bytes (.bin) beside them: a receipt whose bytes are missing does not
+// count as printed.
+func previews(files []string) []string {
+	have := map[string]bool{}
+	for _, f := range files {
+		have[f] = true
+	}
+	var out []string
+	for _, f := range files {
+		if base, ok := strings.CutSuffix(f, ".png"); ok && have[base+".bin"] {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // runTour runs every case concurrently through the local API, as a till
@@ -65,9 +84,17 @@ func runTour(ctx context.Context, c *apiClient, currency, scannerPath string, re
 		})
 	}
 	wg.Wait()
-	// Receipts are printed after the final state is journaled; give the
-	// printer a moment before looking for them.
-	time.Sleep(500 * time.Millisecond)
+	// Receipts are journaled with the final state and printed by the spool
+	// just after; wait until the API says every one is printed.
+	pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	for i := range results {
+		if r := &results[i]; r.id != "" && r.err == nil {
+			if _, err := c.waitPrinted(pctx, r.id, nil); err != nil {
+				r.err = fmt.Errorf("receipts: %w", err)
+			}
+		}
+	}
+	cancel()
 	ok := true
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "AMOUNT\tSCENARIO\tEXPECTED\tACTUAL\tTOOK\tRECEIPTS\tRESULT")
@@ -76,8 +103,8 @@ func runTour(ctx context.Context, c *apiClient, currency, scannerPath string, re
 		pass := r.err == nil && r.got == r.c.want
 		rc := "-"
 		if r.id != "" && receipts != nil {
-			r.receipts = receipts.Files(r.id)
-			rc = fmt.Sprintf("%d files", len(r.receipts))
+			r.receipts = previews(receipts.Files(r.id))
+			rc = fmt.Sprintf("%d png", len(r.receipts))
 			if len(r.receipts) == 0 {
 				pass = false
 				rc = "missing"
