@@ -23,8 +23,10 @@ const DefaultListen = "127.0.0.1:8417"
 
 // Config is the whole file.
 type Config struct {
-	// StateDir holds the journal, the API token, the code-hash key, the
-	// simulators' ledgers and receipt previews. Default /var/lib/posagent.
+	// StateDir holds the journal (and its print queue), the API token, the
+	// code-hash key, the simulators' ledgers and receipt previews (a
+	// virtual printer's default dir is STATE_DIR/receipts). Default
+	// /var/lib/posagent.
 	StateDir string `yaml:"state_dir"`
 	// Listen is the local API address; it must be a loopback address.
 	Listen string `yaml:"listen"`
@@ -41,10 +43,13 @@ type Config struct {
 
 	Gateways []Gateway `yaml:"gateways"`
 	Scanners []Section `yaml:"scanners"`
-	Printer  *Section  `yaml:"printer"`
-	Display  *Section  `yaml:"display"`
-	Receipt  Receipt   `yaml:"receipt"`
-	Payments Payments  `yaml:"payments"`
+	// Printer is the receipt printer: kind escpos (options: transport usb,
+	// serial, tcp or file, and the escpos.Options), virtual (dir, profile)
+	// or text (path, columns). cmd/posagent decodes and checks the options.
+	Printer  *Section `yaml:"printer"`
+	Display  *Section `yaml:"display"`
+	Receipt  Receipt  `yaml:"receipt"`
+	Payments Payments `yaml:"payments"`
 
 	// Dir is the directory of the config file; relative paths in
 	// sections are resolved against it. Not read from YAML.
@@ -95,7 +100,8 @@ type Receipt struct {
 	TerminalID   string   `yaml:"terminal_id"`
 	Footer       []string `yaml:"footer"`
 	LogoFile     string   `yaml:"logo_file"`
-	// Copies: "customer", "merchant" or "both" (default both).
+	// Copies: "customer", "merchant", "both" (default) or "none" (nothing
+	// prints by itself; a reprint still prints the customer's receipt).
 	Copies string `yaml:"copies"`
 }
 
@@ -228,7 +234,7 @@ func (c *Config) Validate() error {
 		snames[c.Scanners[i].Name] = true
 	}
 	if c.Printer != nil && c.Printer.Kind == "" {
-		bad("printer.kind", "required")
+		bad("printer.kind", "required (escpos, virtual or text)")
 	}
 	if c.Display != nil && c.Display.Kind == "" {
 		bad("display.kind", "required")
