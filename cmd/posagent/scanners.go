@@ -44,6 +44,13 @@ var scannerKinds = map[string]func(sc configs.Section, log *slog.Logger) (scanne
 // themselves, so a scanner unplugged at start is not an error; a bad
 // option is.
 func buildScanners(cfg *configs.Config, log *slog.Logger) ([]scanner.Scanner, error) {
+	// Said at every start, so a build without cgo (no libusb) is plain
+	// from the log even before an HID scanner is configured.
+	if hidscan.Supported() {
+		log.Info("USB-HID scanners supported (libusb)")
+	} else {
+		log.Warn("USB-HID scanners unavailable in this build (built without cgo); use serial or evdev scanners")
+	}
 	var out []scanner.Scanner
 	for i, sc := range cfg.Scanners {
 		build, ok := scannerKinds[sc.Kind]
