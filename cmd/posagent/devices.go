@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -68,6 +69,8 @@ var deviceListers = []deviceLister{
 func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("devices", stderr)
 	cfgPath := fs.String("config", "", "also open the printer this configuration names and show its status\n(while the daemon runs, GET /v1/devices shows it without a second user of the device)")
+	api := fs.String("api", "http://127.0.0.1:8417", "a running daemon whose configured scanners' state to show")
+	tokenFile := fs.String("token-file", "", "file holding the API token (default: as for pay)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -107,10 +110,48 @@ func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	for _, err := range errs {
 		fmt.Fprintln(stderr, "warning:", err)
 	}
+	showDaemonDevices(ctx, *api, *tokenFile, stdout)
 	if cfg != nil {
 		return showPrinter(ctx, cfg, stdout)
 	}
 	return nil
+}
+
+// showDaemonDevices prints the state of the scanners (and printer) a
+// running daemon has configured: connected, path, last scan, last error.
+// The daemon owns the devices, so this asks it rather than opening them.
+func showDaemonDevices(ctx context.Context, api, tokenFile string, w io.Writer) {
+	fmt.Fprintln(w)
+	token, err := readToken(tokenFile)
+	if err != nil {
+		fmt.Fprintf(w, "(no running daemon's state: %v)\n", err)
+		return
+	}
+	c := &apiClient{base: strings.TrimRight(api, "/"), token: token, http: &http.Client{Timeout: 5 * time.Second}}
+	var rep struct {
+		Scanners []scanner.Status     `json:"scanners"`
+		Printer  *flows.PrinterStatus `json:"printer"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/v1/devices", nil, &rep); err != nil {
+		fmt.Fprintf(w, "(no running daemon's state: %v)\n", err)
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "SCANNER (daemon at %s)\tKIND\tPATH\tCONNECTED\tLAST SCAN\tLAST ERROR\n", api)
+	for _, st := range rep.Scanners {
+		last := "-"
+		if !st.LastScan.IsZero() {
+			last = st.LastScan.Local().Format(time.DateTime)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", st.Name, st.Kind, orDash(st.Path), yesNo(st.Connected), last, orDash(st.LastError))
+	}
+	tw.Flush()
+	if len(rep.Scanners) == 0 {
+		fmt.Fprintln(w, "(the daemon has no scanners configured)")
+	}
+	if rep.Printer != nil {
+		fmt.Fprintf(w, "printer: %s\n", printerLine(*rep.Printer))
+	}
 }
 
 // showPrinter opens the configured printer and prints its real-time status.
@@ -167,6 +208,18 @@ func yesNo(b bool) string {
 func orDash(s string) string {
 	if s == "" {
 		return "-"
+	}
+	return s
+}
+
+func printerLine(p flows.PrinterStatus) string {
+	s := statusWords(p.Status)
+	if p.Detail != "" {
+		s += " (" + p.Detail + ")"
+	}
+	s += fmt.Sprintf(", %d receipt(s) waiting", p.PendingJobs)
+	if p.LastError != "" {
+		s += ", last error: " + p.LastError
 	}
 	return s
 }

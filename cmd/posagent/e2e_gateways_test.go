@@ -27,3 +27,19 @@ func TestDemoTourEveryGateway(t *testing.T) {
 		})
 	}
 }
+
+// TestDevicesShowsDaemonScanners: `posagent devices` shows the running
+// daemon's configured scanners with their state, and its printer.
+func TestDevicesShowsDaemonScanners(t *testing.T) {
+	state := t.TempDir()
+	a := startDemo(t, state, freePort(t))
+	out, err := exec.Command(binary(t), "devices", "--api", "http://"+a.addr, "--token-file", state+"/api.token").CombinedOutput()
+	if err != nil {
+		t.Fatalf("devices: %v\n%s", err, out)
+	}
+	for _, want := range []string{"KIND", "virtual", "/dev/pts/", "yes", "printer: ready"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("devices output lacks %q:\n%s", want, out)
+		}
+	}
+}
