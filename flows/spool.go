@@ -27,6 +27,7 @@ type ReceiptPlanner interface {
 type SpoolJournal interface {
 	store.PrintQueue
 	Payment(ctx context.Context, id string) (pos.Payment, error)
+	PaymentsBetween(ctx context.Context, from, to time.Time) ([]pos.Payment, error)
 }
 
 // SpoolOptions configures a Spool. Journal and Printer are required.
@@ -204,7 +205,7 @@ func receiptKinds(st pos.State, customer, merchant bool) []string {
 func (s *Spool) Render(ctx context.Context, j store.PrintJob) (printer.Receipt, error) {
 	const op = "flows.Render"
 	if j.PaymentID == "" {
-		return printer.Receipt{}, pos.Errorf(pos.Invalid, op, "print job %d: %q receipts are not rendered by this version", j.ID, j.Kind)
+		return s.renderSummary(ctx, j)
 	}
 	p, err := s.o.Journal.Payment(ctx, j.PaymentID)
 	if err != nil {

@@ -62,6 +62,8 @@ type Options struct {
 	// Receipts serves reprints and receipt listings; nil answers them with
 	// 503 (no printer configured).
 	Receipts Receipts
+	// Summaries serves the end-of-day summary; nil answers 503.
+	Summaries Summaries
 	// Extra mounts further handlers (receipts, display) under the same
 	// guards; keys are ServeMux patterns.
 	Extra map[string]http.Handler
@@ -96,6 +98,8 @@ func New(opts Options) (*Server, error) {
 	s.mux.Handle("POST /v1/payments/{id}/cancel", s.auth(s.cancelPayment))
 	s.mux.Handle("POST /v1/payments/{id}/reprint", s.auth(s.reprint))
 	s.mux.Handle("GET /v1/payments/{id}/receipts", s.auth(s.paymentReceipts))
+	s.mux.Handle("GET /v1/summary", s.auth(s.getSummary))
+	s.mux.Handle("POST /v1/summary/print", s.auth(s.printSummary))
 	s.mux.Handle("GET /v1/devices", s.auth(s.devices))
 	for pattern, h := range opts.Extra {
 		s.mux.Handle(pattern, s.auth(h.ServeHTTP))

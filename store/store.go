@@ -77,6 +77,9 @@ type Journal interface {
 	Pending(ctx context.Context) ([]pos.Payment, error)
 	// Recent returns up to limit payments, newest first.
 	Recent(ctx context.Context, limit int) ([]pos.Payment, error)
+	// PaymentsBetween returns the payments created in [from, to), oldest
+	// first: a day's business, for the end-of-day summary.
+	PaymentsBetween(ctx context.Context, from, to time.Time) ([]pos.Payment, error)
 	// Events returns a payment's history, oldest first.
 	Events(ctx context.Context, paymentID string) ([]pos.Event, error)
 	// DueOps returns outbox operations with NotBefore <= now, oldest first.

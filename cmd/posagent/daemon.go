@@ -44,11 +44,12 @@ type daemon struct {
 func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.Runner)) error {
 	// A nil *Spool must reach the runner and the API as a nil interface.
 	var (
-		sink     flows.ReceiptSink
-		receipts localapi.Receipts
+		sink      flows.ReceiptSink
+		receipts  localapi.Receipts
+		summaries localapi.Summaries
 	)
 	if d.spool != nil {
-		sink, receipts = d.spool, d.spool
+		sink, receipts, summaries = d.spool, d.spool, d.spool
 	}
 	runner, err := flows.NewRunner(flows.Options{
 		Journal:          d.journal,
@@ -66,11 +67,12 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 		return err
 	}
 	api, err := localapi.New(localapi.Options{
-		Payments: runner,
-		Token:    pos.Secret(d.token),
-		Devices:  d.devices,
-		Receipts: receipts,
-		Logger:   d.log,
+		Payments:  runner,
+		Token:     pos.Secret(d.token),
+		Devices:   d.devices,
+		Receipts:  receipts,
+		Summaries: summaries,
+		Logger:    d.log,
 	})
 	if err != nil {
 		return err

@@ -2,8 +2,10 @@ package main
 
 import (
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestDemoTourEveryGateway runs the tour against each simulated gateway
@@ -41,5 +43,41 @@ func TestDevicesShowsDaemonScanners(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("devices output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestSummary: the end-of-day summary totals the day's payments and prints
+// as a receipt preview.
+func TestSummary(t *testing.T) {
+	state := t.TempDir()
+	a := startDemo(t, state, freePort(t))
+	for _, body := range []string{
+		`{"amount":1200,"currency":"CNY","auth_code":"134567890123456789"}`,
+		`{"amount":800,"currency":"CNY","auth_code":"134567890123456781"}`,
+		`{"amount":1293,"currency":"CNY","auth_code":"284567890123456789"}`,
+	} {
+		if code, p, err := a.call("POST", "/v1/payments", body); err != nil || code != 201 {
+			t.Fatalf("create: %d %v %v", code, p, err)
+		}
+	}
+	out, err := exec.Command(binary(t), "summary", "--print", "--api", "http://"+a.addr, "--token-file", state+"/api.token").CombinedOutput()
+	if err != nil {
+		t.Fatalf("summary: %v\n%s", err, out)
+	}
+	for _, want := range []string{"wechat", "2", "20.00", "failed: 1, reversed: 0", "queued for printing"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("summary output lacks %q:\n%s", want, out)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		m, _ := filepath.Glob(filepath.Join(state, "receipts", "summary-*.png"))
+		if len(m) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no summary preview printed: %v", m)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

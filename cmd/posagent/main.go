@@ -39,6 +39,7 @@ func commands() []command {
 		{"pay", "take a payment through a running daemon and follow it until final", runPay},
 		{"reprint", "print a payment's receipts again through a running daemon", runReprint},
 		{"simulate", "run a gateway simulator on its own", runSimulate},
+		{"summary", "show (and --print) the end-of-day summary of a running daemon", runSummary},
 		{"devices", "list serial ports and HID devices; with --config, the printer's status", runDevices},
 		{"version", "print the version", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stdout, "posagent", version)

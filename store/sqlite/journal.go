@@ -353,6 +353,24 @@ func (db *DB) Recent(ctx context.Context, limit int) ([]pos.Payment, error) {
 		selectPayment+` ORDER BY created_at DESC, rowid DESC LIMIT ?`, limit)
 }
 
+// PaymentsBetween returns the payments created in [from, to), oldest first.
+func (db *DB) PaymentsBetween(ctx context.Context, from, to time.Time) ([]pos.Payment, error) {
+	const op = "sqlite.PaymentsBetween"
+	if !from.Before(to) {
+		return nil, pos.Errorf(pos.Invalid, op, "empty period %s to %s", from, to)
+	}
+	f, err := encTime(op, "from", from)
+	if err != nil {
+		return nil, err
+	}
+	t, err := encTime(op, "to", to)
+	if err != nil {
+		return nil, err
+	}
+	return db.payments(ctx, op,
+		selectPayment+` WHERE created_at >= ? AND created_at < ? ORDER BY created_at, rowid`, f, t)
+}
+
 func (db *DB) payments(ctx context.Context, op, query string, args ...any) ([]pos.Payment, error) {
 	rows, err := db.r.QueryContext(ctx, query, args...)
 	if err != nil {

@@ -1,0 +1,102 @@
+package localapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/hw/printer"
+	"github.com/posagent/posagent/store"
+)
+
+// Summaries is what the API needs for the end-of-day summary
+// (flows.Spool implements it). A day is a date in the till's time zone.
+type Summaries interface {
+	DaySummary(ctx context.Context, day time.Time) (printer.Summary, error)
+	PrintSummary(ctx context.Context, day time.Time) (store.PrintJob, error)
+}
+
+// summaryJSON is the API's view of a day's totals.
+type summaryJSON struct {
+	From     time.Time         `json:"from"`
+	To       time.Time         `json:"to"`
+	Lines    []summaryLineJSON `json:"lines"`
+	Failed   int               `json:"failed"`
+	Reversed int               `json:"reversed"`
+}
+
+type summaryLineJSON struct {
+	Wallet   string `json:"wallet"`
+	Currency string `json:"currency"`
+	Count    int    `json:"count"`
+	Amount   int64  `json:"amount"` // minor units
+}
+
+// parseDay reads ?date=YYYY-MM-DD (default: today). The date is returned
+// at noon UTC, which is the same date in every time zone within ±12 h, so
+// the spool's "that date in the till's zone" cannot slip a day.
+func parseDay(r *http.Request, now time.Time) (time.Time, error) {
+	s := r.URL.Query().Get("date")
+	if s == "" {
+		y, m, d := now.Date()
+		return time.Date(y, m, d, 12, 0, 0, 0, time.UTC), nil
+	}
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}, pos.Errorf(pos.Invalid, "localapi.summary", "date %q is not YYYY-MM-DD", s)
+	}
+	return d.Add(12 * time.Hour), nil
+}
+
+func (s *Server) summaries() (Summaries, error) {
+	if s.opts.Summaries == nil {
+		return nil, pos.Errorf(pos.Unavailable, "localapi.summary", "no printer or journal summary is configured")
+	}
+	return s.opts.Summaries, nil
+}
+
+// getSummary answers GET /v1/summary?date=YYYY-MM-DD with the day's totals.
+func (s *Server) getSummary(w http.ResponseWriter, r *http.Request) {
+	sm, err := s.summaries()
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	day, err := parseDay(r, time.Now())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	sum, err := sm.DaySummary(r.Context(), day)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	out := summaryJSON{From: sum.From, To: sum.To, Failed: sum.Failed, Reversed: sum.Reversed, Lines: []summaryLineJSON{}}
+	for _, l := range sum.Lines {
+		out.Lines = append(out.Lines, summaryLineJSON{Wallet: string(l.Wallet), Currency: string(l.Amount.Currency), Count: l.Count, Amount: l.Amount.Minor})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// printSummary answers POST /v1/summary/print?date=YYYY-MM-DD with 202 and
+// the queued job; the summary prints when the printer is ready.
+func (s *Server) printSummary(w http.ResponseWriter, r *http.Request) {
+	sm, err := s.summaries()
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	day, err := parseDay(r, time.Now())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	job, err := sm.PrintSummary(r.Context(), day)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"jobs": printJobsJSON([]store.PrintJob{job})})
+}
