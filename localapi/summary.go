@@ -49,23 +49,25 @@ func parseDay(r *http.Request, now time.Time) (time.Time, error) {
 	return d.Add(12 * time.Hour), nil
 }
 
-func (s *Server) summaries() (Summaries, error) {
+// summaryDay is the common start of the summary handlers: the service and
+// the requested day, or an error already answered.
+func (s *Server) summaryDay(w http.ResponseWriter, r *http.Request) (Summaries, time.Time, bool) {
 	if s.opts.Summaries == nil {
-		return nil, pos.Errorf(pos.Unavailable, "localapi.summary", "no printer or journal summary is configured")
-	}
-	return s.opts.Summaries, nil
-}
-
-// getSummary answers GET /v1/summary?date=YYYY-MM-DD with the day's totals.
-func (s *Server) getSummary(w http.ResponseWriter, r *http.Request) {
-	sm, err := s.summaries()
-	if err != nil {
-		writeError(w, err)
-		return
+		writeError(w, pos.Errorf(pos.Unavailable, "localapi.summary", "no printer is configured, so there is no summary service"))
+		return nil, time.Time{}, false
 	}
 	day, err := parseDay(r, time.Now())
 	if err != nil {
 		writeError(w, err)
+		return nil, time.Time{}, false
+	}
+	return s.opts.Summaries, day, true
+}
+
+// getSummary answers GET /v1/summary?date=YYYY-MM-DD with the day's totals.
+func (s *Server) getSummary(w http.ResponseWriter, r *http.Request) {
+	sm, day, ok := s.summaryDay(w, r)
+	if !ok {
 		return
 	}
 	sum, err := sm.DaySummary(r.Context(), day)
@@ -83,14 +85,8 @@ func (s *Server) getSummary(w http.ResponseWriter, r *http.Request) {
 // printSummary answers POST /v1/summary/print?date=YYYY-MM-DD with 202 and
 // the queued job; the summary prints when the printer is ready.
 func (s *Server) printSummary(w http.ResponseWriter, r *http.Request) {
-	sm, err := s.summaries()
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	day, err := parseDay(r, time.Now())
-	if err != nil {
-		writeError(w, err)
+	sm, day, ok := s.summaryDay(w, r)
+	if !ok {
 		return
 	}
 	job, err := sm.PrintSummary(r.Context(), day)
