@@ -40,8 +40,10 @@ var demoTiming = gateways.Timing{
 // simulated is one gateway kind the demo and `simulate` can run against its
 // simulator.
 type simulated struct {
-	// handler builds the simulator, its ledger kept in dir.
-	handler func(dir string, log *slog.Logger) (http.Handler, error)
+	// handler builds the simulator, its ledger kept in dir; it posts
+	// notifications to notifyURL ("" for the URL each order carries, or
+	// none where the wire has no such field).
+	handler func(dir, notifyURL string, log *slog.Logger) (http.Handler, error)
 	// client builds the adapter pointed at the simulator's base URL.
 	// notifyURL is where the simulator should POST notifications.
 	client func(baseURL, notifyURL, dir string, log *slog.Logger) (gateways.Gateway, error)
@@ -61,12 +63,12 @@ func simulatedNames() string {
 
 // startSimulator serves kind's simulator on addr (loopback) and returns its
 // base URL.
-func startSimulator(ctx context.Context, kind, addr, dir string, log *slog.Logger) (string, error) {
+func startSimulator(ctx context.Context, kind, addr, dir, notifyURL string, log *slog.Logger) (string, error) {
 	s, ok := simulatedKinds[kind]
 	if !ok {
 		return "", usageError("no simulator for gateway %q (have: %s)", kind, simulatedNames())
 	}
-	h, err := s.handler(dir, log)
+	h, err := s.handler(dir, notifyURL, log)
 	if err != nil {
 		return "", err
 	}
@@ -117,13 +119,6 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	base := *simURL
-	if base == "" {
-		base, err = startSimulator(ctx, *gw, *simListen, filepath.Join(*state, "sim-"+*gw), log.With("component", "simulator"))
-		if err != nil {
-			return err
-		}
-	}
 	// Notifications from the simulator reach the agent on a loopback
 	// listener of their own, as they would through a site's proxy.
 	notifyLn, err := net.Listen("tcp", "127.0.0.1:0")
@@ -131,6 +126,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("notification listener: %w", err)
 	}
 	notifyURL := "http://" + notifyLn.Addr().String() + "/notify/" + *gw
+	base := *simURL
+	if base == "" {
+		base, err = startSimulator(ctx, *gw, *simListen, filepath.Join(*state, "sim-"+*gw), notifyURL, log.With("component", "simulator"))
+		if err != nil {
+			return err
+		}
+	}
 	g, err := sim.client(base, notifyURL, *state, log.With("gateway", *gw))
 	if err != nil {
 		return fmt.Errorf("building %s adapter: %w", *gw, err)

@@ -26,6 +26,11 @@ func TestDemoTourEveryGateway(t *testing.T) {
 			if !strings.Contains(string(out), "All scenarios ended as expected.") {
 				t.Fatalf("tour output lacks the success line:\n%s", out)
 			}
+			// The simulator's signed notifications reach the daemon's notification
+			// endpoint and are verified and applied (or acknowledged as already final).
+			if !strings.Contains(string(out), "notification applied") {
+				t.Errorf("no notification was applied during the tour")
+			}
 		})
 	}
 }

@@ -17,13 +17,14 @@ func allinpayKeys(simDir string) string { return filepath.Join(simDir, "keys") }
 
 func init() {
 	simulatedKinds[allinpay.Kind] = simulated{
-		handler: func(dir string, log *slog.Logger) (http.Handler, error) {
+		handler: func(dir, notifyURL string, log *slog.Logger) (http.Handler, error) {
 			ks, err := allinpaysim.GenerateKeySet(allinpayKeys(dir))
 			if err != nil {
 				return nil, err
 			}
 			o := allinpaysim.Options{
 				LedgerPath:       filepath.Join(dir, "ledger.json"),
+				NotifyURL:        notifyURL,
 				MinQueryInterval: demoTiming.PollInterval * 9 / 10,
 				Logger:           log,
 			}

@@ -12,9 +12,10 @@ import (
 
 func init() {
 	simulatedKinds[mmsp.Kind] = simulated{
-		handler: func(dir string, log *slog.Logger) (http.Handler, error) {
+		handler: func(dir, notifyURL string, log *slog.Logger) (http.Handler, error) {
 			o := mmspsim.DemoOptions()
 			o.LedgerPath = filepath.Join(dir, "ledger.json")
+			o.NotifyURL = notifyURL
 			o.Logger = log
 			return mmspsim.New(o)
 		},

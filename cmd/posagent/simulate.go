@@ -13,6 +13,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	gw := fs.String("gateway", "mmsp", "gateway to simulate: "+simulatedNames())
 	listen := fs.String("listen", "127.0.0.1:9001", "address to listen on (loopback)")
 	state := fs.String("state", filepath.Join(os.TempDir(), "posagent-sim"), "directory for the simulator's ledger")
+	notifyURL := fs.String("notify-url", "", "where to post payment notifications (default: the URL each order carries, where the wire has one)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -24,7 +25,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := requireLoopback(*listen); err != nil {
 		return usageError("%v", err)
 	}
-	base, err := startSimulator(ctx, *gw, *listen, filepath.Join(*state, "sim-"+*gw), log)
+	base, err := startSimulator(ctx, *gw, *listen, filepath.Join(*state, "sim-"+*gw), *notifyURL, log)
 	if err != nil {
 		return err
 	}
