@@ -118,8 +118,13 @@ func NewSpool(o SpoolOptions) (*Spool, error) {
 
 // ReceiptJobs returns the print jobs a final payment owes: both copies (as
 // configured) of a success, the customer's copy of a failure (proof that
-// nothing was charged), the void voucher of a reversal.
+// nothing was charged), the void voucher of a reversal. A payment that
+// failed before anything was sent (cancelled or unscanned while waiting
+// for a code) owes no paper: there is nothing to prove.
 func (s *Spool) ReceiptJobs(p pos.Payment) []store.PrintJob {
+	if p.State == pos.StateFailed && p.SubmittedAt.IsZero() {
+		return nil
+	}
 	var out []store.PrintJob
 	for _, k := range receiptKinds(p.State, s.o.Customer, s.o.Merchant) {
 		out = append(out, store.PrintJob{PaymentID: p.ID, Kind: k})

@@ -110,7 +110,7 @@ func finalPayment(t *testing.T, db *sqlite.DB, s *Spool, id string, final pos.St
 	p := pos.Payment{
 		ID: id, OutTradeNo: "OTN" + id, Gateway: "mmsp", Method: pos.Micropay,
 		Amount: pos.Money{Minor: 1200, Currency: "CNY"}, Wallet: pos.WeChatPay, CodeMasked: "1345********6789",
-		State: pos.StateSubmitting, CreatedAt: spoolT0, UpdatedAt: spoolT0,
+		State: pos.StateSubmitting, CreatedAt: spoolT0, UpdatedAt: spoolT0, SubmittedAt: spoolT0,
 	}
 	if err := db.Append(ctx, store.Change{Payment: p, Reason: "created", At: spoolT0}); err != nil {
 		t.Fatal(err)
@@ -336,5 +336,20 @@ func TestSpoolOnTheVirtualPrinter(t *testing.T) {
 	}
 	if j := pending(t, db); len(j) != 0 {
 		t.Errorf("pending after printing on the virtual printer: %v", j)
+	}
+}
+
+// TestNoReceiptForAPaymentNeverSent: a payment cancelled (or never
+// scanned) while waiting for its code moved nothing and prints nothing.
+func TestNoReceiptForAPaymentNeverSent(t *testing.T) {
+	db := openJournal(t, filepath.Join(t.TempDir(), "j.db"))
+	s := newTestSpool(t, db, &scriptedPrinter{st: online}, &fakeClock{now: spoolT0})
+	p := pos.Payment{ID: "pay_x", State: pos.StateFailed, Amount: pos.Money{Minor: 100, Currency: "CNY"}}
+	if jobs := s.ReceiptJobs(p); len(jobs) != 0 {
+		t.Fatalf("an unsent failed payment owes %v", jobs)
+	}
+	p.SubmittedAt = spoolT0
+	if jobs := s.ReceiptJobs(p); len(jobs) != 1 || jobs[0].Kind != store.ReceiptCustomer {
+		t.Fatalf("a declined payment owes %v, want the customer copy", jobs)
 	}
 }
