@@ -42,7 +42,7 @@ func (c chanScans) Next(ctx context.Context) (scanner.Scan, error) {
 	}
 }
 
-func newRig(t *testing.T) *rig {
+func newRig(t testing.TB) *rig {
 	t.Helper()
 	so := mmspsim.DemoOptions()
 	so.LedgerPath = filepath.Join(t.TempDir(), "ledger.json")
@@ -83,7 +83,7 @@ func newRig(t *testing.T) *rig {
 	return rg
 }
 
-func money(t *testing.T, minor int64) pos.Money {
+func money(t testing.TB, minor int64) pos.Money {
 	m, err := pos.NewMoney(minor, "CNY")
 	if err != nil {
 		t.Fatal(err)
@@ -91,7 +91,7 @@ func money(t *testing.T, minor int64) pos.Money {
 	return m
 }
 
-func code(t *testing.T, s string) pos.AuthCode {
+func code(t testing.TB, s string) pos.AuthCode {
 	c, err := pos.ParseAuthCode(s)
 	if err != nil {
 		t.Fatal(err)
