@@ -98,6 +98,10 @@ const (
 	ReceiptCustomer = "payment-customer" // a payment's customer copy
 	ReceiptMerchant = "payment-merchant" // a payment's merchant copy
 	ReceiptVoid     = "void"             // the voucher of a reversed payment
+	// A refund's copies; their jobs name the refund (PrintJob.RefundID)
+	// as well as its payment.
+	ReceiptRefundCustomer = "refund-customer"
+	ReceiptRefundMerchant = "refund-merchant"
 )
 
 // SummaryKind is the kind of the end-of-day summary of day (its date in
@@ -112,9 +116,12 @@ type PrintJob struct {
 	// PaymentID is the payment the receipt is about; empty for a receipt
 	// of no single payment (a summary).
 	PaymentID string
-	// Kind is ReceiptCustomer, ReceiptMerchant, ReceiptVoid or a
-	// SummaryKind.
+	// Kind is ReceiptCustomer, ReceiptMerchant, ReceiptVoid,
+	// ReceiptRefundCustomer, ReceiptRefundMerchant or a SummaryKind.
 	Kind string
+	// RefundID names the refund a refund receipt is about (its PaymentID
+	// is the refunded payment); empty for every other kind.
+	RefundID string
 	// Reprint marks a copy asked for after the first (printed as such).
 	Reprint   bool
 	CreatedAt time.Time
@@ -142,7 +149,8 @@ type PrintQueue interface {
 	// PendingPrints returns every job not yet printed, in the order they
 	// were enqueued.
 	PendingPrints(ctx context.Context) ([]PrintJob, error)
-	// PrintJobs returns a payment's jobs, printed or not, in order.
+	// PrintJobs returns a payment's jobs, printed or not, in order; its
+	// refunds' receipts are listed by RefundJournal.RefundPrintJobs.
 	PrintJobs(ctx context.Context, paymentID string) ([]PrintJob, error)
 	// MarkPrinted records that job id printed at at. An unknown id is
 	// pos.NotFound; one already printed is pos.Conflict.
@@ -151,4 +159,75 @@ type PrintQueue interface {
 	// redacted), and when the next attempt is due. An unknown or printed id
 	// is pos.NotFound.
 	RetryPrint(ctx context.Context, id int64, notBefore time.Time, lastErr string) error
+}
+
+// RefundOpKind names a gateway operation owed for a refund.
+type RefundOpKind string
+
+// RefundOpQuery asks the gateway what became of a refund. A refund is
+// submitted once, inline, right after it is journaled; everything after
+// that is a query.
+const RefundOpQuery RefundOpKind = "query"
+
+// RefundOp is one row of the refund outbox: a query to make at or after
+// NotBefore. Refunds have an outbox of their own, apart from payments', so
+// the payment runner never meets an operation it does not own.
+type RefundOp struct {
+	ID        int64
+	RefundID  string
+	Kind      RefundOpKind
+	NotBefore time.Time
+	CreatedAt time.Time
+}
+
+// RefundChange is one atomic journal write for a refund: its new snapshot,
+// the event that explains it, the outbox rows it adds and completes, and
+// the receipts it owes. All of it is durable when AppendRefund returns nil,
+// or none of it is.
+type RefundChange struct {
+	Refund pos.Refund
+	// From is the state the refund must be in now (compare-and-set); the
+	// empty state creates the refund.
+	From   pos.RefundState
+	Reason string
+	Detail string // already redacted
+	At     time.Time
+	// Enqueue adds refund outbox operations; Done removes them by ID.
+	Enqueue []RefundOp
+	Done    []int64
+	// Prints adds the refund's receipts (Kind ReceiptRefund*, RefundID and
+	// PaymentID default to the refund's) in the same write.
+	Prints []PrintJob
+}
+
+// RefundJournal is the durable record of refunds (store/sqlite implements
+// it beside Journal and PrintQueue).
+type RefundJournal interface {
+	// AppendRefund applies a RefundChange. A creation (From "") is refused
+	// with pos.Conflict unless the payment is succeeded and the refunds
+	// not failed, this one included, sum to at most the payment's amount;
+	// that rule is checked inside the same write transaction, so two
+	// refunds racing for the last of an amount cannot both be journaled. A
+	// currency other than the payment's is pos.Invalid; an unknown payment
+	// pos.NotFound. A transition is compare-and-set on From (pos.Conflict)
+	// along pos.CanTransitionRefund (pos.Invalid otherwise).
+	AppendRefund(ctx context.Context, c RefundChange) error
+	// Refund returns one refund by ID, or a pos.NotFound error.
+	Refund(ctx context.Context, id string) (pos.Refund, error)
+	// RefundsOf returns a payment's refunds, oldest first.
+	RefundsOf(ctx context.Context, paymentID string) ([]pos.Refund, error)
+	// PendingRefunds returns every refund not final, oldest first.
+	PendingRefunds(ctx context.Context) ([]pos.Refund, error)
+	// RefundsBetween returns the refunds created in [from, to), oldest
+	// first, for the end-of-day summary.
+	RefundsBetween(ctx context.Context, from, to time.Time) ([]pos.Refund, error)
+	// RefundEvents returns a refund's history, oldest first.
+	RefundEvents(ctx context.Context, refundID string) ([]pos.RefundEvent, error)
+	// DueRefundOps returns refund outbox operations with NotBefore <= now,
+	// oldest first.
+	DueRefundOps(ctx context.Context, now time.Time) ([]RefundOp, error)
+	// RefundOps returns a refund's outstanding outbox operations.
+	RefundOps(ctx context.Context, refundID string) ([]RefundOp, error)
+	// RefundPrintJobs returns a refund's receipts, printed or not, in order.
+	RefundPrintJobs(ctx context.Context, refundID string) ([]PrintJob, error)
 }

@@ -15,21 +15,23 @@ var _ store.PrintQueue = (*DB)(nil)
 
 // validPrintKind mirrors the CHECK on print_jobs.kind, so a bad kind is
 // refused with a message rather than a constraint name.
-func validPrintKind(kind, paymentID string) bool {
+func validPrintKind(kind, paymentID, refundID string) bool {
 	switch kind {
 	case store.ReceiptCustomer, store.ReceiptMerchant, store.ReceiptVoid:
-		return paymentID != ""
+		return paymentID != "" && refundID == ""
+	case store.ReceiptRefundCustomer, store.ReceiptRefundMerchant:
+		return paymentID != "" && refundID != ""
 	}
 	day, ok := strings.CutPrefix(kind, "summary-")
-	if !ok || paymentID != "" || len(day) != 8 {
+	if !ok || paymentID != "" || refundID != "" || len(day) != 8 {
 		return false
 	}
 	_, err := time.Parse("20060102", day)
 	return err == nil
 }
 
-const insertPrint = `INSERT INTO print_jobs (payment_id, kind, reprint, created_at, not_before, attempts, last_error, printed_at)
-	VALUES (?, ?, ?, ?, ?, ?, '', NULL)`
+const insertPrint = `INSERT INTO print_jobs (payment_id, kind, reprint, created_at, not_before, attempts, last_error, printed_at, refund_id)
+	VALUES (?, ?, ?, ?, ?, ?, '', NULL, ?)`
 
 // encodeNewPrint returns the insertPrint arguments for a new job. CreatedAt
 // defaults to at.
@@ -37,7 +39,10 @@ func encodeNewPrint(op string, j store.PrintJob, at time.Time) ([]any, error) {
 	switch {
 	case j.ID != 0:
 		return nil, pos.Errorf(pos.Invalid, op, "print job has ID %d; the journal assigns IDs", j.ID)
-	case !validPrintKind(j.Kind, j.PaymentID):
+	case !validPrintKind(j.Kind, j.PaymentID, j.RefundID):
+		if j.RefundID != "" || j.Kind == store.ReceiptRefundCustomer || j.Kind == store.ReceiptRefundMerchant {
+			return nil, pos.Errorf(pos.Invalid, op, "refund %q: receipt kind %q needs a payment and a refund (kinds %s, %s)", j.RefundID, j.Kind, store.ReceiptRefundCustomer, store.ReceiptRefundMerchant)
+		}
 		if j.PaymentID == "" {
 			return nil, pos.Errorf(pos.Invalid, op, "print job kind %q without a payment: only a summary-YYYYMMDD has none", j.Kind)
 		}
@@ -59,11 +64,14 @@ func encodeNewPrint(op string, j store.PrintJob, at time.Time) ([]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var pid any
+	var pid, rid any
 	if j.PaymentID != "" {
 		pid = j.PaymentID
 	}
-	return []any{pid, j.Kind, j.Reprint, ca, nb, 0}, nil
+	if j.RefundID != "" {
+		rid = j.RefundID
+	}
+	return []any{pid, j.Kind, j.Reprint, ca, nb, 0, rid}, nil
 }
 
 // encodeChangePrints checks and encodes a Change's Prints: each is for the
@@ -76,6 +84,9 @@ func encodeChangePrints(op string, c store.Change) ([][]any, error) {
 		}
 		if j.PaymentID != c.Payment.ID {
 			return nil, pos.Errorf(pos.Invalid, op, "payment %s: print job is for payment %s", c.Payment.ID, j.PaymentID)
+		}
+		if j.RefundID != "" {
+			return nil, pos.Errorf(pos.Invalid, op, "payment %s: a refund's receipts are journaled with the refund", c.Payment.ID)
 		}
 		args, err := encodeNewPrint(op, j, c.At)
 		if err != nil {
@@ -112,6 +123,19 @@ func (db *DB) EnqueuePrints(ctx context.Context, at time.Time, jobs []store.Prin
 	defer tx.Rollback()
 	ids := make([]int64, 0, len(jobs))
 	for i, a := range args {
+		if rid := jobs[i].RefundID; rid != "" {
+			var pid string
+			err := tx.QueryRowContext(ctx, `SELECT payment_id FROM refunds WHERE id = ?`, rid).Scan(&pid)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil, pos.Errorf(pos.NotFound, op, "no refund %s", rid)
+			}
+			if err != nil {
+				return nil, classify(op, err)
+			}
+			if pid != jobs[i].PaymentID {
+				return nil, pos.Errorf(pos.Invalid, op, "refund %s is of payment %s, not %s", rid, pid, jobs[i].PaymentID)
+			}
+		}
 		if pid := jobs[i].PaymentID; pid != "" {
 			var one int
 			err := tx.QueryRowContext(ctx, `SELECT 1 FROM payments WHERE id = ?`, pid).Scan(&one)
@@ -142,7 +166,7 @@ func (db *DB) EnqueuePrints(ctx context.Context, at time.Time, jobs []store.Prin
 	return out, nil
 }
 
-const selectPrint = `SELECT id, payment_id, kind, reprint, created_at, not_before, attempts, last_error, printed_at FROM print_jobs`
+const selectPrint = `SELECT id, payment_id, kind, reprint, created_at, not_before, attempts, last_error, printed_at, refund_id FROM print_jobs`
 
 // PendingPrints returns every job not yet printed, oldest first.
 func (db *DB) PendingPrints(ctx context.Context) ([]store.PrintJob, error) {
@@ -150,10 +174,17 @@ func (db *DB) PendingPrints(ctx context.Context) ([]store.PrintJob, error) {
 	return scanPrints(ctx, db.r, op, selectPrint+` WHERE printed_at IS NULL ORDER BY id`)
 }
 
-// PrintJobs returns a payment's jobs, printed or not, oldest first.
+// PrintJobs returns a payment's own jobs, printed or not, oldest first;
+// its refunds' receipts are RefundPrintJobs.
 func (db *DB) PrintJobs(ctx context.Context, paymentID string) ([]store.PrintJob, error) {
 	const op = "sqlite.PrintJobs"
-	return scanPrints(ctx, db.r, op, selectPrint+` WHERE payment_id = ? ORDER BY id`, paymentID)
+	return scanPrints(ctx, db.r, op, selectPrint+` WHERE payment_id = ? AND refund_id IS NULL ORDER BY id`, paymentID)
+}
+
+// RefundPrintJobs returns a refund's jobs, printed or not, oldest first.
+func (db *DB) RefundPrintJobs(ctx context.Context, refundID string) ([]store.PrintJob, error) {
+	const op = "sqlite.RefundPrintJobs"
+	return scanPrints(ctx, db.r, op, selectPrint+` WHERE refund_id = ? ORDER BY id`, refundID)
 }
 
 func scanPrints(ctx context.Context, q querier, op, query string, args ...any) ([]store.PrintJob, error) {
@@ -166,13 +197,13 @@ func scanPrints(ctx context.Context, q querier, op, query string, args ...any) (
 	for rows.Next() {
 		var (
 			j                    store.PrintJob
-			pid                  sql.NullString
+			pid, rid             sql.NullString
 			created, nb, printed sql.NullInt64
 		)
-		if err := rows.Scan(&j.ID, &pid, &j.Kind, &j.Reprint, &created, &nb, &j.Attempts, &j.LastError, &printed); err != nil {
+		if err := rows.Scan(&j.ID, &pid, &j.Kind, &j.Reprint, &created, &nb, &j.Attempts, &j.LastError, &printed, &rid); err != nil {
 			return nil, classify(op, err)
 		}
-		j.PaymentID = pid.String
+		j.PaymentID, j.RefundID = pid.String, rid.String
 		j.CreatedAt, j.NotBefore, j.PrintedAt = decTime(created), decTime(nb), decTime(printed)
 		out = append(out, j)
 	}

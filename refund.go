@@ -1,0 +1,117 @@
+package pos
+
+import "time"
+
+// RefundState is where a refund is in its life. Like a payment, a refund is
+// journaled before it is sent and never sent twice: one whose answer is
+// lost is queried until the gateway says what became of it.
+type RefundState string
+
+const (
+	// RefundSubmitting: the refund is journaled with its OutRefundNo and may
+	// be on the wire. After a crash it is queried, never sent again.
+	RefundSubmitting RefundState = "submitting"
+	// RefundProcessing: the gateway accepted the refund and is still
+	// carrying it out. We query.
+	RefundProcessing RefundState = "processing"
+	// RefundUnknown: the submit or a query got no trustworthy answer. We
+	// query, with backoff, until one comes.
+	RefundUnknown RefundState = "unknown"
+	// RefundSucceeded is final: the money went back to the customer.
+	RefundSucceeded RefundState = "succeeded"
+	// RefundFailed is final: nothing was refunded.
+	RefundFailed RefundState = "failed"
+)
+
+// RefundStates lists every refund state, for validation and docs.
+var RefundStates = []RefundState{RefundSubmitting, RefundProcessing, RefundUnknown, RefundSucceeded, RefundFailed}
+
+// Final reports whether s can never change again.
+func (s RefundState) Final() bool { return s == RefundSucceeded || s == RefundFailed }
+
+// Valid reports whether s is a known refund state.
+func (s RefundState) Valid() bool {
+	for _, v := range RefundStates {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Status is what the local API shows: "succeeded" or "failed" when final,
+// else "pending".
+func (s RefundState) Status() string {
+	if s.Final() {
+		return string(s)
+	}
+	return "pending"
+}
+
+// Holds reports whether a refund in state s counts against what is left to
+// refund of its payment: every refund that is not failed, since a pending
+// one may still succeed.
+func (s RefundState) Holds() bool { return s != RefundFailed }
+
+// refundTransitions is the single table of allowed refund state changes;
+// the journal refuses anything else. Self-transitions record a query that
+// changed nothing.
+var refundTransitions = map[RefundState][]RefundState{
+	RefundSubmitting: {RefundSucceeded, RefundFailed, RefundProcessing, RefundUnknown},
+	RefundProcessing: {RefundProcessing, RefundUnknown, RefundSucceeded, RefundFailed},
+	RefundUnknown:    {RefundUnknown, RefundProcessing, RefundSucceeded, RefundFailed},
+}
+
+// CanTransitionRefund reports whether from -> to is allowed.
+func CanTransitionRefund(from, to RefundState) bool {
+	for _, s := range refundTransitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
+
+// RefundTransitions returns a copy of the table, for docs and tests.
+func RefundTransitions() map[RefundState][]RefundState {
+	m := make(map[RefundState][]RefundState, len(refundTransitions))
+	for k, v := range refundTransitions {
+		m[k] = append([]RefundState(nil), v...)
+	}
+	return m
+}
+
+// Refund is the journaled record of one refund of a succeeded payment. A
+// payment may have several; those not failed never sum above its amount.
+type Refund struct {
+	ID        string // ours, "ref_..."; stable across restarts
+	PaymentID string // the refunded payment
+	// OutRefundNo is sent to the gateway as the refund's own number:
+	// generated once, journaled before the submit, reused by every query.
+	OutRefundNo string
+	Amount      Money  // this refund, in the payment's currency
+	Reason      string // the cashier's reason, sent to the gateway
+	State       RefundState
+	// Outcome is what the gateway last said: why the refund failed, or why
+	// it is still pending.
+	Outcome string
+	// GatewayRefundID is the platform's id of the refund, once known.
+	GatewayRefundID string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	SubmittedAt     time.Time
+	// Queries counts the queries made, for their backoff.
+	Queries int
+}
+
+// RefundEvent is one journaled refund transition: its append-only history.
+type RefundEvent struct {
+	Seq      int64
+	RefundID string
+	At       time.Time
+	From     RefundState // "" for the creation
+	To       RefundState
+	Reason   string
+	// Detail is a redacted summary of the exchange behind the transition.
+	Detail string
+}
