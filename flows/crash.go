@@ -1,18 +1,179 @@
 package flows
 
 import (
+	"fmt"
 	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"syscall"
+
+	"github.com/posagent/posagent/store"
 )
 
-// crashPoint kills the process with SIGKILL when the environment variable
-// POSAGENT_CRASHPOINT names this point. It exists for the crash tests, which
-// must kill the daemon at an exact step (right after the submit is
-// journaled, before it is sent); SIGKILL gives no chance to clean up, like
-// a power cut. Unset, it costs one environment lookup.
-func crashPoint(name string) {
-	if v, ok := os.LookupEnv("POSAGENT_CRASHPOINT"); ok && v == name {
-		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		select {} // never continue past a crash point
+// Crash points let the crash tests kill the daemon at an exact step, to
+// prove that a power cut anywhere loses nothing and charges nothing twice.
+//
+// Setting the environment variable POSAGENT_CRASHPOINT to a point's name
+// makes the process SIGKILL itself the first time it reaches that point;
+// "name:N" kills it at the Nth time (N ≥ 1) the process reaches it (counted
+// over every payment in the process). SIGKILL gives no chance to clean up,
+// like a power cut: no deferred function runs, nothing is flushed that was
+// not already synced. Just before dying the process writes one line,
+// "posagent: crash point NAME reached: SIGKILL", to its standard error, so
+// a test can tell the crash it asked for from any other death.
+//
+// The variable is read once, when the process starts; a crash point that
+// is not armed costs one string comparison. It cannot fire by accident in
+// production: only an exact, known name (see CrashPoints) arms it, anything
+// else (an empty value, a typo, a bad count) is ignored; posagent never sets
+// the variable itself, and the packaged systemd unit starts the daemon with
+// its own environment, not a login shell's.
+//
+// Every point sits at a step where a crash changes what has to happen next.
+// The table CrashPoints lists them in the order a payment meets them, with
+// what the restarted daemon must then do; cmd/posagent's crash_test.go
+// (the crash harness, run verbosely and with more rounds by
+// scripts/crashtest.sh) iterates the table, crashes the demo at each point
+// with each magic amount that reaches it, restarts it on the same state
+// directory and checks the journal against the simulator's ledger:
+//
+//   - every journaled payment ends final;
+//   - succeeded in the journal ⇔ SUCCESS (or REFUND) in the ledger;
+//     reversed ⇒ REVOKED or CLOSED there (or a tombstone: the reverse of an
+//     order the acquirer never received); failed ⇒ never SUCCESS;
+//   - the ledger holds no order the journal does not know, at the amount
+//     the journal says (out_trade_no is one per payment, so one order per
+//     payment);
+//   - each magic amount ends as it must after that crash (see the harness's
+//     table: a crash before the acquirer saw the order ends reversed, a
+//     decline always fails, a payment the acquirer took always succeeds
+//     unless it was still unconfirmed at the pay timeout, then it is
+//     reversed);
+//   - every receipt a final payment owes is printed after the restart.
+//
+// The harness also asserts that each point in the table is reached by at
+// least one scenario, so a point that stops being reachable is noticed. A
+// second mode SIGKILLs the demo at a random moment during a burst of
+// concurrent payments (seeded; the seed is printed on failure) and checks
+// the same invariants.
+const crashEnv = "POSAGENT_CRASHPOINT"
+
+// The crash points' names.
+const (
+	// CrashMicropaySubmitted: the payment is journaled in submitting (with
+	// its out_trade_no), the micropay request is not yet sent. Restart:
+	// query (never resend); the acquirer never heard of the order, so it
+	// stays unknown until the pay timeout and is reversed (the reverse
+	// leaves a tombstone that refuses a late submit).
+	CrashMicropaySubmitted = "micropay.submitted"
+	// CrashMicropayAnswered: the acquirer answered the micropay (or the
+	// call gave up), the answer is not journaled. Restart: query; the
+	// acquirer's state decides (paid: succeeded, declined: failed, still
+	// paying: poll on, then reverse at the pay timeout).
+	CrashMicropayAnswered = "micropay.answered"
+	// CrashMicropayJournaled: the submit's answer (micropay, or a merchant
+	// QR's creation) is journaled, with the outbox rows and receipts it
+	// owes; nothing acted on yet (display, waiters, the spool). Restart:
+	// the outbox carries on; a final state's receipts print.
+	CrashMicropayJournaled = "micropay.journaled"
+	// CrashQueryAnswered: an outbox query was answered, the answer is not
+	// journaled. Restart: query again (a query changes nothing at the
+	// acquirer but its count).
+	CrashQueryAnswered = "outbox.query.answered"
+	// CrashQueryJournaled: a query's answer (or a notification, applied as
+	// one) is journaled, not yet acted on. Restart: the outbox carries on.
+	CrashQueryJournaled = "outbox.query.journaled"
+	// CrashReverseAnswered: the acquirer answered a reverse (or a merchant
+	// QR order's close), the answer is not journaled: the order may be
+	// reversed while the journal says reversing. Restart: reverse again
+	// (reversing a reversed order is accepted).
+	CrashReverseAnswered = "outbox.reverse.answered"
+	// CrashReverseJournaled: the reverse's answer is journaled (reversed,
+	// or a follow-up query owed). Restart: the outbox carries on.
+	CrashReverseJournaled = "outbox.reverse.journaled"
+	// CrashSpoolPrinted: the printer took a receipt, its job is not yet
+	// marked printed. Restart: that receipt prints again (a duplicate beats
+	// a lost receipt).
+	CrashSpoolPrinted = "spool.printed"
+)
+
+// CrashPoint describes one crash point for the crash harness and readers.
+type CrashPoint struct {
+	Name string
+	// Where is the step at which the process dies.
+	Where string
+}
+
+// CrashPoints lists every crash point, in the order a payment meets them.
+var CrashPoints = []CrashPoint{
+	{CrashMicropaySubmitted, "micropay journaled in submitting, before it is sent"},
+	{CrashMicropayAnswered, "micropay answered by the gateway, before the answer is journaled"},
+	{CrashMicropayJournaled, "submit's answer journaled, before display, waiters and receipts act on it"},
+	{CrashQueryAnswered, "outbox query answered, before the answer is journaled"},
+	{CrashQueryJournaled, "query's answer journaled, before anything acts on it"},
+	{CrashReverseAnswered, "reverse (or close) answered, before the answer is journaled"},
+	{CrashReverseJournaled, "reverse's answer journaled, before anything acts on it"},
+	{CrashSpoolPrinted, "receipt taken by the printer, before it is marked printed"},
+}
+
+// journaledPoint names the crash point right after the answer to an
+// input of that kind is journaled; answeredPoint the one right after an
+// outbox operation of that kind is answered. Kinds without a point map to
+// "", which never fires.
+var (
+	journaledPoint = map[InputKind]string{
+		Submitted:       CrashMicropayJournaled,
+		Queried:         CrashQueryJournaled,
+		ReverseAnswered: CrashReverseJournaled,
 	}
+	answeredPoint = map[store.OpKind]string{
+		store.OpQuery:   CrashQueryAnswered,
+		store.OpReverse: CrashReverseAnswered,
+		store.OpClose:   CrashReverseAnswered,
+	}
+)
+
+// armedCrash is the crash point named in the environment at start, if any.
+var armedCrash = parseCrashSpec(os.Getenv(crashEnv))
+
+type crashSpec struct {
+	name string // "" when nothing is armed
+	nth  int64  // fire at this hit (≥ 1)
+	hits atomic.Int64
+}
+
+// parseCrashSpec reads "name" or "name:N". Anything but a known name and a
+// positive count arms nothing.
+func parseCrashSpec(v string) *crashSpec {
+	s := &crashSpec{}
+	name, count, hasCount := strings.Cut(v, ":")
+	n := int64(1)
+	if hasCount {
+		var err error
+		n, err = strconv.ParseInt(count, 10, 64)
+		if err != nil || n < 1 {
+			return s
+		}
+	}
+	for _, p := range CrashPoints {
+		if p.Name == name {
+			s.name, s.nth = name, n
+		}
+	}
+	return s
+}
+
+// crashPoint kills the process with SIGKILL when POSAGENT_CRASHPOINT armed
+// this point and this is the hit it named. Unarmed, it costs a comparison.
+func crashPoint(name string) {
+	s := armedCrash
+	if s.name == "" || s.name != name || s.hits.Add(1) != s.nth {
+		return
+	}
+	// The process is about to vanish; there is no logger to hand. The line
+	// tells the crash tests which death this was.
+	fmt.Fprintf(os.Stderr, "posagent: crash point %s reached: SIGKILL\n", name)
+	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	select {} // never continue past a crash point
 }

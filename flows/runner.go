@@ -244,6 +244,7 @@ func (r *Runner) submitMicropay(ctx context.Context, g gateways.Gateway, p pos.P
 	res, err := callWithTimeout(ctx, g, func(ctx context.Context) (gateways.Result, error) {
 		return mp.Micropay(ctx, gateways.MicropayRequest{OutTradeNo: p.OutTradeNo, Amount: p.Amount, Code: code, Description: p.Description})
 	})
+	crashPoint(CrashMicropayAnswered)
 	return r.apply(ctx, p.ID, Input{Kind: Submitted, Result: res, Err: err}, nil)
 }
 
@@ -326,6 +327,7 @@ func (r *Runner) apply(ctx context.Context, id string, in Input, op *store.Op) (
 		if err != nil {
 			return p, fmt.Errorf("flows: journaling %s -> %s: %w", p.State, d.To, err)
 		}
+		crashPoint(journaledPoint[in.Kind])
 		r.afterChange(ctx, p.State, d.Payment)
 		return d.Payment, nil
 	}
@@ -586,6 +588,7 @@ func (r *Runner) execute(ctx context.Context, op store.Op) error {
 	default:
 		return pos.Errorf(pos.Internal, "flows.execute", "unknown outbox operation %q", op.Kind)
 	}
+	crashPoint(answeredPoint[op.Kind])
 	_, err = r.apply(ctx, p.ID, in, &op)
 	return err
 }

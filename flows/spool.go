@@ -349,6 +349,7 @@ func (s *Spool) print(ctx context.Context, j store.PrintJob, now time.Time) bool
 	}
 	// Printed. If the process dies before this is journaled the receipt
 	// prints again at start: a duplicate is better than a lost receipt.
+	crashPoint(CrashSpoolPrinted)
 	if err := s.o.Journal.MarkPrinted(context.WithoutCancel(ctx), j.ID, s.o.Clock.Now()); err != nil {
 		s.log.Error("journaling a printed receipt failed; it may print again", "job", j.ID, "err", err)
 		return false
