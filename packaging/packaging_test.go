@@ -1,0 +1,366 @@
+// Package packaging_test builds the Debian package with build-deb.sh and
+// checks it as dpkg and an integrator would see it: every path with its mode
+// and owner, the control fields, conffiles, the maintainer scripts, the
+// stamped binary, the shipped configuration and the systemd unit.
+package packaging_test
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// version is what the test stamps: a tilde and a plus, so both survive the
+// ldflags and dpkg.
+const version = "1.2.3~test+1"
+
+// wantTree is the package's complete contents: permissions and owner per
+// path. Every file and directory is root's in the archive; postinst gives
+// /etc/posagent and the config their posagent group (dpkg-statoverride),
+// since the group does not exist when a first install is unpacked.
+var wantTree = map[string]string{
+	"/":                                    "drwxr-xr-x root/root",
+	"/etc/":                                "drwxr-xr-x root/root",
+	"/etc/posagent/":                       "drwxr-x--- root/root",
+	"/etc/posagent/posagent.yaml":          "-rw-r----- root/root",
+	"/lib/":                                "drwxr-xr-x root/root",
+	"/lib/modules-load.d/":                 "drwxr-xr-x root/root",
+	"/lib/modules-load.d/posagent.conf":    "-rw-r--r-- root/root",
+	"/lib/systemd/":                        "drwxr-xr-x root/root",
+	"/lib/systemd/system/":                 "drwxr-xr-x root/root",
+	"/lib/systemd/system/posagent.service": "-rw-r--r-- root/root",
+	"/lib/udev/":                           "drwxr-xr-x root/root",
+	"/lib/udev/rules.d/":                   "drwxr-xr-x root/root",
+	"/lib/udev/rules.d/60-posagent.rules":  "-rw-r--r-- root/root",
+	"/usr/":                                "drwxr-xr-x root/root",
+	"/usr/bin/":                            "drwxr-xr-x root/root",
+	"/usr/bin/posagent":                    "-rwxr-xr-x root/root",
+	"/usr/share/":                          "drwxr-xr-x root/root",
+	"/usr/share/doc/":                      "drwxr-xr-x root/root",
+	"/usr/share/doc/posagent/":             "drwxr-xr-x root/root",
+	"/usr/share/doc/posagent/ARCHITECTURE.md": "-rw-r--r-- root/root",
+	"/usr/share/doc/posagent/README.md":       "-rw-r--r-- root/root",
+	"/usr/share/doc/posagent/copyright":       "-rw-r--r-- root/root",
+}
+
+func TestDeb(t *testing.T) {
+	for _, tool := range []string{"dpkg-deb", "go"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (apt install dpkg): the .deb is not built or checked", tool)
+		}
+	}
+	deb, cgo := buildDeb(t)
+	ctrl := t.TempDir()
+	run(t, "dpkg-deb", "-e", deb, ctrl)
+	root := t.TempDir()
+	run(t, "dpkg-deb", "-x", deb, root)
+
+	t.Run("tree", func(t *testing.T) {
+		got := map[string]string{}
+		for _, line := range strings.Split(strings.TrimSpace(run(t, "dpkg-deb", "-c", deb)), "\n") {
+			// drwxr-xr-x root/root 0 2026-01-01 00:00 ./usr/bin/
+			f := strings.Fields(line)
+			if len(f) != 6 {
+				t.Fatalf("unexpected dpkg-deb -c line %q", line)
+			}
+			got[strings.TrimPrefix(f[5], ".")] = f[0] + " " + f[1]
+		}
+		if d := cmp.Diff(wantTree, got); d != "" {
+			t.Errorf("package contents (-want +got):\n%s", d)
+		}
+	})
+
+	t.Run("control", func(t *testing.T) {
+		arch := strings.TrimSpace(run(t, "dpkg", "--print-architecture"))
+		for field, want := range map[string]string{
+			"Package":      "posagent",
+			"Version":      version,
+			"Architecture": arch,
+			"Section":      "net",
+			"Priority":     "optional",
+		} {
+			if got := field1(t, deb, field); got != want {
+				t.Errorf("%s: %q, want %q", field, got, want)
+			}
+		}
+		// karalabe/hid compiles libusb and hidapi in (without libudev), so a
+		// cgo build links glibc and nothing else; adduser runs in postinst.
+		deps := field1(t, deb, "Depends")
+		want := `^adduser$`
+		if cgo {
+			want = `^libc6 \(>= 2\.[0-9]+\), adduser$`
+		}
+		if !regexp.MustCompile(want).MatchString(deps) {
+			t.Errorf("Depends: %q, want it to match %s", deps, want)
+		}
+		for _, field := range []string{"Maintainer", "Installed-Size", "Description"} {
+			if field1(t, deb, field) == "" {
+				t.Errorf("%s is empty", field)
+			}
+		}
+	})
+
+	t.Run("conffiles", func(t *testing.T) {
+		b, err := os.ReadFile(filepath.Join(ctrl, "conffiles"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := string(b), "/etc/posagent/posagent.yaml\n"; got != want {
+			t.Errorf("conffiles: %q, want %q", got, want)
+		}
+	})
+
+	t.Run("md5sums", func(t *testing.T) {
+		b, err := os.ReadFile(filepath.Join(ctrl, "md5sums"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var listed []string
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		for sc.Scan() {
+			sum, path, ok := strings.Cut(sc.Text(), "  ")
+			if !ok {
+				t.Fatalf("md5sums line %q", sc.Text())
+			}
+			data, err := os.ReadFile(filepath.Join(root, path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := md5.Sum(data)
+			if got := hex.EncodeToString(h[:]); got != sum {
+				t.Errorf("md5sums: %s is %s, listed %s", path, got, sum)
+			}
+			listed = append(listed, "/"+path)
+		}
+		var files []string
+		for p, mode := range wantTree {
+			if mode[0] == '-' {
+				files = append(files, p)
+			}
+		}
+		slices.Sort(files)
+		slices.Sort(listed)
+		if d := cmp.Diff(files, listed); d != "" {
+			t.Errorf("md5sums lists (-want +got):\n%s", d)
+		}
+	})
+
+	t.Run("maintainer scripts", func(t *testing.T) {
+		for _, s := range []string{"postinst", "prerm", "postrm"} {
+			p := filepath.Join(ctrl, s)
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode().Perm() != 0o755 {
+				t.Errorf("%s has mode %04o, want 0755", s, fi.Mode().Perm())
+			}
+			lintShell(t, p)
+		}
+	})
+
+	t.Run("version", func(t *testing.T) {
+		got := run(t, filepath.Join(root, "usr/bin/posagent"), "version")
+		if want := "posagent " + version + "\n"; got != want {
+			t.Errorf("posagent version printed %q, want %q", got, want)
+		}
+	})
+
+	t.Run("shipped config", func(t *testing.T) {
+		bin := filepath.Join(root, "usr/bin/posagent")
+		shipped, err := os.ReadFile(filepath.Join(root, "etc/posagent/posagent.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		cfg := filepath.Join(dir, "posagent.yaml")
+		// As shipped, the gateway's key file does not exist yet: --check
+		// must say which file, and exit 2 (a configuration error, which the
+		// unit does not restart on).
+		missing := strings.ReplaceAll(string(shipped), "/etc/posagent/mmsp.key", filepath.Join(dir, "mmsp.key"))
+		missing = strings.ReplaceAll(missing, "/var/lib/posagent", filepath.Join(dir, "state"))
+		if err := os.WriteFile(cfg, []byte(missing), 0o640); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command(bin, "serve", "--config", cfg, "--check").CombinedOutput()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(string(out), filepath.Join(dir, "mmsp.key")) {
+			t.Errorf("check without the key file: %v\n%s\nwant exit 2 naming the key file", err, out)
+		}
+		// With the key the integrator installs (0600) and the state
+		// directory postinst creates, the rest of the shipped file is valid
+		// as it stands.
+		if err := os.Mkdir(filepath.Join(dir, "state"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "mmsp.key"), []byte("ea21842eea24e448b991b1cb0a0294cf\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err = exec.Command(bin, "serve", "--config", cfg, "--check").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "is valid") {
+			t.Errorf("check with the key file: %v\n%s", err, out)
+		}
+	})
+
+	t.Run("systemd-analyze verify", func(t *testing.T) {
+		if _, err := exec.LookPath("systemd-analyze"); err != nil {
+			t.Skip("systemd-analyze not installed (apt install systemd): posagent.service not verified")
+		}
+		// verify checks that ExecStart exists, so point it at the extracted
+		// binary; everything else is the unit as shipped.
+		unit, err := os.ReadFile(filepath.Join(root, "lib/systemd/system/posagent.service"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bin := filepath.Join(root, "usr/bin/posagent")
+		text := strings.Replace(string(unit), "ExecStart=/usr/bin/posagent ", "ExecStart="+bin+" ", 1)
+		if text == string(unit) {
+			t.Fatal("posagent.service has no ExecStart=/usr/bin/posagent")
+		}
+		p := filepath.Join(t.TempDir(), "posagent.service")
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command("systemd-analyze", "verify", p).CombinedOutput()
+		// verify exits 0 on warnings (unknown keys, bad values): any line
+		// about our unit is a failure. Lines about the host's other units
+		// are not ours to judge.
+		var ours []string
+		for _, l := range strings.Split(string(out), "\n") {
+			if strings.Contains(l, "posagent") {
+				ours = append(ours, l)
+			}
+		}
+		if err != nil || len(ours) > 0 {
+			t.Errorf("systemd-analyze verify: %v\n%s", err, strings.Join(ours, "\n"))
+		}
+	})
+}
+
+// TestScripts lints the scripts in the repository itself, so a syntax error
+// shows even where dpkg-deb is missing.
+func TestScripts(t *testing.T) {
+	for _, p := range []string{"build-deb.sh", "deb/postinst", "deb/prerm", "deb/postrm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm()&0o111 == 0 {
+			t.Errorf("%s is not executable", p)
+		}
+		lintShell(t, p)
+	}
+}
+
+// TestGroupsAgree keeps the three places that name posagent's device groups
+// in step: the udev rules give devices to groups, the unit grants them with
+// SupplementaryGroups=, and postinst adds the user to them.
+func TestGroupsAgree(t *testing.T) {
+	read := func(p string) string {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	unit := read("posagent.service")
+	m := regexp.MustCompile(`(?m)^SupplementaryGroups=(.*)$`).FindStringSubmatch(unit)
+	if m == nil {
+		t.Fatal("posagent.service has no SupplementaryGroups=")
+	}
+	granted := strings.Fields(m[1])
+	slices.Sort(granted)
+
+	var ruled []string
+	for _, g := range regexp.MustCompile(`GROUP="([^"]+)"`).FindAllStringSubmatch(read("60-posagent.rules"), -1) {
+		if !slices.Contains(ruled, g[1]) {
+			ruled = append(ruled, g[1])
+		}
+	}
+	for _, g := range ruled {
+		if !slices.Contains(granted, g) {
+			t.Errorf("60-posagent.rules gives devices to group %s, which posagent.service does not grant", g)
+		}
+	}
+
+	m = regexp.MustCompile(`(?m)^\s*for g in ([a-z ]+); do`).FindStringSubmatch(read("deb/postinst"))
+	if m == nil {
+		t.Fatal("postinst: no `for g in ...; do` loop adding the groups")
+	}
+	added := strings.Fields(m[1])
+	slices.Sort(added)
+	if d := cmp.Diff(granted, added); d != "" {
+		t.Errorf("SupplementaryGroups (-) and postinst's groups (+) differ:\n%s", d)
+	}
+}
+
+// buildDeb runs build-deb.sh into a temporary directory and returns the
+// package's path and whether it was built with cgo (without a C compiler it
+// builds without, as the script allows).
+func buildDeb(t *testing.T) (string, bool) {
+	t.Helper()
+	dist := t.TempDir()
+	cmd := exec.Command("./build-deb.sh", version)
+	cmd.Env = append(os.Environ(), "DIST_DIR="+dist)
+	cgo := true
+	if _, err := exec.LookPath("cc"); err != nil {
+		t.Log("no C compiler: building with CGO_ENABLED=0 (no USB-HID)")
+		cmd.Env = append(cmd.Env, "CGO_ENABLED=0")
+		cgo = false
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("build-deb.sh: %v\n%s", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	deb := lines[len(lines)-1]
+	arch := strings.TrimSpace(run(t, "dpkg", "--print-architecture"))
+	if want := filepath.Join(dist, "posagent_"+version+"_"+arch+".deb"); deb != want {
+		t.Fatalf("build-deb.sh printed %q last, want %q", deb, want)
+	}
+	return deb, cgo
+}
+
+// lintShell runs sh -n on a script, and shellcheck when it is installed.
+func lintShell(t *testing.T, path string) {
+	t.Helper()
+	if out, err := exec.Command("sh", "-n", path).CombinedOutput(); err != nil {
+		t.Errorf("sh -n %s: %v\n%s", path, err, out)
+	}
+	if _, err := exec.LookPath("shellcheck"); err != nil {
+		t.Logf("shellcheck not installed (apt install shellcheck): %s only checked with sh -n", filepath.Base(path))
+		return
+	}
+	if out, err := exec.Command("shellcheck", "-s", "sh", path).CombinedOutput(); err != nil {
+		t.Errorf("shellcheck %s: %v\n%s", path, err, out)
+	}
+}
+
+func field1(t *testing.T, deb, field string) string {
+	t.Helper()
+	return strings.TrimSpace(run(t, "dpkg-deb", "-f", deb, field))
+}
+
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.String())
+	}
+	return string(out)
+}
