@@ -137,6 +137,13 @@ func Decide(p pos.Payment, in Input, now time.Time, t gateways.Timing) Decision 
 	case Resumed:
 		switch p.State {
 		case pos.StateSubmitting:
+			if p.CancelRequested {
+				// The cashier cancelled while the submit was in flight,
+				// and the answer was lost with the crash: unwind it as
+				// the answer would have been. A query would find the
+				// order paid and keep a sale the cashier voided.
+				return unwind("cancelled by cashier; restarted during submit")
+			}
 			// We crashed with the submit possibly on the wire. Never send
 			// it again: find out.
 			d := to(pos.StateUnknown, "restarted during submit; outcome unknown")
