@@ -212,6 +212,9 @@ func (s *Spool) Render(ctx context.Context, j store.PrintJob) (printer.Receipt, 
 	if j.PaymentID == "" {
 		return s.renderSummary(ctx, j)
 	}
+	if j.RefundID != "" {
+		return s.renderRefund(ctx, j)
+	}
 	p, err := s.o.Journal.Payment(ctx, j.PaymentID)
 	if err != nil {
 		return printer.Receipt{}, err

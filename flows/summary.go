@@ -63,14 +63,18 @@ func dayBounds(day time.Time, loc *time.Location) (time.Time, time.Time) {
 }
 
 // DaySummary totals the payments created on day's date in the till's time
-// zone.
+// zone, and the refunds made that day.
 func (s *Spool) DaySummary(ctx context.Context, day time.Time) (printer.Summary, error) {
 	from, to := dayBounds(day, s.o.Location)
 	ps, err := s.o.Journal.PaymentsBetween(ctx, from, to)
 	if err != nil {
 		return printer.Summary{}, err
 	}
-	return Summarize(ps, from, to), nil
+	sum := Summarize(ps, from, to)
+	if err := s.addDayRefunds(ctx, &sum, from, to); err != nil {
+		return printer.Summary{}, err
+	}
+	return sum, nil
 }
 
 // PrintSummary queues the end-of-day summary of day's date (in the till's

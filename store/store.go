@@ -11,6 +11,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/posagent/posagent"
@@ -199,6 +200,11 @@ type RefundChange struct {
 	// PaymentID default to the refund's) in the same write.
 	Prints []PrintJob
 }
+
+// ErrNumberUsed is wrapped by the pos.Conflict error of a write whose
+// gateway number (an out_refund_no) is taken already, so the caller can
+// draw another rather than give up.
+var ErrNumberUsed = errors.New("gateway number already used")
 
 // RefundJournal is the durable record of refunds (store/sqlite implements
 // it beside Journal and PrintQueue).

@@ -99,7 +99,7 @@ func (db *DB) AppendRefund(ctx context.Context, c store.RefundChange) error {
 		}
 		if _, err := tx.ExecContext(ctx, insertRefund, row...); err != nil {
 			if pos.KindOf(classify(op, err)) == pos.Conflict {
-				return pos.Errorf(pos.Conflict, op, "refund %s: out_refund_no %s is already used: %w", r.ID, r.OutRefundNo, err)
+				return pos.Errorf(pos.Conflict, op, "refund %s: out_refund_no %s: %w (%v)", r.ID, r.OutRefundNo, store.ErrNumberUsed, err)
 			}
 			return classify(op, err)
 		}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -186,7 +187,7 @@ func TestRefundChangeRules(t *testing.T) {
 	}
 	sameNo := newRefund(p, 100)
 	sameNo.OutRefundNo = r.OutRefundNo
-	if err := db.AppendRefund(ctx, createRefund(sameNo)); !pos.Match(pos.Conflict, err) {
+	if err := db.AppendRefund(ctx, createRefund(sameNo)); !pos.Match(pos.Conflict, err) || !errors.Is(err, store.ErrNumberUsed) {
 		t.Errorf("reusing an out_refund_no: %v, want Conflict", err)
 	}
 	tests := []struct {

@@ -1,0 +1,462 @@
+package flows
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/gateways"
+	"github.com/posagent/posagent/store"
+)
+
+// RefundJournal is what the refund runner needs from the journal (the
+// SQLite journal implements it).
+type RefundJournal interface {
+	store.RefundJournal
+	Payment(ctx context.Context, id string) (pos.Payment, error)
+}
+
+// RefundReceiptPlanner is implemented by a receipt sink that journals
+// refund receipts (the Spool): its jobs are journaled with the refund's
+// final state, then it is woken to print them.
+type RefundReceiptPlanner interface {
+	RefundReceiptJobs(r pos.Refund) []store.PrintJob
+	Wake()
+}
+
+// RefundOptions configures a RefundRunner. Journal and Gateways are
+// required.
+type RefundOptions struct {
+	Journal RefundJournal
+	// Gateways by configured name, as the payment Runner has them; a
+	// refund goes to its payment's gateway.
+	Gateways map[string]gateways.Gateway
+	// Receipts journals and prints refund receipts. Nil: none.
+	Receipts RefundReceiptPlanner
+	Clock    Clock        // default SystemClock
+	Logger   *slog.Logger // default: discard
+	// Tick is how often the refund outbox is checked (default 200 ms).
+	Tick time.Duration
+	// NotFoundAfter is how long after its submit a refund whose answer was
+	// lost may be declared failed when the gateway does not know it
+	// (default 10 min): long enough for any request still in flight.
+	NotFoundAfter time.Duration
+}
+
+// RefundRunner drives refunds: it journals each one before sending it,
+// sends it once, and queries every refund whose answer is lost or still
+// processing until the gateway says what became of it, across restarts.
+type RefundRunner struct {
+	o   RefundOptions
+	log *slog.Logger
+
+	mu       sync.Mutex
+	changed  chan struct{}
+	inflight map[int64]bool
+	wake     chan struct{}
+}
+
+// NewRefundRunner validates o and returns a RefundRunner. Call Run to
+// follow refunds up.
+func NewRefundRunner(o RefundOptions) (*RefundRunner, error) {
+	switch {
+	case o.Journal == nil:
+		return nil, errors.New("flows: RefundOptions.Journal is required")
+	case len(o.Gateways) == 0:
+		return nil, errors.New("flows: RefundOptions needs at least one gateway")
+	case o.Tick < 0 || o.NotFoundAfter < 0:
+		return nil, errors.New("flows: RefundOptions durations must not be negative")
+	}
+	if o.Clock == nil {
+		o.Clock = SystemClock{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Tick == 0 {
+		o.Tick = 200 * time.Millisecond
+	}
+	if o.NotFoundAfter == 0 {
+		o.NotFoundAfter = 10 * time.Minute
+	}
+	return &RefundRunner{o: o, log: o.Logger, changed: make(chan struct{}), inflight: map[int64]bool{}, wake: make(chan struct{}, 1)}, nil
+}
+
+// RefundRequest asks to refund a succeeded payment.
+type RefundRequest struct {
+	PaymentID string
+	// Amount is in the payment's currency; zero refunds all that is left.
+	Amount pos.Money
+	// Reason is sent to the gateway and printed; at most MaxRefundReason
+	// bytes.
+	Reason string
+}
+
+// MaxRefundReason bounds a refund's reason (Allinpay takes 256 characters;
+// a reason is a few words).
+const MaxRefundReason = 80
+
+// Refund validates req, journals the refund in submitting with a fresh
+// out_refund_no, sends it once and journals the answer. It returns the
+// refund as it stands after the answer: succeeded, failed, or pending (a
+// lost answer or a refund still processing, followed up by Run). A gateway
+// that cannot refund is pos.Invalid; an unknown payment pos.NotFound; a
+// payment that is not succeeded, or an amount above what is left to
+// refund, pos.Conflict. Nothing is journaled for a refused request.
+func (rr *RefundRunner) Refund(ctx context.Context, req RefundRequest) (pos.Refund, error) {
+	const op = "flows.Refund"
+	if len(req.Reason) > MaxRefundReason {
+		return pos.Refund{}, pos.Errorf(pos.Invalid, op, "reason is longer than %d bytes", MaxRefundReason)
+	}
+	p, err := rr.o.Journal.Payment(ctx, req.PaymentID)
+	if err != nil {
+		return pos.Refund{}, err
+	}
+	g, ok := rr.o.Gateways[p.Gateway]
+	if !ok {
+		return pos.Refund{}, pos.Errorf(pos.Invalid, op, "payment %s was taken through gateway %q, which is not configured", p.ID, p.Gateway)
+	}
+	caps := g.Capabilities()
+	if _, ok := g.(gateways.Refunder); !ok || !caps.Refund {
+		return pos.Refund{}, pos.Errorf(pos.Invalid, op, "gateway %s cannot refund", p.Gateway)
+	}
+	if p.State != pos.StateSucceeded {
+		return pos.Refund{}, pos.Errorf(pos.Conflict, op, "payment %s is %s; only a succeeded payment can be refunded", p.ID, p.State)
+	}
+	bal, err := rr.balance(ctx, p)
+	if err != nil {
+		return pos.Refund{}, err
+	}
+	amount := req.Amount
+	switch {
+	case amount.Minor == 0 && amount.Currency == "":
+		amount = bal.Left
+		if amount.Minor <= 0 {
+			return pos.Refund{}, pos.Errorf(pos.Conflict, op, "payment %s has nothing left to refund (paid %s, refunded or pending %s)", p.ID, p.Amount, bal.Held)
+		}
+	case amount.Currency != p.Amount.Currency:
+		return pos.Refund{}, pos.Errorf(pos.Invalid, op, "refund in %s of a payment in %s", amount.Currency, p.Amount.Currency)
+	case amount.Minor <= 0:
+		return pos.Refund{}, pos.Errorf(pos.Invalid, op, "refund amount must be positive")
+	}
+	if amount.Minor < p.Amount.Minor && !caps.PartialRefund {
+		return pos.Refund{}, pos.Errorf(pos.Invalid, op, "gateway %s refunds only whole payments (%s)", p.Gateway, p.Amount)
+	}
+	now := rr.o.Clock.Now()
+	r := pos.Refund{
+		ID: newRefundID(), PaymentID: p.ID, OutRefundNo: newOutRefundNo(now),
+		Amount: amount, Reason: req.Reason, State: pos.RefundSubmitting,
+		CreatedAt: now, UpdatedAt: now, SubmittedAt: now,
+	}
+	if err := rr.create(ctx, &r); err != nil {
+		return pos.Refund{}, err
+	}
+	// Journaled: from here a crash is resumed by querying.
+	res, err := callWithTimeout(ctx, g, func(ctx context.Context) (gateways.Result, error) {
+		return g.(gateways.Refunder).Refund(ctx, refundRequest(p, r))
+	})
+	return rr.apply(ctx, r.ID, RefundInput{Kind: RefundSubmitted, Result: res, Err: err}, nil)
+}
+
+// create journals a new refund; the journal checks, in the same write, that
+// it fits. A clash of out_refund_no (4 random digits a second) draws a new
+// one.
+func (rr *RefundRunner) create(ctx context.Context, r *pos.Refund) error {
+	var err error
+	for range 3 {
+		err = rr.o.Journal.AppendRefund(ctx, store.RefundChange{Refund: *r, Reason: "refund requested: " + r.Amount.String(), At: r.CreatedAt})
+		if err == nil {
+			rr.notify()
+			rr.log.Info("refund created", "refund", r.ID, "payment", r.PaymentID, "outRefundNo", r.OutRefundNo, "amount", r.Amount.String())
+			return nil
+		}
+		if !errors.Is(err, store.ErrNumberUsed) {
+			return err
+		}
+		r.OutRefundNo = newOutRefundNo(rr.o.Clock.Now())
+	}
+	return err
+}
+
+func refundRequest(p pos.Payment, r pos.Refund) gateways.RefundRequest {
+	return gateways.RefundRequest{
+		Order:       gateways.OrderRef{OutTradeNo: p.OutTradeNo, TransactionID: p.TransactionID, Wallet: p.Wallet, Method: p.Method, Amount: p.Amount, SubmittedAt: p.SubmittedAt},
+		OutRefundNo: r.OutRefundNo,
+		Amount:      r.Amount,
+		Reason:      r.Reason,
+	}
+}
+
+// apply decides on the journaled refund and journals the decision,
+// retrying on a compare-and-set conflict. op is the outbox query the input
+// answers, completed in the same write.
+func (rr *RefundRunner) apply(ctx context.Context, id string, in RefundInput, op *store.RefundOp) (pos.Refund, error) {
+	ctx = context.WithoutCancel(ctx)
+	for attempt := 0; ; attempt++ {
+		r, err := rr.o.Journal.Refund(ctx, id)
+		if err != nil {
+			return pos.Refund{}, err
+		}
+		p, err := rr.o.Journal.Payment(ctx, r.PaymentID)
+		if err != nil {
+			return r, err
+		}
+		g, ok := rr.o.Gateways[p.Gateway]
+		if !ok {
+			return r, pos.Errorf(pos.Internal, "flows.applyRefund", "refund %s: gateway %q is not configured", r.ID, p.Gateway)
+		}
+		ops, err := rr.o.Journal.RefundOps(ctx, r.ID)
+		if err != nil {
+			return r, err
+		}
+		if op != nil && !containsOp(ops, op.ID) {
+			return r, nil // another decision completed it: the answer is stale
+		}
+		now := rr.o.Clock.Now()
+		d := DecideRefund(r, in, now, refundTiming(g.Timing(), rr.o.NotFoundAfter))
+		if d.To == "" {
+			return r, nil
+		}
+		c := store.RefundChange{Refund: d.Refund, From: r.State, Reason: d.Reason, Detail: refundDetail(in), At: now}
+		// Whatever was owed is answered or replaced by this decision.
+		for _, o := range ops {
+			c.Done = append(c.Done, o.ID)
+		}
+		if !d.QueryAt.IsZero() {
+			c.Enqueue = []store.RefundOp{{Kind: store.RefundOpQuery, NotBefore: d.QueryAt}}
+		}
+		if d.To.Final() && rr.o.Receipts != nil {
+			c.Prints = rr.o.Receipts.RefundReceiptJobs(d.Refund)
+		}
+		err = rr.o.Journal.AppendRefund(ctx, c)
+		if pos.Match(pos.Conflict, err) && attempt < 5 {
+			continue
+		}
+		if err != nil {
+			return r, fmt.Errorf("flows: journaling refund %s %s -> %s: %w", r.ID, r.State, d.To, err)
+		}
+		rr.notify()
+		if d.To != r.State {
+			rr.log.Info("refund state", "refund", r.ID, "payment", r.PaymentID, "from", r.State, "to", d.To, "reason", d.Reason)
+		}
+		if d.To.Final() && rr.o.Receipts != nil {
+			rr.o.Receipts.Wake()
+		}
+		return d.Refund, nil
+	}
+}
+
+func containsOp(ops []store.RefundOp, id int64) bool {
+	for _, o := range ops {
+		if o.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func refundDetail(in RefundInput) string {
+	if in.Err != nil {
+		return in.Kind.String() + ": error: " + errMessage(in.Err)
+	}
+	if in.Result.Detail != "" {
+		return in.Kind.String() + ": " + in.Result.Detail
+	}
+	if in.Kind == RefundResumed {
+		return in.Kind.String()
+	}
+	return in.Kind.String() + ": " + in.Result.Status.String()
+}
+
+// Run resumes every pending refund, then makes refund queries as they fall
+// due, until ctx ends.
+func (rr *RefundRunner) Run(ctx context.Context) error {
+	if err := rr.resume(ctx); err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	t := time.NewTicker(rr.o.Tick)
+	defer t.Stop()
+	for {
+		rr.runDue(ctx, &wg)
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return nil
+		case <-t.C:
+		case <-rr.wake:
+		}
+	}
+}
+
+// resume gives every pending refund without a query owed one: a refund
+// caught in submitting is queried, never sent again.
+func (rr *RefundRunner) resume(ctx context.Context) error {
+	pending, err := rr.o.Journal.PendingRefunds(ctx)
+	if err != nil {
+		return fmt.Errorf("flows: listing pending refunds: %w", err)
+	}
+	for _, r := range pending {
+		ops, err := rr.o.Journal.RefundOps(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		if r.State != pos.RefundSubmitting && len(ops) > 0 {
+			continue // its outbox row carries it on
+		}
+		rr.log.Info("resuming refund", "refund", r.ID, "state", r.State)
+		if _, err := rr.apply(ctx, r.ID, RefundInput{Kind: RefundResumed}, nil); err != nil {
+			return fmt.Errorf("flows: resuming refund %s: %w", r.ID, err)
+		}
+	}
+	return nil
+}
+
+func (rr *RefundRunner) runDue(ctx context.Context, wg *sync.WaitGroup) {
+	ops, err := rr.o.Journal.DueRefundOps(ctx, rr.o.Clock.Now())
+	if err != nil {
+		if ctx.Err() == nil {
+			rr.log.Error("reading refund outbox failed", "err", err)
+		}
+		return
+	}
+	for _, op := range ops {
+		rr.mu.Lock()
+		busy := rr.inflight[op.ID]
+		rr.inflight[op.ID] = true
+		rr.mu.Unlock()
+		if busy {
+			continue
+		}
+		wg.Go(func() {
+			defer func() { rr.mu.Lock(); delete(rr.inflight, op.ID); rr.mu.Unlock() }()
+			if err := rr.query(ctx, op); err != nil && ctx.Err() == nil {
+				rr.log.Error("refund query failed", "refund", op.RefundID, "err", err)
+			}
+		})
+	}
+}
+
+// query asks the gateway about a refund and journals the answer.
+func (rr *RefundRunner) query(ctx context.Context, op store.RefundOp) error {
+	r, err := rr.o.Journal.Refund(ctx, op.RefundID)
+	if err != nil {
+		return err
+	}
+	p, err := rr.o.Journal.Payment(ctx, r.PaymentID)
+	if err != nil {
+		return err
+	}
+	g, ok := rr.o.Gateways[p.Gateway]
+	if !ok {
+		return pos.Errorf(pos.Internal, "flows.queryRefund", "gateway %q not configured", p.Gateway)
+	}
+	rf, ok := g.(gateways.Refunder)
+	if !ok {
+		return pos.Errorf(pos.Internal, "flows.queryRefund", "gateway %s cannot refund", p.Gateway)
+	}
+	res, err := callWithTimeout(ctx, g, func(ctx context.Context) (gateways.Result, error) {
+		return rf.QueryRefund(ctx, refundRequest(p, r))
+	})
+	_, err = rr.apply(ctx, r.ID, RefundInput{Kind: RefundQueried, Result: res, Err: err}, &op)
+	return err
+}
+
+func (rr *RefundRunner) notify() {
+	rr.mu.Lock()
+	close(rr.changed)
+	rr.changed = make(chan struct{})
+	rr.mu.Unlock()
+	select {
+	case rr.wake <- struct{}{}:
+	default:
+	}
+}
+
+// GetRefund returns a refund.
+func (rr *RefundRunner) GetRefund(ctx context.Context, id string) (pos.Refund, error) {
+	return rr.o.Journal.Refund(ctx, id)
+}
+
+// WaitRefund returns the refund once its state differs from seen or it is
+// final, or when ctx ends (then as it stands, without an error).
+func (rr *RefundRunner) WaitRefund(ctx context.Context, id string, seen pos.RefundState) (pos.Refund, error) {
+	for {
+		rr.mu.Lock()
+		ch := rr.changed
+		rr.mu.Unlock()
+		r, err := rr.o.Journal.Refund(ctx, id)
+		if err != nil || r.State != seen || r.State.Final() {
+			return r, err
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return rr.o.Journal.Refund(context.WithoutCancel(ctx), id)
+		}
+	}
+}
+
+// RefundBalance is a payment's refunds and what is left to refund of it.
+type RefundBalance struct {
+	Payment pos.Payment
+	Refunds []pos.Refund // oldest first
+	// Refunded sums the succeeded refunds; Pending those not final; Held
+	// is both; Left what may still be refunded (zero unless the payment
+	// succeeded).
+	Refunded, Pending, Held, Left pos.Money
+}
+
+// PaymentRefunds returns a payment's refunds and balance; an unknown
+// payment is pos.NotFound.
+func (rr *RefundRunner) PaymentRefunds(ctx context.Context, paymentID string) (RefundBalance, error) {
+	p, err := rr.o.Journal.Payment(ctx, paymentID)
+	if err != nil {
+		return RefundBalance{}, err
+	}
+	return rr.balance(ctx, p)
+}
+
+func (rr *RefundRunner) balance(ctx context.Context, p pos.Payment) (RefundBalance, error) {
+	rs, err := rr.o.Journal.RefundsOf(ctx, p.ID)
+	if err != nil {
+		return RefundBalance{}, err
+	}
+	cur := p.Amount.Currency
+	b := RefundBalance{Payment: p, Refunds: rs, Refunded: pos.Money{Currency: cur}, Pending: pos.Money{Currency: cur}, Held: pos.Money{Currency: cur}, Left: pos.Money{Currency: cur}}
+	for _, r := range rs {
+		switch {
+		case r.State == pos.RefundSucceeded:
+			b.Refunded.Minor += r.Amount.Minor
+		case !r.State.Final():
+			b.Pending.Minor += r.Amount.Minor
+		}
+	}
+	b.Held.Minor = b.Refunded.Minor + b.Pending.Minor
+	if p.State == pos.StateSucceeded {
+		b.Left.Minor = max(0, p.Amount.Minor-b.Held.Minor)
+	}
+	return b, nil
+}
+
+// newRefundID returns "ref_" and 16 random hex digits.
+func newRefundID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "ref_" + hex.EncodeToString(b[:])
+}
+
+// newOutRefundNo returns a 20-character refund number: "RF", the UTC time
+// to the second and 4 random digits, the shape of newOutTradeNo. Letters
+// and digits within 20 characters pass MMSP's REFUND_MERORDERID
+// (string(20)) and Allinpay's outTransNo (AS..32); the prefix keeps it
+// apart from payment numbers, which share Allinpay's outTransNo space.
+func newOutRefundNo(now time.Time) string {
+	return "RF" + newOutTradeNo(now)[2:]
+}
