@@ -251,7 +251,7 @@ func TestDeb(t *testing.T) {
 // TestScripts lints the scripts in the repository itself, so a syntax error
 // shows even where dpkg-deb is missing.
 func TestScripts(t *testing.T) {
-	for _, p := range []string{"build-deb.sh", "deb/postinst", "deb/prerm", "deb/postrm"} {
+	for _, p := range []string{"build-deb.sh", "install.sh", "deb/postinst", "deb/prerm", "deb/postrm"} {
 		fi, err := os.Stat(p)
 		if err != nil {
 			t.Fatal(err)
@@ -260,6 +260,70 @@ func TestScripts(t *testing.T) {
 			t.Errorf("%s is not executable", p)
 		}
 		lintShell(t, p)
+	}
+}
+
+// TestInstallScript stages install.sh into a directory (DESTDIR, which skips
+// users and reloads) twice: the first run lays out every file with the unit
+// pointing under the prefix; the second keeps the integrator's edits.
+func TestInstallScript(t *testing.T) {
+	dest := t.TempDir()
+	bin := filepath.Join(t.TempDir(), "posagent")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	install := func() {
+		t.Helper()
+		cmd := exec.Command("./install.sh", "/opt/posagent")
+		cmd.Env = append(os.Environ(), "DESTDIR="+dest, "POSAGENT_BIN="+bin)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("install.sh: %v\n%s", err, out)
+		}
+	}
+	install()
+	want := map[string]os.FileMode{
+		"opt/posagent/bin/posagent":                       0o755,
+		"opt/posagent/share/doc/posagent/README.md":       0o644,
+		"opt/posagent/share/doc/posagent/ARCHITECTURE.md": 0o644,
+		"etc/systemd/system/posagent.service":             0o644,
+		"etc/udev/rules.d/60-posagent.rules":              0o644,
+		"etc/modules-load.d/posagent.conf":                0o644,
+		"etc/posagent":                                    0o750 | os.ModeDir,
+		"etc/posagent/posagent.yaml":                      0o640,
+	}
+	for p, mode := range want {
+		fi, err := os.Stat(filepath.Join(dest, p))
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		if got := fi.Mode() & (os.ModePerm | os.ModeDir); got != mode {
+			t.Errorf("%s: mode %v, want %v", p, got, mode)
+		}
+	}
+	unit, err := os.ReadFile(filepath.Join(dest, "etc/systemd/system/posagent.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{
+		"ExecStart=/opt/posagent/bin/posagent serve --config /etc/posagent/posagent.yaml\n",
+		"Documentation=file:///opt/posagent/share/doc/posagent/README.md\n",
+	} {
+		if !strings.Contains(string(unit), line) {
+			t.Errorf("installed unit lacks %q", line)
+		}
+	}
+
+	for _, p := range []string{"etc/posagent/posagent.yaml", "etc/udev/rules.d/60-posagent.rules"} {
+		if err := os.WriteFile(filepath.Join(dest, p), []byte("# edited\n"), 0o640); err != nil {
+			t.Fatal(err)
+		}
+	}
+	install()
+	for _, p := range []string{"etc/posagent/posagent.yaml", "etc/udev/rules.d/60-posagent.rules"} {
+		if b, _ := os.ReadFile(filepath.Join(dest, p)); string(b) != "# edited\n" {
+			t.Errorf("a second install.sh overwrote %s", p)
+		}
 	}
 }
 
