@@ -13,6 +13,10 @@
 //	POST /v1/payments/{id}/reprint     queue its receipts again (202), body
 //	                                   optional: {"kinds":["payment-customer"]}
 //	GET  /v1/payments/{id}/receipts    its receipts, printed or pending
+//	POST /v1/payments/{id}/refunds     refund it, in part or in full (201),
+//	                                   body optional: {"amount":500,"reason":"…"}
+//	GET  /v1/payments/{id}/refunds     its refunds and what is left to refund
+//	GET  /v1/refunds/{id}[?wait=10s]   one refund; long-polls for a change
 //	GET  /v1/devices                   scanner and printer health
 package localapi
 
@@ -64,6 +68,8 @@ type Options struct {
 	Receipts Receipts
 	// Summaries serves the end-of-day summary; nil answers 503.
 	Summaries Summaries
+	// Refunds serves refunds; nil answers 503.
+	Refunds Refunds
 	// Extra mounts further handlers (receipts, display) under the same
 	// guards; keys are ServeMux patterns.
 	Extra map[string]http.Handler
@@ -98,6 +104,9 @@ func New(opts Options) (*Server, error) {
 	s.mux.Handle("POST /v1/payments/{id}/cancel", s.auth(s.cancelPayment))
 	s.mux.Handle("POST /v1/payments/{id}/reprint", s.auth(s.reprint))
 	s.mux.Handle("GET /v1/payments/{id}/receipts", s.auth(s.paymentReceipts))
+	s.mux.Handle("POST /v1/payments/{id}/refunds", s.auth(s.createRefund))
+	s.mux.Handle("GET /v1/payments/{id}/refunds", s.auth(s.paymentRefunds))
+	s.mux.Handle("GET /v1/refunds/{id}", s.auth(s.getRefund))
 	s.mux.Handle("GET /v1/summary", s.auth(s.getSummary))
 	s.mux.Handle("POST /v1/summary/print", s.auth(s.printSummary))
 	s.mux.Handle("GET /v1/devices", s.auth(s.devices))

@@ -31,6 +31,10 @@ type summaryLineJSON struct {
 	Currency string `json:"currency"`
 	Count    int    `json:"count"`
 	Amount   int64  `json:"amount"` // minor units
+	// Refunds counts the refunds asked for that day that succeeded, of
+	// payments of any day; Refunded sums them (minor units).
+	Refunds  int   `json:"refunds"`
+	Refunded int64 `json:"refunded"`
 }
 
 // parseDay reads ?date=YYYY-MM-DD (default: today). The date is returned
@@ -77,7 +81,7 @@ func (s *Server) getSummary(w http.ResponseWriter, r *http.Request) {
 	}
 	out := summaryJSON{From: sum.From, To: sum.To, Failed: sum.Failed, Reversed: sum.Reversed, Lines: []summaryLineJSON{}}
 	for _, l := range sum.Lines {
-		out.Lines = append(out.Lines, summaryLineJSON{Wallet: string(l.Wallet), Currency: string(l.Amount.Currency), Count: l.Count, Amount: l.Amount.Minor})
+		out.Lines = append(out.Lines, summaryLineJSON{Wallet: string(l.Wallet), Currency: string(l.Amount.Currency), Count: l.Count, Amount: l.Amount.Minor, Refunds: l.Refunds, Refunded: l.Refunded.Minor})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
