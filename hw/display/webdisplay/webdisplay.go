@@ -1,0 +1,460 @@
+// Package webdisplay is a customer display in a web browser: a second
+// monitor or a tablet at the till opens one page, and the page follows
+// every screen the runner shows, merchant QR codes included.
+//
+// The page is self-contained (HTML, CSS and JavaScript embedded in the
+// binary, no external assets) and works offline. It is rendered with the
+// current screen, so it is right even without JavaScript (it then reloads
+// itself every few seconds), and then follows Server-Sent Events
+// (GET /events), reconnecting by itself when the daemon restarts.
+//
+// Routes:
+//
+//	GET /              the page, rendered with the current screen
+//	GET /events        text/event-stream: the current screen, then every change
+//	GET /state         the current screen as JSON
+//	GET /qr/TOKEN.png  the current merchant QR as a PNG, while it is shown
+//
+// The merchant QR (a bearer link) is never logged and never put in the
+// page, the events or the JSON: those carry only the path of its PNG,
+// under a random token made for each screen, which stops answering as soon
+// as the screen changes. Nothing is cacheable.
+//
+// Show never waits for a browser: it replaces the current screen and wakes
+// the event streams, each of which then sends the latest screen; a slow
+// browser skips the screens it was too slow for.
+package webdisplay
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	_ "embed" // the page
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/skip2/go-qrcode"
+
+	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/hw/display"
+)
+
+// DefaultListen is where Start listens unless told otherwise: loopback,
+// one port above the local API's default.
+const DefaultListen = "127.0.0.1:8418"
+
+// DefaultIdleAfter is how long a result stays up before the welcome screen.
+const DefaultIdleAfter = 10 * time.Second
+
+// Options configure a web display. The zero value is usable.
+type Options struct {
+	// Listen is the address Start listens on (default DefaultListen). It
+	// must be a loopback address unless AllowRemote is set.
+	Listen string `yaml:"listen"`
+	// AllowRemote lets the page be served beyond loopback (a tablet on the
+	// shop's network) and accepts any Host header. Off by default: the
+	// page shows bearer QR links to whoever can reach it, and on loopback
+	// a Host check keeps other web sites from reading it through DNS
+	// rebinding.
+	AllowRemote bool `yaml:"allow_remote"`
+	// Title is the merchant or shop name, shown on the welcome screen and
+	// in the page title (default "Welcome").
+	Title string `yaml:"title"`
+	// IdleAfter is how long a result screen stays before the display
+	// returns to the welcome screen (default DefaultIdleAfter; negative:
+	// the result stays until the next screen).
+	IdleAfter time.Duration `yaml:"idle_after"`
+	// QRPixels is the PNG's size in pixels per QR module (default 10). The
+	// page scales the image to most of the screen's shorter side.
+	QRPixels int `yaml:"qr_pixels"`
+	// Logger receives browser connection problems, at debug level
+	// (default: discarded). QR payloads never reach it.
+	Logger *slog.Logger `yaml:"-"`
+}
+
+// Display is the web customer display: a display.Display whose screens
+// are served by its ServeHTTP.
+type Display struct {
+	opts   Options
+	boot   string // changes with every process: the page reloads itself when it sees a new one
+	log    *slog.Logger
+	done   chan struct{}
+	closed sync.Once
+
+	mu      sync.Mutex
+	cur     view
+	qrPNG   []byte // the current screen's QR, or nil
+	qrToken string // its token, or ""
+	changed chan struct{}
+	idle    *time.Timer
+	streams int // open event streams, for tests and the log
+}
+
+var (
+	_ display.Display = (*Display)(nil)
+	_ http.Handler    = (*Display)(nil)
+)
+
+// New returns a web display showing the welcome screen.
+func New(opts Options) (*Display, error) {
+	if opts.Title == "" {
+		opts.Title = "Welcome"
+	}
+	if opts.IdleAfter == 0 {
+		opts.IdleAfter = DefaultIdleAfter
+	}
+	if opts.QRPixels == 0 {
+		opts.QRPixels = 10
+	}
+	if opts.QRPixels < 1 || opts.QRPixels > 64 {
+		return nil, fmt.Errorf("webdisplay: qr_pixels %d is not between 1 and 64", opts.QRPixels)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	d := &Display{opts: opts, boot: randomToken(8), log: opts.Logger, done: make(chan struct{}), changed: make(chan struct{})}
+	d.cur = d.render(display.Screen{Kind: display.Idle}, "", 1)
+	return d, nil
+}
+
+// view is a screen as the page sees it: every text ready to show, the QR
+// only as the path of its PNG.
+type view struct {
+	Seq       uint64 `json:"seq"`
+	Boot      string `json:"boot"`
+	Kind      string `json:"kind"`
+	Tone      string `json:"tone"` // wait, ok, bad: the page's colour
+	Title     string `json:"title"`
+	Heading   string `json:"heading"`
+	PaymentID string `json:"payment_id,omitempty"`
+	Amount    string `json:"amount,omitempty"`   // major units: "12.92"
+	Currency  string `json:"currency,omitempty"` // ISO 4217
+	Wallet    string `json:"wallet,omitempty"`   // its display name
+	State     string `json:"state,omitempty"`    // pos.State
+	Status    string `json:"status,omitempty"`   // the state in the customer's words
+	Message   string `json:"message,omitempty"`
+	QR        string `json:"qr,omitempty"` // path of the QR PNG
+}
+
+// Show makes s the current screen. It never waits for a browser. A result
+// screen is replaced by the welcome screen after Options.IdleAfter. An
+// error means the QR could not be encoded; the screen is shown without it.
+func (d *Display) Show(_ context.Context, s display.Screen) error {
+	var (
+		png   []byte
+		token string
+		err   error
+	)
+	if s.Kind == display.ShowQR {
+		if png, err = encodeQR(s.QR, d.opts.QRPixels); err == nil {
+			token = randomToken(16)
+		} else if s.Message == "" {
+			s.Message = "The QR code could not be shown; please ask the cashier"
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.idle != nil {
+		d.idle.Stop()
+		d.idle = nil
+	}
+	d.setLocked(d.render(s, token, d.cur.Seq+1), png, token)
+	if s.Kind == display.Result && d.opts.IdleAfter > 0 {
+		seq := d.cur.Seq
+		d.idle = time.AfterFunc(d.opts.IdleAfter, func() {
+			d.mu.Lock()
+			defer d.mu.Unlock()
+			if d.cur.Seq == seq { // nothing newer came meanwhile
+				d.setLocked(d.render(display.Screen{Kind: display.Idle}, "", seq+1), nil, "")
+			}
+		})
+	}
+	return err
+}
+
+func (d *Display) setLocked(v view, png []byte, token string) {
+	d.cur, d.qrPNG, d.qrToken = v, png, token
+	close(d.changed)
+	d.changed = make(chan struct{})
+}
+
+// encodeQR renders the merchant QR as a PNG with a quiet zone, black on
+// white. The error never contains the payload.
+func encodeQR(qr pos.Secret, pixels int) ([]byte, error) {
+	if qr.Reveal() == "" {
+		return nil, fmt.Errorf("webdisplay: the show_qr screen has no QR payload")
+	}
+	q, err := qrcode.New(qr.Reveal(), qrcode.Medium)
+	if err != nil {
+		return nil, fmt.Errorf("webdisplay: encoding a QR of %d bytes failed", len(qr.Reveal()))
+	}
+	return q.PNG(-pixels)
+}
+
+// render turns a screen into what the page shows.
+func (d *Display) render(s display.Screen, qrToken string, seq uint64) view {
+	v := view{Seq: seq, Boot: d.boot, Kind: string(s.Kind), Title: d.opts.Title, PaymentID: s.PaymentID, Message: s.Message, State: string(s.State), Status: status(s.State)}
+	if s.Amount.Currency.Valid() {
+		v.Amount, v.Currency = s.Amount.Decimal(), string(s.Amount.Currency)
+	}
+	if s.Wallet != "" {
+		v.Wallet = s.Wallet.DisplayName()
+	}
+	if qrToken != "" {
+		v.QR = "/qr/" + qrToken + ".png"
+	}
+	v.Tone = "wait"
+	switch s.Kind {
+	case display.Idle:
+		v.Heading, v.Tone = d.opts.Title, "idle"
+		v.PaymentID, v.Amount, v.Currency, v.Wallet, v.State, v.Status = "", "", "", "", "", ""
+		if v.Message == "" {
+			v.Message = "Welcome"
+		}
+	case display.ScanPrompt, display.ShowQR:
+		v.Heading = "Amount due"
+	case display.Processing:
+		v.Heading = "Processing"
+	case display.Result:
+		switch s.State {
+		case pos.StateSucceeded:
+			v.Heading, v.Tone = "Payment successful", "ok"
+		case pos.StateReversed:
+			v.Heading, v.Tone = "Payment cancelled", "bad"
+		default:
+			v.Heading, v.Tone = "Payment failed", "bad"
+		}
+	case display.Rejected:
+		v.Heading, v.Tone = "Code not accepted", "bad"
+	default:
+		v.Heading = string(s.Kind)
+	}
+	return v
+}
+
+// status says a payment's state in the customer's words.
+func status(s pos.State) string {
+	switch s {
+	case "":
+		return ""
+	case pos.StateAwaitingCode:
+		return "Waiting for your payment code"
+	case pos.StateSubmitting:
+		return "Sending"
+	case pos.StateUserPaying:
+		return "Waiting for you to pay"
+	case pos.StateUnknown:
+		return "Checking with the bank"
+	case pos.StateReversing:
+		return "Cancelling"
+	case pos.StateSucceeded:
+		return "Paid"
+	case pos.StateFailed:
+		return "Not paid"
+	case pos.StateReversed:
+		return "Cancelled"
+	}
+	return string(s)
+}
+
+// Streams reports how many browsers follow the display right now.
+func (d *Display) Streams() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.streams
+}
+
+// Close ends every event stream (browsers then reconnect to whatever
+// serves next) and stops the idle timer. Show still works afterwards.
+func (d *Display) Close() error {
+	d.closed.Do(func() { close(d.done) })
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.idle != nil {
+		d.idle.Stop()
+		d.idle = nil
+	}
+	return nil
+}
+
+func (d *Display) snapshot() (view, chan struct{}) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cur, d.changed
+}
+
+// ServeHTTP serves the page, its events, its JSON and the QR image.
+func (d *Display) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Frame-Options", "DENY")
+	if !d.opts.AllowRemote && !loopbackHost(r.Host) {
+		http.Error(w, "this display answers on loopback addresses only", http.StatusForbidden)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		h.Set("Allow", "GET, HEAD")
+		http.Error(w, "the display is read-only", http.StatusMethodNotAllowed)
+		return
+	}
+	switch p := r.URL.Path; {
+	case p == "/":
+		d.servePage(w, r)
+	case p == "/events":
+		d.serveEvents(w, r)
+	case p == "/state":
+		v, _ := d.snapshot()
+		h.Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(v)
+	case strings.HasPrefix(p, "/qr/") && strings.HasSuffix(p, ".png"):
+		d.serveQR(w, strings.TrimSuffix(strings.TrimPrefix(p, "/qr/"), ".png"))
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (d *Display) serveQR(w http.ResponseWriter, token string) {
+	d.mu.Lock()
+	png, cur := d.qrPNG, d.qrToken
+	d.mu.Unlock()
+	if cur == "" || subtle.ConstantTimeCompare([]byte(token), []byte(cur)) != 1 {
+		http.Error(w, "no such QR code (the screen has changed)", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Content-Length", strconv.Itoa(len(png)))
+	_, _ = w.Write(png)
+}
+
+//go:embed page.html
+var pageHTML string
+
+//go:embed page.css
+var pageCSS string
+
+//go:embed page.js
+var pageJS string
+
+var (
+	pageTmpl = template.Must(template.New("page").Parse(pageHTML))
+	// The only script and style the page may run are its own, by hash.
+	pageCSP = "default-src 'none'; img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; " +
+		"script-src " + cspHash(pageJS) + "; style-src " + cspHash(pageCSS)
+)
+
+func cspHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
+}
+
+func (d *Display) servePage(w http.ResponseWriter, r *http.Request) {
+	v, _ := d.snapshot()
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", pageCSP)
+	if err := pageTmpl.Execute(w, struct {
+		view
+		CSS template.CSS
+		JS  template.JS
+	}{v, template.CSS(pageCSS), template.JS(pageJS)}); err != nil {
+		d.log.Debug("display page not sent", "err", err, "remote", r.RemoteAddr)
+	}
+}
+
+// heartbeat keeps idle event streams alive through proxies and lets the
+// page notice a dead connection (it reconnects after missing a few).
+var heartbeat = 15 * time.Second
+
+// writeTimeout drops a browser that cannot take one event in this long.
+const writeTimeout = 10 * time.Second
+
+func (d *Display) serveEvents(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("X-Accel-Buffering", "no")
+	d.mu.Lock()
+	d.streams++
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		d.streams--
+		d.mu.Unlock()
+	}()
+	send := func(s string) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+		if _, err := io.WriteString(w, s); err != nil {
+			d.log.Debug("display browser dropped", "err", err, "remote", r.RemoteAddr)
+			return false
+		}
+		if err := rc.Flush(); err != nil {
+			d.log.Debug("display browser dropped", "err", err, "remote", r.RemoteAddr)
+			return false
+		}
+		return true
+	}
+	// retry: how soon the browser reconnects after the stream ends.
+	if !send("retry: 1000\n\n") {
+		return
+	}
+	tick := time.NewTicker(heartbeat)
+	defer tick.Stop()
+	var sent uint64
+	for {
+		v, changed := d.snapshot()
+		if v.Seq != sent {
+			b, err := json.Marshal(v) // escapes <, > and &; never spans lines
+			if err != nil {
+				return
+			}
+			if !send("id: " + strconv.FormatUint(v.Seq, 10) + "\nevent: screen\ndata: " + string(b) + "\n\n") {
+				return
+			}
+			sent = v.Seq
+		}
+		select {
+		case <-changed:
+		case <-tick.C:
+			if !send("event: ping\ndata:\n\n") {
+				return
+			}
+		case <-r.Context().Done():
+			return
+		case <-d.done:
+			return
+		}
+	}
+}
+
+func randomToken(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails (crypto/rand)
+	return hex.EncodeToString(b)
+}
+
+// loopbackHost reports whether a request's Host names this machine.
+func loopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
