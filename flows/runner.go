@@ -65,6 +65,7 @@ type Runner struct {
 	awaiting map[string]func() // payments waiting for a scan -> wake
 	wake     chan struct{}
 	notes    notificationsSeen
+	decideMu sync.Mutex // held by apply from reading a payment to journaling its change
 }
 
 // NewRunner validates opts and returns a Runner. Call Run to start it.
@@ -266,37 +267,57 @@ func timing(g gateways.Gateway) gateways.Timing { return g.Timing().WithDefaults
 // the input answers, completed in the same write.
 func (r *Runner) apply(ctx context.Context, id string, in Input, op *store.Op) (pos.Payment, error) {
 	ctx = context.WithoutCancel(ctx) // a decision, once made, is journaled
+	// One decision at a time, from reading the payment to journaling the
+	// outcome: the journal's compare-and-set sees only the state, so a
+	// self-transition (a cancel recorded while the submit is in flight)
+	// journaled between another decision's read and its write would be
+	// silently overwritten by it, and the cancelled sale kept.
+	r.decideMu.Lock()
+	from, p, err := r.decideAndJournal(ctx, id, in, op)
+	r.decideMu.Unlock()
+	if err != nil || from == "" {
+		return p, err
+	}
+	crashPoint(journaledPoint[in.Kind])
+	r.afterChange(ctx, from, p)
+	return p, nil
+}
+
+// decideAndJournal is apply's read, Decide and write. It returns the state
+// the payment was in and the payment now; from is empty when nothing was
+// journaled (a retry, a stale answer, no decision).
+func (r *Runner) decideAndJournal(ctx context.Context, id string, in Input, op *store.Op) (from pos.State, _ pos.Payment, _ error) {
 	for attempt := 0; ; attempt++ {
 		p, err := r.opts.Journal.Payment(ctx, id)
 		if err != nil {
-			return pos.Payment{}, err
+			return "", pos.Payment{}, err
 		}
 		g, ok := r.opts.Gateways[p.Gateway]
 		if !ok {
-			return p, pos.Errorf(pos.Internal, "flows.apply", "payment %s names gateway %q, which is not configured", p.ID, p.Gateway)
+			return "", p, pos.Errorf(pos.Internal, "flows.apply", "payment %s names gateway %q, which is not configured", p.ID, p.Gateway)
 		}
 		if op != nil && !r.opOutstanding(ctx, p.ID, op.ID) {
 			// Another decision (a cancel, a notification) completed this
 			// operation while it ran: its answer is stale.
-			return p, nil
+			return "", p, nil
 		}
 		now := r.opts.Clock.Now()
 		d := Decide(p, in, now, g.Timing())
 		if d.Retry {
 			if op != nil {
 				if err := r.opts.Journal.RetryOp(ctx, op.ID, d.RetryAt, d.LastError); err != nil {
-					return p, err
+					return "", p, err
 				}
 				r.log.Warn("gateway operation will be retried", "payment", p.ID, "op", op.Kind, "attempts", op.Attempts+1, "at", d.RetryAt, "err", d.LastError)
 			}
-			return p, nil
+			return "", p, nil
 		}
 		if d.To == "" {
 			// Nothing to change (a stale answer); finish the op if any.
 			if op != nil {
 				_ = r.opts.Journal.RetryOp(ctx, op.ID, now.Add(timing(g).PollInterval), "no decision for state "+string(p.State))
 			}
-			return p, nil
+			return "", p, nil
 		}
 		c := store.Change{Payment: d.Payment, From: p.State, Reason: d.Reason, Detail: detail(in), At: now, Enqueue: d.Enqueue}
 		if op != nil {
@@ -312,7 +333,7 @@ func (r *Runner) apply(ctx context.Context, id string, in Input, op *store.Op) (
 			// in the same write, so no stale query outlives it.
 			ops, err := r.opts.Journal.Ops(ctx, p.ID)
 			if err != nil {
-				return p, err
+				return "", p, err
 			}
 			for _, o := range ops {
 				if op == nil || o.ID != op.ID {
@@ -325,11 +346,9 @@ func (r *Runner) apply(ctx context.Context, id string, in Input, op *store.Op) (
 			continue
 		}
 		if err != nil {
-			return p, fmt.Errorf("flows: journaling %s -> %s: %w", p.State, d.To, err)
+			return "", p, fmt.Errorf("flows: journaling %s -> %s: %w", p.State, d.To, err)
 		}
-		crashPoint(journaledPoint[in.Kind])
-		r.afterChange(ctx, p.State, d.Payment)
-		return d.Payment, nil
+		return p.State, d.Payment, nil
 	}
 }
 
