@@ -403,6 +403,15 @@ func (rr *RefundRunner) WaitRefund(ctx context.Context, id string, seen pos.Refu
 	}
 }
 
+// RefundJobs returns a refund's receipts, printed or pending; an unknown
+// refund is pos.NotFound.
+func (rr *RefundRunner) RefundJobs(ctx context.Context, id string) ([]store.PrintJob, error) {
+	if _, err := rr.o.Journal.Refund(ctx, id); err != nil {
+		return nil, err
+	}
+	return rr.o.Journal.RefundPrintJobs(ctx, id)
+}
+
 // RefundBalance is a payment's refunds and what is left to refund of it.
 type RefundBalance struct {
 	Payment pos.Payment

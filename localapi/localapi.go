@@ -17,6 +17,7 @@
 //	                                   body optional: {"amount":500,"reason":"…"}
 //	GET  /v1/payments/{id}/refunds     its refunds and what is left to refund
 //	GET  /v1/refunds/{id}[?wait=10s]   one refund; long-polls for a change
+//	GET  /v1/refunds/{id}/receipts     its receipts, printed or pending
 //	GET  /v1/devices                   scanner and printer health
 package localapi
 
@@ -107,6 +108,7 @@ func New(opts Options) (*Server, error) {
 	s.mux.Handle("POST /v1/payments/{id}/refunds", s.auth(s.createRefund))
 	s.mux.Handle("GET /v1/payments/{id}/refunds", s.auth(s.paymentRefunds))
 	s.mux.Handle("GET /v1/refunds/{id}", s.auth(s.getRefund))
+	s.mux.Handle("GET /v1/refunds/{id}/receipts", s.auth(s.refundReceipts))
 	s.mux.Handle("GET /v1/summary", s.auth(s.getSummary))
 	s.mux.Handle("POST /v1/summary/print", s.auth(s.printSummary))
 	s.mux.Handle("GET /v1/devices", s.auth(s.devices))

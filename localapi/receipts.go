@@ -26,6 +26,7 @@ type Receipts interface {
 type PrintJob struct {
 	ID        int64      `json:"id"`
 	PaymentID string     `json:"payment_id,omitempty"`
+	RefundID  string     `json:"refund_id,omitempty"`
 	Kind      string     `json:"kind"`  // payment-customer, payment-merchant, void
 	State     string     `json:"state"` // pending, printed
 	Reprint   bool       `json:"reprint,omitempty"`
@@ -38,7 +39,7 @@ type PrintJob struct {
 func printJobsJSON(jobs []store.PrintJob) []PrintJob {
 	out := make([]PrintJob, 0, len(jobs))
 	for _, j := range jobs {
-		v := PrintJob{ID: j.ID, PaymentID: j.PaymentID, Kind: j.Kind, State: "pending", Reprint: j.Reprint,
+		v := PrintJob{ID: j.ID, PaymentID: j.PaymentID, RefundID: j.RefundID, Kind: j.Kind, State: "pending", Reprint: j.Reprint,
 			CreatedAt: j.CreatedAt, Attempts: j.Attempts, LastError: j.LastError}
 		if j.Printed() {
 			at := j.PrintedAt

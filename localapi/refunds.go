@@ -10,6 +10,7 @@ import (
 
 	"github.com/posagent/posagent"
 	"github.com/posagent/posagent/flows"
+	"github.com/posagent/posagent/store"
 )
 
 // Refunds is what the API needs for refunds (flows.RefundRunner
@@ -19,6 +20,8 @@ type Refunds interface {
 	GetRefund(ctx context.Context, id string) (pos.Refund, error)
 	WaitRefund(ctx context.Context, id string, seen pos.RefundState) (pos.Refund, error)
 	PaymentRefunds(ctx context.Context, paymentID string) (flows.RefundBalance, error)
+	// RefundJobs lists a refund's receipts, printed or pending.
+	RefundJobs(ctx context.Context, id string) ([]store.PrintJob, error)
 }
 
 // Refund is the API's view of a refund.
@@ -156,6 +159,22 @@ func (s *Server) paymentRefunds(w http.ResponseWriter, r *http.Request) {
 		out.Refunds = append(out.Refunds, refundJSON(ref))
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// refundReceipts answers GET /v1/refunds/{id}/receipts.
+func (s *Server) refundReceipts(w http.ResponseWriter, r *http.Request) {
+	rf, err := s.refunds()
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	id := r.PathValue("id")
+	jobs, err := rf.RefundJobs(r.Context(), id)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"refund_id": id, "jobs": printJobsJSON(jobs)})
 }
 
 // getRefund answers GET /v1/refunds/{id}; with ?wait=30s it long-polls

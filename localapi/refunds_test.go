@@ -12,6 +12,7 @@ import (
 	"github.com/posagent/posagent"
 	"github.com/posagent/posagent/flows"
 	"github.com/posagent/posagent/localapi"
+	"github.com/posagent/posagent/store"
 )
 
 // fakeRefunds answers like flows.RefundRunner over two payments: pay_1
@@ -76,6 +77,13 @@ func (f *fakeRefunds) PaymentRefunds(ctx context.Context, id string) (flows.Refu
 	r, _ := f.GetRefund(ctx, "ref_1")
 	cny := func(m int64) pos.Money { return pos.Money{Minor: m, Currency: "CNY"} }
 	return flows.RefundBalance{Payment: p, Refunds: []pos.Refund{r}, Refunded: cny(0), Pending: cny(300), Held: cny(300), Left: cny(900)}, nil
+}
+
+func (f *fakeRefunds) RefundJobs(ctx context.Context, id string) ([]store.PrintJob, error) {
+	if id != "ref_1" {
+		return nil, pos.Errorf(pos.NotFound, "test", "no refund %s", id)
+	}
+	return []store.PrintJob{{ID: 3, PaymentID: "pay_1", RefundID: id, Kind: store.ReceiptRefundCustomer, CreatedAt: refundAt, PrintedAt: refundAt}}, nil
 }
 
 func newRefundServer(t *testing.T, rf localapi.Refunds) http.Handler {
@@ -161,6 +169,8 @@ func TestListAndGetRefunds(t *testing.T) {
 		{"/v1/refunds/ref_1?wait=soon", 400, "duration"},
 		{"/v1/refunds/ref_1?wait=1s&state=refunding", 400, "unknown refund state"},
 		{"/v1/refunds/ref_nobody", 404, "no refund ref_nobody"},
+		{"/v1/refunds/ref_1/receipts", 200, `"refund_id": "ref_1"`},
+		{"/v1/refunds/ref_nobody/receipts", 404, "no refund ref_nobody"},
 	}
 	for _, tc := range tests {
 		if w := do(h, "GET", tc.path, "", nil); w.Code != tc.status || !strings.Contains(w.Body.String(), tc.want) {

@@ -66,8 +66,25 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 	if err != nil {
 		return err
 	}
+	// Refunds need a journal that keeps them (the SQLite one does); a nil
+	// *RefundRunner must reach the API as a nil interface.
+	var (
+		refunder *flows.RefundRunner
+		refunds  localapi.Refunds
+	)
+	if rj, ok := d.journal.(flows.RefundJournal); ok {
+		ro := flows.RefundOptions{Journal: rj, Gateways: d.gateways, Logger: d.log, Tick: d.tick}
+		if d.spool != nil {
+			ro.Receipts = d.spool
+		}
+		if refunder, err = flows.NewRefundRunner(ro); err != nil {
+			return err
+		}
+		refunds = refunder
+	}
 	api, err := localapi.New(localapi.Options{
 		Payments:  runner,
+		Refunds:   refunds,
 		Token:     pos.Secret(d.token),
 		Devices:   d.devices,
 		Receipts:  receipts,
@@ -86,7 +103,7 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 2)
+	errc := make(chan error, 4) // one per goroutine that may fail
 	wg.Go(func() {
 		if err := runner.Run(ctx); err != nil {
 			errc <- fmt.Errorf("payment runner: %w", err)
@@ -95,6 +112,14 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 	})
 	if d.spool != nil {
 		wg.Go(func() { _ = d.spool.Run(ctx) })
+	}
+	if refunder != nil {
+		wg.Go(func() {
+			if err := refunder.Run(ctx); err != nil {
+				errc <- fmt.Errorf("refund runner: %w", err)
+			}
+			cancel()
+		})
 	}
 	wg.Go(func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

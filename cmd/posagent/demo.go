@@ -234,9 +234,11 @@ completes and is reversed, 93 is declined, 94 gets no answer but was paid,
 
   curl -s -H "Authorization: Bearer $(cat %s)" http://%s/v1/payments
   posagent reprint PAYMENT_ID --token-file %s      print its receipts again
+  posagent refund PAYMENT_ID --amount 5.00 --token-file %s
+      refund part of it (without --amount: all that is left)
 
 Press Ctrl-C to stop; run again with --state %s to continue.
-`, gw, simBase, addr, tokenFile, scannerPath, receiptsDir, state, tokenFile, tokenFile, scannerPath, tokenFile, addr, tokenFile, state)
+`, gw, simBase, addr, tokenFile, scannerPath, receiptsDir, state, tokenFile, tokenFile, scannerPath, tokenFile, addr, tokenFile, tokenFile, state)
 }
 
 // commonParts are what demo and serve open the same way.

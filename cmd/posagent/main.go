@@ -4,6 +4,7 @@
 //	posagent serve --config FILE      run with a real configuration
 //	posagent pay --amount 12.91 ...   take a payment through a running daemon
 //	posagent reprint PAYMENT_ID       print a payment's receipts again
+//	posagent refund PAYMENT_ID        refund a payment, in part or in full
 //	posagent simulate --gateway mmsp  run a gateway simulator on its own
 //	posagent devices [--config FILE]  list serial ports and HID devices, and the printer's status
 //	posagent version
@@ -38,6 +39,7 @@ func commands() []command {
 		{"serve", "run the daemon with a configuration file", runServe},
 		{"pay", "take a payment through a running daemon and follow it until final", runPay},
 		{"reprint", "print a payment's receipts again through a running daemon", runReprint},
+		{"refund", "refund a succeeded payment, in part or in full, and follow it until final", runRefund},
 		{"simulate", "run a gateway simulator on its own", runSimulate},
 		{"summary", "show (and --print) the end-of-day summary of a running daemon", runSummary},
 		{"devices", "list serial ports and HID devices; with --config, the printer's status", runDevices},

@@ -95,7 +95,7 @@ func runTour(ctx context.Context, c *apiClient, currency, scannerPath string, re
 		}
 	}
 	cancel()
-	ok := true
+	refundLines, ok := tourRefunds(ctx, c, currency, receipts)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "AMOUNT\tSCENARIO\tEXPECTED\tACTUAL\tTOOK\tRECEIPTS\tRESULT")
 	for i := range results {
@@ -122,6 +122,10 @@ func runTour(ctx context.Context, c *apiClient, currency, scannerPath string, re
 		fmt.Fprintf(tw, "%d.%02d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.c.amount/100, r.c.amount%100, r.c.name, r.c.want, got, r.took, rc, mark)
 	}
 	tw.Flush()
+	fmt.Fprintln(w, "Refunds:")
+	for _, l := range refundLines {
+		fmt.Fprintln(w, l)
+	}
 	if ok {
 		fmt.Fprintln(w, "All scenarios ended as expected.")
 	}
