@@ -50,7 +50,10 @@ import (
 //     decline always fails, a payment the acquirer took always succeeds
 //     unless it was still unconfirmed at the pay timeout, then it is
 //     reversed);
-//   - every receipt a final payment owes is printed after the restart.
+//   - every receipt a final payment owes is printed after the restart;
+//   - a payment whose cancel was accepted while it was pending never ends
+//     succeeded (some cases cancel during the submit; some crash a second
+//     time during the recovery).
 //
 // The harness also asserts that each point in the table is reached by at
 // least one scenario, so a point that stops being reachable is noticed. A
