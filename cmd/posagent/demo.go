@@ -246,9 +246,13 @@ type commonParts struct {
 	journal *sqlite.DB
 	token   string
 	codeKey []byte
+	lock    *os.File // held open: the state directory's lock
 }
 
-func (c *commonParts) close() { _ = c.journal.Close() }
+func (c *commonParts) close() {
+	_ = c.journal.Close()
+	_ = c.lock.Close() // releases the state lock
+}
 
 func openCommon(stateDir string, log *slog.Logger) (*commonParts, error) {
 	return openCommonAt(stateDir, filepath.Join(stateDir, "api.token"), log)
@@ -258,17 +262,25 @@ func openCommonAt(stateDir, tokenFile string, log *slog.Logger) (*commonParts, e
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return nil, err
 	}
+	lock, err := lockState(stateDir)
+	if err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*commonParts, error) {
+		lock.Close()
+		return nil, err
+	}
 	token, err := loadOrCreateSecret(tokenFile, 24)
 	if err != nil {
-		return nil, fmt.Errorf("API token: %w", err)
+		return fail(fmt.Errorf("API token: %w", err))
 	}
 	key, err := loadOrCreateSecret(filepath.Join(stateDir, "code-hash.key"), 32)
 	if err != nil {
-		return nil, fmt.Errorf("code hash key: %w", err)
+		return fail(fmt.Errorf("code hash key: %w", err))
 	}
 	db, err := sqlite.Open(filepath.Join(stateDir, "journal.db"), sqlite.Options{Logger: log})
 	if err != nil {
-		return nil, fmt.Errorf("journal: %w", err)
+		return fail(fmt.Errorf("journal: %w", err))
 	}
-	return &commonParts{journal: db, token: token, codeKey: []byte(key)}, nil
+	return &commonParts{journal: db, token: token, codeKey: []byte(key), lock: lock}, nil
 }

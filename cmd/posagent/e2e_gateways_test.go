@@ -86,3 +86,17 @@ func TestSummary(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestOneDaemonPerStateDirectory: a second daemon on the same state is
+// refused, naming the first; after the first is SIGKILLed, the state is
+// free again (the kernel drops the lock with the process).
+func TestOneDaemonPerStateDirectory(t *testing.T) {
+	state := t.TempDir()
+	a := startDemo(t, state, freePort(t))
+	out, err := exec.Command(binary(t), "demo", "--state", state, "--listen", freePort(t)).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "in use by process") {
+		t.Fatalf("a second daemon on the same state: %v\n%s", err, out)
+	}
+	a.kill()
+	startDemo(t, state, freePort(t))
+}
