@@ -95,6 +95,8 @@ func (s *syncBuffer) String() string {
 func startDemo(t *testing.T, state, addr string, env ...string) *agent {
 	t.Helper()
 	cmd := exec.Command(binary(t), "demo", "--state", state, "--listen", addr, "--log-level", "debug")
+	// Should the test binary itself die, take the daemon with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Env = append(os.Environ(), env...)
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
