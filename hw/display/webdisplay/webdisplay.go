@@ -84,6 +84,19 @@ type Options struct {
 	Logger *slog.Logger `yaml:"-"`
 }
 
+// Validate checks the options as New and Start would, without listening:
+// qr_pixels between 1 and 64 (0 is the default), and a listen address on
+// loopback unless AllowRemote.
+func (o Options) Validate() error {
+	if o.QRPixels < 0 || o.QRPixels > 64 {
+		return fmt.Errorf("webdisplay: qr_pixels %d is not between 1 and 64", o.QRPixels)
+	}
+	if o.Listen != "" && !o.AllowRemote {
+		return requireLoopback(loopbackDefault(o.Listen))
+	}
+	return nil
+}
+
 // Display is the web customer display: a display.Display whose screens
 // are served by its ServeHTTP.
 type Display struct {
@@ -118,8 +131,8 @@ func New(opts Options) (*Display, error) {
 	if opts.QRPixels == 0 {
 		opts.QRPixels = 10
 	}
-	if opts.QRPixels < 1 || opts.QRPixels > 64 {
-		return nil, fmt.Errorf("webdisplay: qr_pixels %d is not between 1 and 64", opts.QRPixels)
+	if err := opts.Validate(); err != nil {
+		return nil, err
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
