@@ -46,7 +46,12 @@ type Config struct {
 	// Printer is the receipt printer: kind escpos (options: transport usb,
 	// serial, tcp or file, and the escpos.Options), virtual (dir, profile)
 	// or text (path, columns). cmd/posagent decodes and checks the options.
-	Printer  *Section `yaml:"printer"`
+	Printer *Section `yaml:"printer"`
+	// Display is the customer display: kind terminal (screens on stderr),
+	// web (a page for a second monitor or tablet; options listen,
+	// allow_remote, title, idle_after, qr_pixels: webdisplay.Options),
+	// both (terminal and web, with the web options) or none. No section:
+	// no display.
 	Display  *Section `yaml:"display"`
 	Receipt  Receipt  `yaml:"receipt"`
 	Payments Payments `yaml:"payments"`
@@ -237,7 +242,7 @@ func (c *Config) Validate() error {
 		bad("printer.kind", "required (escpos, virtual or text)")
 	}
 	if c.Display != nil && c.Display.Kind == "" {
-		bad("display.kind", "required")
+		bad("display.kind", "required (terminal, web, both or none)")
 	}
 	switch c.Receipt.Copies {
 	case "customer", "merchant", "both", "none":

@@ -16,7 +16,7 @@ import (
 
 	"github.com/posagent/posagent/flows"
 	"github.com/posagent/posagent/gateways"
-	"github.com/posagent/posagent/hw/display/termdisplay"
+	"github.com/posagent/posagent/hw/display/webdisplay"
 	"github.com/posagent/posagent/hw/printer"
 	"github.com/posagent/posagent/hw/scanner"
 	"github.com/posagent/posagent/store/sqlite"
@@ -96,6 +96,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	simURL := fs.String("sim-url", "", "use a simulator already running at this URL (posagent simulate) instead of an embedded one")
 	tour := fs.Bool("tour", false, "run every magic amount end to end, print expected and actual final states, and exit")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	displayListen := fs.String("display-listen", webdisplay.DefaultListen, "where the web customer display serves its page (loopback; \"none\": terminal display only)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -167,6 +168,15 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	disp, web, err := startDemoDisplay(*displayListen, flagSet(fs, "display-listen"), rs.header.Merchant, stderr, log)
+	if err != nil {
+		return err
+	}
+	displayURL := "none (terminal only)"
+	if web != nil {
+		defer web.Close()
+		displayURL = web.URL()
+	}
 
 	d := &daemon{
 		log:            log,
@@ -174,7 +184,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		gateways:       map[string]gateways.Gateway{*gw: g},
 		defaultGateway: *gw,
 		scans:          hub,
-		display:        termdisplay.New(stderr, ""),
+		display:        disp,
 		spool:          spool,
 		devices:        deviceReport{hub: hub, printer: spool},
 		codeKey:        parts.codeKey,
@@ -209,16 +219,17 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		return nil
 	}
-	printDemoHelp(stdout, addr, *state, tokenFile, vs.Path(), receiptsDir, *gw, base)
+	printDemoHelp(stdout, addr, *state, tokenFile, vs.Path(), receiptsDir, *gw, base, displayURL)
 	return <-errc
 }
 
-func printDemoHelp(w io.Writer, addr, state, tokenFile, scannerPath, receiptsDir, gw, simBase string) {
+func printDemoHelp(w io.Writer, addr, state, tokenFile, scannerPath, receiptsDir, gw, simBase, displayURL string) {
 	fmt.Fprintf(w, `
 posagent demo is running.
   gateway      %s (simulated at %s)
   local API    http://%s   token in %s
   scanner      %s   (a virtual serial scanner)
+  display      %s   (the customer display: open it in a browser; also drawn here)
   receipts     %s   (a virtual printer: NAME.png previews, NAME.bin ESC/POS, NAME.txt)
   state        %s   (journal.db, receipts/, simulator ledger)
 
@@ -238,7 +249,7 @@ completes and is reversed, 93 is declined, 94 gets no answer but was paid,
       refund part of it (without --amount: all that is left)
 
 Press Ctrl-C to stop; run again with --state %s to continue.
-`, gw, simBase, addr, tokenFile, scannerPath, receiptsDir, state, tokenFile, tokenFile, scannerPath, tokenFile, addr, tokenFile, tokenFile, state)
+`, gw, simBase, addr, tokenFile, scannerPath, displayURL, receiptsDir, state, tokenFile, tokenFile, scannerPath, tokenFile, addr, tokenFile, tokenFile, state)
 }
 
 // commonParts are what demo and serve open the same way.

@@ -12,8 +12,6 @@ import (
 	"github.com/posagent/posagent/configs"
 	"github.com/posagent/posagent/flows"
 	"github.com/posagent/posagent/gateways"
-	"github.com/posagent/posagent/hw/display"
-	"github.com/posagent/posagent/hw/display/termdisplay"
 	"github.com/posagent/posagent/hw/scanner"
 )
 
@@ -59,15 +57,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return &exitError{code: 2, err: err}
 	}
 	defer receipts.close()
-	var disp display.Display
-	if cfg.Display != nil {
-		switch cfg.Display.Kind {
-		case "terminal":
-			disp = termdisplay.New(os.Stderr, "")
-		case "none":
-		default:
-			return &exitError{code: 2, err: fmt.Errorf("display.kind %q is not one of terminal, none", cfg.Display.Kind)}
-		}
+	dispSetup, err := parseDisplay(cfg)
+	if err != nil {
+		return &exitError{code: 2, err: err}
 	}
 	if *check {
 		pr := "no printer"
@@ -82,6 +74,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer parts.close()
+	disp, web, err := dispSetup.start(os.Stderr, log)
+	if err != nil {
+		return err
+	}
+	if web != nil {
+		defer web.Close()
+	}
 	devices := deviceReport{hub: hub}
 	var spool *flows.Spool
 	if receipts != nil {

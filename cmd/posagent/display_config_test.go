@@ -1,0 +1,133 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/configs"
+	"github.com/posagent/posagent/hw/display"
+)
+
+const displayTestGateway = `
+gateways: [{name: g, kind: mmsp}]
+receipt: {merchant_name: Tea House}
+`
+
+func TestDisplayKindsFromConfig(t *testing.T) {
+	for _, c := range []struct {
+		name, yaml string
+		terminal   bool
+		web        bool
+		listen     string
+		title      string
+		idleAfter  time.Duration
+		err        string
+	}{
+		{name: "no section", yaml: ""},
+		{name: "none", yaml: "display: {kind: none}"},
+		{name: "terminal", yaml: "display: {kind: terminal}", terminal: true},
+		{name: "web with defaults", yaml: "display: {kind: web}", web: true, title: "Tea House"},
+		{name: "web with options", yaml: "display: {kind: web, options: {listen: '127.0.0.1:9000', idle_after: 4s, title: Counter 2}}",
+			web: true, listen: "127.0.0.1:9000", idleAfter: 4 * time.Second, title: "Counter 2"},
+		{name: "both", yaml: "display: {kind: both, options: {listen: 'localhost:9001'}}", terminal: true, web: true, listen: "localhost:9001", title: "Tea House"},
+		{name: "tablet on the network", yaml: "display: {kind: web, options: {listen: '0.0.0.0:8418', allow_remote: true}}", web: true, listen: "0.0.0.0:8418", title: "Tea House"},
+		{name: "off loopback", yaml: "display: {kind: web, options: {listen: '0.0.0.0:8418'}}", err: "not a loopback address"},
+		{name: "unknown option", yaml: "display: {kind: web, options: {port: 8418}}", err: "display.options"},
+		{name: "unknown kind", yaml: "display: {kind: pole}", err: `display.kind "pole" is not one of terminal, web, both, none`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := configs.Parse([]byte(displayTestGateway + c.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := parseDisplay(cfg)
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("error %v, want one containing %q", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.terminal != c.terminal || (s.web != nil) != c.web {
+				t.Fatalf("terminal %v web %v, want %v %v", s.terminal, s.web != nil, c.terminal, c.web)
+			}
+			if s.web != nil && (s.web.Listen != c.listen || s.web.Title != c.title || s.web.IdleAfter != c.idleAfter) {
+				t.Errorf("web options %+v, want listen %q title %q idle_after %v", *s.web, c.listen, c.title, c.idleAfter)
+			}
+		})
+	}
+}
+
+func TestDisplayStartServesThePage(t *testing.T) {
+	cfg, err := configs.Parse([]byte(displayTestGateway + "display: {kind: both, options: {listen: '127.0.0.1:0'}}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := parseDisplay(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var term strings.Builder
+	d, web, err := s.start(&term, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer web.Close()
+	if err := d.Show(t.Context(), scanPromptScreen(t)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(term.String(), "Amount due: 18.00 CNY") {
+		t.Errorf("kind both: the terminal got %q", term.String())
+	}
+	resp, err := http.Get(web.URL() + "state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), `"kind":"scan_prompt"`) || !strings.Contains(string(b), `"title":"Tea House"`) {
+		t.Errorf("kind both: the page's state is %s", b)
+	}
+}
+
+func TestDemoDisplayMovesOffATakenDefaultPort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	taken := ln.Addr().String()
+	log := slog.New(slog.DiscardHandler)
+	if _, _, err := startDemoDisplay(taken, true, "demo", io.Discard, log); err == nil {
+		t.Error("--display-listen on a taken port: no error")
+	}
+	_, web, err := startDemoDisplay(taken, false, "demo", io.Discard, log)
+	if err != nil {
+		t.Fatalf("the default port taken: %v, want a free port instead", err)
+	}
+	defer web.Close()
+	if web.Addr() == taken || !strings.HasPrefix(web.Addr(), "127.0.0.1:") {
+		t.Errorf("moved to %s", web.Addr())
+	}
+	d, web, err := startDemoDisplay("none", true, "demo", io.Discard, log)
+	if err != nil || web != nil || d == nil {
+		t.Errorf("--display-listen none: %v %v %v, want the terminal display only", d, web, err)
+	}
+}
+
+func scanPromptScreen(t *testing.T) display.Screen {
+	t.Helper()
+	m, err := pos.NewMoney(1800, "CNY")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return display.Screen{Kind: display.ScanPrompt, Amount: m, State: pos.StateAwaitingCode, Message: "Please show your payment code"}
+}

@@ -1,0 +1,197 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"image/png"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
+)
+
+// displayState is the web display's GET /state.
+type displayState struct {
+	Kind      string `json:"kind"`
+	Title     string `json:"title"`
+	PaymentID string `json:"payment_id"`
+	Amount    string `json:"amount"`
+	Currency  string `json:"currency"`
+	Wallet    string `json:"wallet"`
+	State     string `json:"state"`
+	Message   string `json:"message"`
+	QR        string `json:"qr"`
+}
+
+func getDisplayState(t *testing.T, base string) displayState {
+	t.Helper()
+	resp, err := http.Get(base + "/state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var s displayState
+	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// waitDisplay polls the display until cond holds.
+func waitDisplay(t *testing.T, base string, within time.Duration, cond func(displayState) bool) displayState {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	var s displayState
+	for time.Now().Before(deadline) {
+		if s = getDisplayState(t, base); cond(s) {
+			return s
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("the display did not get there within %v; it shows %+v", within, s)
+	return s
+}
+
+// startDemoWithDisplay runs `posagent demo --display-listen DISPLAY` and
+// waits for its API and its display page.
+func startDemoWithDisplay(t *testing.T, displayAddr string) *agent {
+	t.Helper()
+	state, addr := t.TempDir(), freePort(t)
+	cmd := exec.Command(binary(t), "demo", "--state", state, "--listen", addr, "--display-listen", displayAddr, "--log-level", "debug")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.Env = os.Environ()
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	a := &agent{t: t, cmd: cmd, addr: addr, state: state, out: out, exited: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(a.exited) }()
+	t.Cleanup(func() {
+		a.kill()
+		if t.Failed() {
+			t.Logf("posagent output:\n%s", out.String())
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(out.String(), "posagent demo is running.") {
+		select {
+		case <-a.exited:
+			t.Fatalf("posagent exited before it was ready:\n%s", out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("posagent not ready after 30s:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return a
+}
+
+// TestDemoWebDisplayShowsTheMerchantQR is the web display end to end: the
+// demo serves it where --display-listen says and names it in its help; a
+// merchant-QR payment made through the API appears on it with its amount,
+// and the PNG it serves decodes to exactly the payment's code_url; when
+// the payment ends the QR is gone.
+func TestDemoWebDisplayShowsTheMerchantQR(t *testing.T) {
+	displayAddr := freePort(t)
+	base := "http://" + displayAddr
+	a := startDemoWithDisplay(t, displayAddr)
+	if want := "display      " + base + "/"; !strings.Contains(a.out.String(), want) {
+		t.Errorf("the demo's help lacks %q", want)
+	}
+	if s := getDisplayState(t, base); s.Kind != "idle" || s.Title != "posagent demo store" {
+		t.Errorf("before any payment the display shows %+v, want the demo store's welcome", s)
+	}
+	// The page follows along: its event stream is open from the start.
+	resp, err := http.Get(base + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+
+	// 92: the simulated customer never pays, so the QR stays up.
+	code, p, err := a.call("POST", "/v1/payments", `{"amount":1292,"currency":"CNY","method":"qr","wallet":"wechat"}`)
+	if err != nil || code != 200 && code != 201 && code != 202 {
+		t.Fatalf("creating the QR payment: %d %v %v", code, p, err)
+	}
+	id, _ := p["id"].(string)
+	p = a.waitFor(id, 15*time.Second, func(p map[string]any) bool { return p["code_url"] != nil && p["code_url"] != "" })
+	codeURL := p["code_url"].(string)
+
+	s := waitDisplay(t, base, 10*time.Second, func(s displayState) bool { return s.Kind == "show_qr" && s.PaymentID == id })
+	if s.Amount != "12.92" || s.Currency != "CNY" || s.Wallet != "WeChat Pay" || s.State != "user_paying" {
+		t.Errorf("the QR screen shows %+v, want 12.92 CNY, WeChat Pay, user_paying", s)
+	}
+	if strings.Contains(a.out.String(), codeURL) {
+		t.Errorf("the code_url reached the demo's output (logs or help)")
+	}
+	qr, err := http.Get(base + s.QR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(qr.Body)
+	qr.Body.Close()
+	if err != nil {
+		t.Fatalf("GET %s: %v", s.QR, err)
+	}
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+	if err != nil {
+		t.Fatalf("the display's QR does not decode: %v", err)
+	}
+	if res.GetText() != codeURL {
+		t.Fatalf("the display's QR decodes to %q, want the payment's code_url %q", res.GetText(), codeURL)
+	}
+	if !eventsReach(t, resp.Body, id) {
+		t.Errorf("the event stream never carried the payment's QR screen")
+	}
+
+	// The cashier cancels: the order is closed, the result replaces the QR.
+	if code, m, err := a.call("POST", "/v1/payments/"+id+"/cancel", ""); err != nil || code >= 300 {
+		t.Fatalf("cancel: %d %v %v", code, m, err)
+	}
+	waitDisplay(t, base, 20*time.Second, func(s displayState) bool { return s.Kind == "result" && s.PaymentID == id })
+	gone, err := http.Get(base + s.QR)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone.Body.Close()
+	if gone.StatusCode != http.StatusNotFound {
+		t.Errorf("the QR of a finished payment answered %s, want 404", gone.Status)
+	}
+}
+
+// eventsReach reads the event stream until a show_qr screen for payment
+// id, or 10 s.
+func eventsReach(t *testing.T, body io.Reader, id string) bool {
+	t.Helper()
+	found := make(chan bool, 1)
+	go func() {
+		sc := bufio.NewScanner(body)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok && strings.Contains(data, `"kind":"show_qr"`) && strings.Contains(data, `"payment_id":"`+id+`"`) {
+				found <- true
+				return
+			}
+		}
+		found <- false
+	}()
+	select {
+	case ok := <-found:
+		return ok
+	case <-time.After(10 * time.Second):
+		return false
+	}
+}
