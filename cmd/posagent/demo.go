@@ -207,11 +207,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	tokenFile := filepath.Join(*state, "api.token")
 	if *tour {
 		c := &apiClient{base: "http://" + addr, token: parts.token, http: &http.Client{Timeout: 60 * time.Second}}
-		currency := "CNY"
-		if cs := g.Capabilities().Currencies; len(cs) > 0 {
-			currency = string(cs[0])
-		}
-		ok := runTour(ctx, c, currency, vs.Path(), demoPr, stdout)
+		ok := runTour(ctx, c, planTour(g), vs.Path(), demoPr, stdout)
 		cancel()
 		<-errc
 		if !ok {

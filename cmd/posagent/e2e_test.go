@@ -217,7 +217,7 @@ func TestDemoTour(t *testing.T) {
 	if !strings.Contains(string(out), "notification applied") {
 		t.Errorf("no notification was applied during the tour")
 	}
-	for _, c := range tourCases {
+	for _, c := range append(tourCases, tourQRCases...) {
 		if !strings.Contains(string(out), c.name) {
 			t.Errorf("tour table lacks %q", c.name)
 		}

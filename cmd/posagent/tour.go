@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
+
+	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/gateways"
 )
 
 // tourCase is one row of the tour: a request and the final state the
@@ -20,6 +24,39 @@ type tourCase struct {
 	code   string // "" with scan set: scanned through the virtual scanner
 	scan   string // the code to type into the virtual scanner
 	want   string // final state, or "rejected" for a request refused with 400
+	// qr makes the case a merchant-presented QR payment; the wallet comes
+	// from the plan. cancel has the cashier cancel it once it is shown.
+	qr, cancel bool
+}
+
+// tourPlan is what the tour runs against one gateway, from its declared
+// capabilities: micropay cases where it takes codes, merchant-QR cases
+// where it creates QR orders, refunds where it refunds.
+type tourPlan struct {
+	currency string
+	micropay bool
+	qrWallet string // "" when the gateway creates no merchant QR orders
+	refunds  bool
+}
+
+func (p tourPlan) cases() []tourCase {
+	var out []tourCase
+	if p.micropay {
+		out = append(out, tourCases...)
+	}
+	if p.qrWallet != "" {
+		out = append(out, tourQRCases...)
+	}
+	return out
+}
+
+// tourQRCases are the merchant-presented QR scenarios: the simulated
+// customer scans while the till polls.
+var tourQRCases = []tourCase{
+	{name: "merchant QR, paid on the first query", amount: 2200, qr: true, want: "succeeded"},
+	{name: "merchant QR ..91, paid on the 2nd query", amount: 2291, qr: true, want: "succeeded"},
+	{name: "merchant QR ..92, cashier cancels, order closed", amount: 2292, qr: true, cancel: true, want: "reversed"},
+	{name: "merchant QR ..93, declined", amount: 2293, qr: true, want: "failed"},
 }
 
 var tourCases = []tourCase{
@@ -70,15 +107,16 @@ func previews(files []string) []string {
 // runTour runs every case concurrently through the local API, as a till
 // would, and prints a table. It returns whether every case ended as
 // expected and every final payment has its receipt previews.
-func runTour(ctx context.Context, c *apiClient, currency, scannerPath string, receipts receiptLister, w io.Writer) bool {
-	fmt.Fprintf(w, "Running the tour: %d scenarios in %s against the simulated gateway…\n", len(tourCases), currency)
-	results := make([]tourResult, len(tourCases))
+func runTour(ctx context.Context, c *apiClient, plan tourPlan, scannerPath string, receipts receiptLister, w io.Writer) bool {
+	cases := plan.cases()
+	fmt.Fprintf(w, "Running the tour: %d scenarios in %s against the simulated gateway…\n", len(cases), plan.currency)
+	results := make([]tourResult, len(cases))
 	var wg sync.WaitGroup
-	for i, tc := range tourCases {
+	for i, tc := range cases {
 		wg.Go(func() {
 			start := time.Now()
 			r := tourResult{c: tc}
-			r.got, r.id, r.detail, r.err = runTourCase(ctx, c, tc, currency, scannerPath)
+			r.got, r.id, r.detail, r.err = runTourCase(ctx, c, tc, plan, scannerPath)
 			r.took = time.Since(start).Round(100 * time.Millisecond)
 			results[i] = r
 		})
@@ -95,7 +133,11 @@ func runTour(ctx context.Context, c *apiClient, currency, scannerPath string, re
 		}
 	}
 	cancel()
-	refundLines, ok := tourRefunds(ctx, c, currency, receipts)
+	ok := true
+	var refundLines []string
+	if plan.refunds {
+		refundLines, ok = tourRefunds(ctx, c, plan, receipts)
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "AMOUNT\tSCENARIO\tEXPECTED\tACTUAL\tTOOK\tRECEIPTS\tRESULT")
 	for i := range results {
@@ -122,9 +164,11 @@ func runTour(ctx context.Context, c *apiClient, currency, scannerPath string, re
 		fmt.Fprintf(tw, "%d.%02d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.c.amount/100, r.c.amount%100, r.c.name, r.c.want, got, r.took, rc, mark)
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "Refunds:")
-	for _, l := range refundLines {
-		fmt.Fprintln(w, l)
+	if plan.refunds {
+		fmt.Fprintln(w, "Refunds:")
+		for _, l := range refundLines {
+			fmt.Fprintln(w, l)
+		}
 	}
 	if ok {
 		fmt.Fprintln(w, "All scenarios ended as expected.")
@@ -137,12 +181,15 @@ func runTour(ctx context.Context, c *apiClient, currency, scannerPath string, re
 	return ok
 }
 
-func runTourCase(ctx context.Context, c *apiClient, tc tourCase, currency, scannerPath string) (state, id, detail string, err error) {
+func runTourCase(ctx context.Context, c *apiClient, tc tourCase, plan tourPlan, scannerPath string) (state, id, detail string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	req := map[string]any{"amount": tc.amount, "currency": currency}
+	req := map[string]any{"amount": tc.amount, "currency": plan.currency}
 	if tc.code != "" {
 		req["auth_code"] = tc.code
+	}
+	if tc.qr {
+		req["method"], req["wallet"] = "qr", plan.qrWallet
 	}
 	p, err := c.create(ctx, req)
 	var ae *apiError
@@ -160,6 +207,14 @@ func runTourCase(ctx context.Context, c *apiClient, tc tourCase, currency, scann
 			return "", p.ID, "", err
 		}
 	}
+	if tc.qr && p.CodeURL == "" && p.State == "pending" {
+		return p.State, p.ID, p.Detail, fmt.Errorf("merchant QR payment has no code_url to show")
+	}
+	if tc.cancel {
+		if err := c.do(ctx, http.MethodPost, "/v1/payments/"+p.ID+"/cancel", nil, &p); err != nil {
+			return p.State, p.ID, p.Detail, fmt.Errorf("cancel: %w", err)
+		}
+	}
 	p, err = c.follow(ctx, p, nil)
 	return p.State, p.ID, p.Detail, err
 }
@@ -174,4 +229,27 @@ func typeIntoScanner(path, code string) error {
 	defer f.Close()
 	_, err = f.WriteString(code + "\n")
 	return err
+}
+
+// planTour reads the gateway's capabilities: its first currency, micropay
+// when it takes WeChat Pay and Alipay codes (the tour's codes), merchant QR
+// with WeChat Pay if it offers it, else its first QR wallet.
+func planTour(g gateways.Gateway) tourPlan {
+	caps := g.Capabilities()
+	p := tourPlan{currency: "CNY", refunds: caps.Refund}
+	if len(caps.Currencies) > 0 {
+		p.currency = string(caps.Currencies[0])
+	}
+	_, mp := g.(gateways.Micropayer)
+	p.micropay = mp && caps.Supports(pos.Micropay, pos.WeChatPay) && caps.Supports(pos.Micropay, pos.Alipay)
+	if _, ok := g.(gateways.QRCreator); ok && len(caps.MerchantQR) > 0 {
+		p.qrWallet = string(caps.MerchantQR[0])
+		if caps.Supports(pos.MerchantQR, pos.WeChatPay) {
+			p.qrWallet = string(pos.WeChatPay)
+		}
+	}
+	if _, ok := g.(gateways.Refunder); !ok {
+		p.refunds = false
+	}
+	return p
 }

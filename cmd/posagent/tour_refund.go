@@ -14,7 +14,7 @@ import (
 // and the refund of a declined payment are refused with 409. Both refunds
 // must print their two copies. It returns the lines to print and whether
 // everything happened as expected.
-func tourRefunds(ctx context.Context, c *apiClient, currency string, receipts receiptLister) ([]string, bool) {
+func tourRefunds(ctx context.Context, c *apiClient, plan tourPlan, receipts receiptLister) ([]string, bool) {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	var lines []string
@@ -26,7 +26,7 @@ func tourRefunds(ctx context.Context, c *apiClient, currency string, receipts re
 		}
 		lines = append(lines, fmt.Sprintf("  %-48s %s", name, mark))
 	}
-	paid, err := tourPay(ctx, c, 2000, currency, "134567890123456783")
+	paid, err := tourPay(ctx, c, plan, 2000, "134567890123456783")
 	if err == nil && paid.State != "succeeded" {
 		err = fmt.Errorf("the payment ended %s", paid.State)
 	}
@@ -34,7 +34,7 @@ func tourRefunds(ctx context.Context, c *apiClient, currency string, receipts re
 	if err != nil {
 		return lines, false
 	}
-	declined, err := tourPay(ctx, c, 1993, currency, "284567890123456783")
+	declined, err := tourPay(ctx, c, plan, 1993, "284567890123456783")
 	if err == nil {
 		err = refused(c.refund(ctx, declined.ID, 0, "tour"))
 	}
@@ -70,8 +70,14 @@ func tourRefunds(ctx context.Context, c *apiClient, currency string, receipts re
 	return lines, ok
 }
 
-func tourPay(ctx context.Context, c *apiClient, minor int64, currency, code string) (apiPayment, error) {
-	p, err := c.create(ctx, map[string]any{"amount": minor, "currency": currency, "auth_code": code})
+// tourPay takes a payment the way the gateway can: with a code, or as a
+// merchant QR the simulated customer pays.
+func tourPay(ctx context.Context, c *apiClient, plan tourPlan, minor int64, code string) (apiPayment, error) {
+	req := map[string]any{"amount": minor, "currency": plan.currency, "auth_code": code}
+	if !plan.micropay {
+		req = map[string]any{"amount": minor, "currency": plan.currency, "method": "qr", "wallet": plan.qrWallet}
+	}
+	p, err := c.create(ctx, req)
 	if err != nil {
 		return p, err
 	}
