@@ -1,0 +1,130 @@
+package allpaysim
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/gateways/allpay"
+	"github.com/posagent/posagent/gateways/sim"
+)
+
+// Notification builds the JSON payment notification (§4.2.3) the platform
+// POSTs to backURL for a paid order. With sim.BadSignature it is signed
+// with a wrong key.
+func (s *Server) Notification(orderNum string, f sim.Fault) (http.Header, []byte, error) {
+	o, ok := s.ledger.Get(orderNum)
+	if !ok || o.Tombstone {
+		return nil, nil, fmt.Errorf("allpaysim: no order %s", orderNum)
+	}
+	if o.State != sim.Success && o.State != sim.Refunded {
+		return nil, nil, fmt.Errorf("allpaysim: order %s is %s; only paid orders are notified", orderNum, o.State)
+	}
+	body, err := s.notification(o, f == sim.BadSignature)
+	if err != nil {
+		return nil, nil, err
+	}
+	h := http.Header{}
+	h.Set("Content-Type", "application/json; charset=UTF-8")
+	return h, body, nil
+}
+
+func (s *Server) notification(o sim.Order, badSign bool) ([]byte, error) {
+	m, err := pos.NewMoney(o.Amount, o.Currency)
+	if err != nil {
+		return nil, err
+	}
+	schema := allpay.SchemaWeChat
+	if pos.Wallet(o.Wallet) == pos.Alipay {
+		schema = allpay.SchemaAlipay
+	}
+	f := allpay.Fields{
+		"version":       allpay.Version,
+		"charSet":       allpay.CharSet,
+		"transType":     allpay.TransPurchase,
+		"orderNum":      o.OutTradeNo,
+		"orderAmount":   m.Decimal(),
+		"orderCurrency": o.Currency,
+		"merID":         s.o.MerID,
+		"acqID":         s.o.AcqID,
+		"paymentSchema": schema,
+		"RespCode":      allpay.RespSuccess,
+		"RespMsg":       "Success",
+		"transID":       o.TransactionID,
+		"GWTime":        allpay.FormatTime(o.PaidAt),
+		"transTime":     allpay.FormatTime(o.CreatedAt),
+		"signType":      s.o.SignType,
+	}
+	key := s.key
+	if badSign {
+		key += "-wrong"
+	}
+	sig, err := allpay.Sign(f, key)
+	if err != nil {
+		return nil, err
+	}
+	f[allpay.SignatureField] = sig
+	return f.JSON(), nil
+}
+
+// notifyPaid pushes the notification of an order just paid: before
+// returning when f is NotifyBeforeResponse (the answer waits for the
+// acknowledgement), else in the background; twice when f is
+// NotifyDuplicate.
+func (s *Server) notifyPaid(o sim.Order, f sim.Fault) {
+	url := s.o.NotifyURL
+	if url == "" {
+		url = o.NotifyURL
+	}
+	if url == "" {
+		return
+	}
+	if f == sim.NotifyBeforeResponse {
+		s.deliverOnce(o, url)
+		return
+	}
+	copies := 1
+	if f == sim.NotifyDuplicate {
+		copies = 2
+	}
+	for range copies {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.deliver(o, url)
+		}()
+	}
+}
+
+// deliver follows the schedule until the receiver answers "OK".
+func (s *Server) deliver(o sim.Order, url string) {
+	for _, wait := range s.o.NotifySchedule {
+		t := time.NewTimer(wait)
+		select {
+		case <-s.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		if s.deliverOnce(o, url) {
+			return
+		}
+	}
+}
+
+func (s *Server) deliverOnce(o sim.Order, url string) bool {
+	body, err := s.notification(o, false)
+	if err != nil {
+		return false
+	}
+	ack, err := sim.PostNotification(s.ctx, s.o.HTTPClient, url, "application/json; charset=UTF-8", body)
+	ok := err == nil && string(ack) == allpay.AckOK
+	s.log.Info("notification", "orderNum", o.OutTradeNo, "acked", ok)
+	if ok {
+		s.mu.Lock()
+		s.acked[o.OutTradeNo] = true
+		s.mu.Unlock()
+	}
+	return ok
+}

@@ -1,0 +1,73 @@
+package allpay_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/posagent/posagent/gateways"
+	"github.com/posagent/posagent/gateways/allpay"
+	"github.com/posagent/posagent/gateways/allpay/allpaysim"
+	"github.com/posagent/posagent/gateways/gatewaytest"
+	"github.com/posagent/posagent/gateways/sim"
+)
+
+// controller drives one allpaysim behind one httptest server.
+type controller struct {
+	srv       *allpaysim.Server
+	ts        *httptest.Server
+	transport *http.Transport
+}
+
+func (c controller) Script(no string, b sim.Behaviour) { c.srv.Script().SetOrder(no, b) }
+
+func (c controller) Notification(no string, f sim.Fault) (http.Header, []byte, error) {
+	return c.srv.Notification(no, f)
+}
+
+func (c controller) Stop() {
+	c.ts.Close()
+	c.transport.CloseIdleConnections()
+}
+
+// newPair builds a client and simulator pair over loopback HTTP with fast
+// timings; mutate adjusts the simulator's options first.
+func newPair(t *testing.T, backURL string, mutate func(*allpaysim.Options)) (*allpay.Client, controller) {
+	t.Helper()
+	so := allpaysim.DemoOptions()
+	so.Rules = sim.Rules{MinQueryInterval: 15 * time.Millisecond}
+	so.NotifySchedule = []time.Duration{0, 100 * time.Millisecond}
+	so.Hold = 5 * time.Second
+	if mutate != nil {
+		mutate(&so)
+	}
+	srv, err := allpaysim.New(so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(func() { ts.Close(); srv.Close() })
+	if backURL == "" {
+		backURL = "http://127.0.0.1:9/allpay/notify" // mandatory on the wire; nobody listens
+	}
+	co := allpaysim.ClientOptions(so, ts.URL, backURL)
+	co.PollInterval = 20 * time.Millisecond
+	co.CallTimeout = 5 * time.Second
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	c, err := allpay.New(co, gateways.Env{HTTPClient: &http.Client{Transport: tr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, controller{srv: srv, ts: ts, transport: tr}
+}
+
+func TestContract(t *testing.T) {
+	gatewaytest.Run(t, gatewaytest.Harness{
+		New: func(t *testing.T, cfg gatewaytest.Config) (gateways.Gateway, gatewaytest.Controller) {
+			return newPair(t, cfg.NotifyURL, nil)
+		},
+		Currency: allpay.DefaultCurrency,
+	})
+}
