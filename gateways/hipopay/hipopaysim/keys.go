@@ -1,0 +1,130 @@
+package hipopaysim
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/posagent/posagent/gateways/hipopay"
+)
+
+// KeySet is a matched set of key files for a demo or a test: the merchant's
+// pair (the adapter signs with the private key, the simulator verifies with
+// the public one) and the platform's pair (the simulator signs answers and
+// notifications, the adapter verifies them). Generated where it is used;
+// never committed.
+type KeySet struct {
+	Dir                   string
+	MerchantKeyFile       string // merchant private key, PKCS#8 PEM, mode 0600
+	MerchantPublicKeyFile string
+	PlatformKeyFile       string // platform private key, PKCS#8 PEM, mode 0600
+	PlatformPublicKeyFile string
+}
+
+// KeySetIn names the files of a key set in dir.
+func KeySetIn(dir string) KeySet {
+	return KeySet{
+		Dir:                   dir,
+		MerchantKeyFile:       filepath.Join(dir, "hipopay_merchant_key.pem"),
+		MerchantPublicKeyFile: filepath.Join(dir, "hipopay_merchant_public.pem"),
+		PlatformKeyFile:       filepath.Join(dir, "hipopay_platform_key.pem"),
+		PlatformPublicKeyFile: filepath.Join(dir, "hipopay_platform_public.pem"),
+	}
+}
+
+// GenerateKeySet makes sure dir holds a matched key set and returns it: an
+// existing complete set is kept (a restarted demo keeps its keys), else two
+// new RSA 2048 pairs are written, files 0600 in a 0700 directory.
+func GenerateKeySet(dir string) (KeySet, error) {
+	ks := KeySetIn(dir)
+	files := []string{ks.MerchantKeyFile, ks.MerchantPublicKeyFile, ks.PlatformKeyFile, ks.PlatformPublicKeyFile}
+	have := 0
+	for _, f := range files {
+		_, err := os.Stat(f)
+		switch {
+		case err == nil:
+			have++
+		case !errors.Is(err, fs.ErrNotExist):
+			return KeySet{}, err
+		}
+	}
+	if have == len(files) {
+		return ks, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return KeySet{}, err
+	}
+	for _, pair := range [][2]string{{ks.MerchantKeyFile, ks.MerchantPublicKeyFile}, {ks.PlatformKeyFile, ks.PlatformPublicKeyFile}} {
+		k, err := rsa.GenerateKey(rand.Reader, hipopay.KeyBits)
+		if err != nil {
+			return KeySet{}, err
+		}
+		priv, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			return KeySet{}, err
+		}
+		pub, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+		if err != nil {
+			return KeySet{}, err
+		}
+		if err := writeKey(pair[0], pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: priv})); err != nil {
+			return KeySet{}, err
+		}
+		if err := writeKey(pair[1], pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})); err != nil {
+			return KeySet{}, err
+		}
+	}
+	return ks, nil
+}
+
+// writeKey writes atomically with mode 0600, whatever the umask or an
+// earlier file's mode.
+func writeKey(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// Load reads the simulator's half of the set into o: the merchant's public
+// key and the platform's private key.
+func (k KeySet) Load(o *Options) error {
+	mpub, err := hipopay.LoadPublicKey(k.MerchantPublicKeyFile)
+	if err != nil {
+		return fmt.Errorf("hipopaysim: %w", err)
+	}
+	ppriv, err := hipopay.LoadPrivateKey(k.PlatformKeyFile)
+	if err != nil {
+		return fmt.Errorf("hipopaysim: %w", err)
+	}
+	o.MerchantKey, o.PlatformKey = mpub, ppriv
+	return nil
+}
+
+// ClientOptions are adapter options for a simulator at endpoint with this
+// key set: the simulator's default merchant, plain http allowed
+// (Simulated) and fast timings (a query a second, 5 s per call).
+func (k KeySet) ClientOptions(endpoint string) hipopay.Options {
+	return hipopay.Options{
+		Endpoint:        endpoint,
+		MerchantNO:      DefaultMerchantNO,
+		MerchantKeyFile: k.MerchantKeyFile,
+		PlatformKeyFile: k.PlatformPublicKeyFile,
+		PollInterval:    time.Second,
+		CallTimeout:     5 * time.Second,
+		RetryBackoff:    time.Second,
+		RetryBackoffMax: 10 * time.Second,
+		Simulated:       true,
+	}
+}

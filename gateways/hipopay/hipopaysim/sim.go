@@ -1,0 +1,695 @@
+// Package hipopaysim simulates the HipoPay API over real HTTP for tests and
+// demos. It speaks the protocol of gateways/hipopay: requests whose
+// MerchantNO, Version, Timestamp and Signature headers it checks (the
+// signature with the merchant's public key) and whose fields it checks
+// against the spec's rules, JSON answers signed with the platform's private
+// key, and payment notifications posted to a configured URL.
+//
+// HipoPay orders are placed by a mini-program, never by the till, so a
+// test or demo creates them with Seed. What then happens to an order is
+// decided by gateways/sim: the magic amounts (..91 paid on the 2nd query,
+// ..92 and ..95 waiting for payment for ever, ..93 failed, anything else
+// paid at once) and per-order scripts (Script) with faults: no answer, HTTP
+// 5xx, malformed body, wrong signature, duplicated notification,
+// notification before Seed returns.
+//
+// The platform's rules it enforces: signatures and the Timestamp's age,
+// the merchant number, Version 1.0 (3.0 for the bill), the parameters each
+// API takes, refunds only of paid orders and never above the original in
+// total, a repeated out_refund_id answered with the first refund.
+package hipopaysim
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/gateways/hipopay"
+	"github.com/posagent/posagent/gateways/sim"
+)
+
+// DefaultMerchantNO is the one merchant a simulator knows unless told.
+const DefaultMerchantNO = "HP000000000001"
+
+// Options configure a Server.
+type Options struct {
+	// MerchantKey verifies requests (required).
+	MerchantKey *rsa.PublicKey
+	// PlatformKey signs answers and notifications (required).
+	PlatformKey *rsa.PrivateKey
+	// MerchantNO is the merchant the simulator knows. Default DefaultMerchantNO.
+	MerchantNO string
+	// LedgerPath persists the ledger; empty keeps it in memory.
+	LedgerPath string
+	// NotifyURL receives payment notifications; empty sends none.
+	NotifyURL string
+	// HTTPClient posts notifications; default a client with a 5 s timeout.
+	HTTPClient *http.Client
+	// MaxClockSkew is how old (or early) a request's Timestamp may be.
+	// Default 10 minutes.
+	MaxClockSkew time.Duration
+	// Hold bounds how long a NoAnswer fault holds a request (default
+	// sim.DefaultHold).
+	Hold time.Duration
+	// NotifyAttempts is how often a notification is posted until the
+	// receiver answers "success" (the platform tries 11 times over about
+	// 50 minutes; the simulator compresses that). Default 3, 200 ms apart
+	// and growing.
+	NotifyAttempts int
+	// Logger; default discards.
+	Logger *slog.Logger
+}
+
+// Server is the simulated platform, an http.Handler for every path in
+// scope (matched by suffix, so the endpoint may carry a prefix).
+type Server struct {
+	opts   Options
+	ledger *sim.Ledger
+	script sim.Script
+	log    *slog.Logger
+	mu     sync.Mutex
+	now    func() time.Time
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// New builds a Server.
+func New(o Options) (*Server, error) {
+	if o.MerchantKey == nil || o.PlatformKey == nil {
+		return nil, errors.New("hipopaysim: MerchantKey and PlatformKey are required")
+	}
+	if o.MerchantNO == "" {
+		o.MerchantNO = DefaultMerchantNO
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 5 * time.Second}
+	}
+	if o.MaxClockSkew == 0 {
+		o.MaxClockSkew = 10 * time.Minute
+	}
+	if o.NotifyAttempts == 0 {
+		o.NotifyAttempts = 3
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	l, err := sim.OpenLedger(o.LedgerPath)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{opts: o, ledger: l, log: o.Logger, now: time.Now}, nil
+}
+
+// SetClock replaces the simulator's clock (and its ledger's), for tests.
+func (s *Server) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	s.now = now
+	s.mu.Unlock()
+	s.ledger.SetClock(now)
+}
+
+func (s *Server) clock() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.now()
+}
+
+// Script is the per-order and per-amount scripting of outcomes.
+func (s *Server) Script() *sim.Script { return &s.script }
+
+// Ledger is the simulator's order book.
+func (s *Server) Ledger() *sim.Ledger { return s.ledger }
+
+// Close waits for notifications in flight and stops sending new ones.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+// SeedOrder is an order as a mini-program would place it.
+type SeedOrder struct {
+	OutTradeNo string
+	Amount     pos.Money
+	// Behaviour scripts the order; the zero value follows the magic amount.
+	Behaviour sim.Behaviour
+	// Created leaves the order INIT (the customer has not reached the
+	// payment page) until its first query, which applies the scenario.
+	// Otherwise the scenario applies at once: paid, waiting or failed.
+	Created bool
+}
+
+// Seed places an order, as the customer's mini-program does, and returns
+// the ledger's view; its TransactionID is the payment_no. An order paid at
+// once is notified (before Seed returns with sim.NotifyBeforeResponse,
+// twice with sim.NotifyDuplicate).
+func (s *Server) Seed(so SeedOrder) (sim.Order, error) {
+	if so.OutTradeNo == "" || !so.Amount.Currency.Valid() || so.Amount.Minor <= 0 {
+		return sim.Order{}, fmt.Errorf("hipopaysim: seed needs an out_trade_id and a positive amount")
+	}
+	b := so.Behaviour
+	// The order's own script, even an empty one, so the magic amounts'
+	// submit faults (..94, ..95: no answer) never apply: there is no submit.
+	s.script.SetOrder(so.OutTradeNo, b)
+	o := sim.Order{OutTradeNo: so.OutTradeNo, Amount: so.Amount.Minor, Currency: string(so.Amount.Currency),
+		Wallet: string(pos.WeChatPay), Method: "mini_program", NotifyURL: s.opts.NotifyURL}
+	if so.Created {
+		o.Method = "qr" // the ledger's "created, not yet paying" start
+	}
+	b.Fill(&o)
+	got, err := s.ledger.NewOrder(o)
+	if err != nil {
+		return got, err
+	}
+	if got.State == sim.Success {
+		s.paid(context.Background(), got, b.FaultFor(sim.OpSubmit))
+	}
+	return got, nil
+}
+
+// paid notifies about an order that has just been paid.
+func (s *Server) paid(ctx context.Context, o sim.Order, f sim.Fault) {
+	switch f {
+	case sim.NotifyBeforeResponse:
+		s.notifyNow(ctx, o)
+	case sim.NotifyDuplicate:
+		s.notifyAsync(o)
+		s.notifyAsync(o)
+	default:
+		s.notifyAsync(o)
+	}
+}
+
+// exchange is one request being answered.
+type exchange struct {
+	r      *http.Request
+	params hipopay.Params
+	// answer is the JSON object to send, or text when a report.
+	answer map[string]any
+	text   []byte
+	fault  sim.Fault
+	// notify is an order paid by this request.
+	notify *sim.Order
+}
+
+func (x *exchange) ok(resp map[string]any) {
+	x.answer = map[string]any{"is_success": true, "response": resp}
+}
+
+func (x *exchange) refuse(code, msg string) {
+	x.answer = map[string]any{"is_success": false, "error": code, "error_message": msg}
+}
+
+// ServeHTTP handles one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	x := &exchange{r: r}
+	route := s.route(r)
+	if route == nil {
+		http.Error(w, "not found", http.StatusNotFound)
+		return
+	}
+	if err := s.admit(x, route.version); err != nil {
+		s.log.Info("hipopaysimRefused", "path", r.URL.Path, "err", err)
+		x.refuse(hipopay.ErrIllegalSecurity, err.Error())
+	} else if err := route.check(x.params); err != nil {
+		x.refuse(route.paramError, err.Error())
+	} else {
+		route.serve(s, x)
+	}
+	if x.notify != nil && x.fault == sim.NotifyBeforeResponse {
+		s.notifyNow(r.Context(), *x.notify)
+	}
+	if x.fault.Transport() {
+		s.afterAnswer(x)
+		sim.ServeFault(w, r, x.fault, s.opts.Hold)
+		return
+	}
+	key := s.opts.PlatformKey
+	if x.fault == sim.BadSignature {
+		key = wrongKey()
+	}
+	ts := hipopay.Timestamp(s.clock())
+	var body []byte
+	var text string
+	if x.answer == nil {
+		body, text = x.text, hipopay.BillSigningString(x.text, ts)
+		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+	} else {
+		b, err := json.Marshal(x.answer)
+		if err != nil {
+			http.Error(w, "encoding failed", http.StatusInternalServerError)
+			return
+		}
+		p, err := hipopay.AnswerParams(b)
+		if err != nil {
+			http.Error(w, "encoding failed", http.StatusInternalServerError)
+			return
+		}
+		body, text = b, p.SigningString(ts)
+		w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	}
+	sig, err := hipopay.Sign(key, text)
+	if err != nil {
+		http.Error(w, "signing failed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set(hipopay.HeaderTimestamp, ts)
+	w.Header().Set(hipopay.HeaderSignature, sig)
+	_, _ = w.Write(body)
+	s.afterAnswer(x)
+}
+
+func (s *Server) afterAnswer(x *exchange) {
+	if x.notify == nil || x.fault == sim.NotifyBeforeResponse {
+		return
+	}
+	n := 1
+	if x.fault == sim.NotifyDuplicate {
+		n = 2
+	}
+	for range n {
+		s.notifyAsync(*x.notify)
+	}
+}
+
+// admit checks the headers and the signature, and reads the parameters.
+func (s *Server) admit(x *exchange, version string) error {
+	r := x.r
+	var v url.Values
+	if r.Method == http.MethodGet {
+		v = r.URL.Query()
+	} else {
+		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+			return fmt.Errorf("content type %q is not a form", ct)
+		}
+		b, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+		if err != nil {
+			return err
+		}
+		if v, err = url.ParseQuery(string(b)); err != nil {
+			return fmt.Errorf("form: %w", err)
+		}
+	}
+	p := hipopay.Params{}
+	for k, vs := range v {
+		if len(vs) != 1 {
+			return fmt.Errorf("parameter %s repeated", k)
+		}
+		p[k] = vs[0]
+	}
+	x.params = p
+	if m := r.Header.Get(hipopay.HeaderMerchantNO); m != s.opts.MerchantNO {
+		return fmt.Errorf("unknown merchant %q", m)
+	}
+	if got := r.Header.Get(hipopay.HeaderVersion); got != version {
+		return fmt.Errorf("Version %q, want %s", got, version)
+	}
+	ts := r.Header.Get(hipopay.HeaderTimestamp)
+	t, err := hipopay.ParseTimestamp(ts)
+	if err != nil {
+		return err
+	}
+	if d := s.clock().Sub(t); d > s.opts.MaxClockSkew || d < -s.opts.MaxClockSkew {
+		return fmt.Errorf("Timestamp %s too far from now", ts)
+	}
+	if err := hipopay.Verify(s.opts.MerchantKey, p.SigningString(ts), r.Header.Get(hipopay.HeaderSignature)); err != nil {
+		return err
+	}
+	return nil
+}
+
+// route is one API: its method and path, Version, parameter rules and
+// handler.
+type route struct {
+	method, path string
+	version      string
+	paramError   string
+	check        func(hipopay.Params) error
+	serve        func(*Server, *exchange)
+}
+
+var routes = []route{
+	{http.MethodGet, hipopay.PathForex, hipopay.DefaultVersion, hipopay.ErrCurrencyNotSupported,
+		fields(nil, "currency"), (*Server).forex},
+	{http.MethodGet, hipopay.PathBill, hipopay.DefaultBillVersion, "PARAM_ERROR",
+		fields(nil, "merchant_no", "start_date", "end_date"), (*Server).bill},
+	{http.MethodPost, hipopay.PathRefund, hipopay.DefaultVersion, "PARAM_ERROR",
+		fields([]string{"refund_amount"}, "payment_no", "out_refund_id"), (*Server).refund},
+	{http.MethodGet, hipopay.PathRefund, hipopay.DefaultVersion, "PARAM_ERROR",
+		oneOf("refund_no", "out_refund_id"), (*Server).queryRefund},
+	{http.MethodGet, hipopay.PathPayment, hipopay.DefaultVersion, "PARAM_ERROR",
+		oneOf("payment_no", "out_trade_id"), (*Server).query},
+}
+
+func (s *Server) route(r *http.Request) *route {
+	for i := range routes {
+		if rt := &routes[i]; r.Method == rt.method && strings.HasSuffix(r.URL.Path, rt.path) {
+			return rt
+		}
+	}
+	return nil
+}
+
+// fields requires every name in required and admits those in optional.
+func fields(optional []string, required ...string) func(hipopay.Params) error {
+	return func(p hipopay.Params) error {
+		for _, k := range required {
+			if p[k] == "" {
+				return fmt.Errorf("%s is required", k)
+			}
+		}
+	next:
+		for k := range p {
+			for _, a := range append(required, optional...) {
+				if k == a {
+					continue next
+				}
+			}
+			return fmt.Errorf("unknown parameter %s", k)
+		}
+		return nil
+	}
+}
+
+// oneOf admits the names given, and requires at least one.
+func oneOf(names ...string) func(hipopay.Params) error {
+	return func(p hipopay.Params) error {
+		n := 0
+		for _, k := range names {
+			if p[k] != "" {
+				n++
+			}
+		}
+		if n == 0 {
+			return fmt.Errorf("%s cannot all be empty", strings.Join(names, " and "))
+		}
+		return fields(names)(p)
+	}
+}
+
+// wireStatus is the payment order status of a ledger state.
+func wireStatus(st sim.OrderState) string {
+	switch st {
+	case sim.NotPay:
+		return "INIT"
+	case sim.UserPaying:
+		return "USERPAYING"
+	case sim.Success, sim.Refunded:
+		return "PAID"
+	case sim.PayError:
+		return "FAIL"
+	case sim.Revoked, sim.Closed:
+		return "EXPIRED"
+	}
+	return string(st)
+}
+
+var zone = hipopay.PlatformZone
+
+func decimal(minor int64, cur string) string {
+	return pos.Money{Minor: minor, Currency: pos.Currency(cur)}.Decimal()
+}
+
+// findOrder finds an order by out_trade_id or payment_no.
+func (s *Server) findOrder(p hipopay.Params) (sim.Order, bool) {
+	if no := p["out_trade_id"]; no != "" {
+		o, ok := s.ledger.Get(no)
+		if !ok || o.Tombstone || p["payment_no"] != "" && p["payment_no"] != o.TransactionID {
+			return sim.Order{}, false
+		}
+		return o, true
+	}
+	for _, o := range s.ledger.Orders() {
+		if o.TransactionID == p["payment_no"] && !o.Tombstone {
+			return o, true
+		}
+	}
+	return sim.Order{}, false
+}
+
+func (s *Server) query(x *exchange) {
+	o, ok := s.findOrder(x.params)
+	if !ok {
+		x.refuse(hipopay.ErrPaymentNotFound, "Order not found")
+		return
+	}
+	x.fault = s.script.TakeFault(o.OutTradeNo, o.Amount, sim.OpQuery)
+	before := o.State
+	o, err := s.ledger.Query(o.OutTradeNo)
+	if err != nil {
+		x.refuse("FREQUENCY_LIMITED", err.Error())
+		return
+	}
+	if before != sim.Success && o.State == sim.Success {
+		x.notify = &o
+	}
+	x.ok(s.describe(o))
+}
+
+// describe is the check-order answer's response object for an order.
+func (s *Server) describe(o sim.Order) map[string]any {
+	d := map[string]any{
+		"amount":        decimal(o.Amount, o.Currency),
+		"currency":      o.Currency,
+		"exchange_rate": rates[o.Currency],
+		"out_trade_id":  o.OutTradeNo,
+		"payment_no":    o.TransactionID,
+		"status":        wireStatus(o.State),
+		"product_info":  "posagent simulator order",
+		"trade_time":    o.CreatedAt.In(zone).Format(hipopay.TimeLayout),
+		"trade_type":    "MINIPROGRAM",
+	}
+	if !o.PaidAt.IsZero() {
+		d["finish_time"] = o.PaidAt.In(zone).Format(hipopay.TimeLayout)
+	}
+	return d
+}
+
+func (s *Server) refund(x *exchange) {
+	p := x.params
+	o, ok := s.findOrder(hipopay.Params{"payment_no": p["payment_no"]})
+	resp := map[string]any{"payment_no": p["payment_no"], "out_refund_id": p["out_refund_id"]}
+	fail := func(code, msg string) {
+		resp["status"], resp["result_code"], resp["fail_message"] = "FAIL", code, msg
+		resp["refund_no"] = "F" + p["out_refund_id"]
+		resp["finish_time"] = s.clock().In(zone).Format(hipopay.TimeLayout)
+		x.answer = map[string]any{"is_success": true, "response": resp, "return_message": "OK"}
+	}
+	if !ok {
+		resp["refund_amount"] = p["refund_amount"]
+		fail("0002", "payment "+p["payment_no"]+" Not Found.")
+		return
+	}
+	x.fault = s.script.TakeFault(o.OutTradeNo, o.Amount, sim.OpRefund)
+	amount := o.Amount
+	if a := p["refund_amount"]; a != "" {
+		m, err := pos.ParseMoney(a, o.Currency)
+		if err != nil {
+			if strings.Trim(a, "0.") == "" && strings.Contains(a, "0") {
+				resp["refund_amount"] = a
+				fail("0009", "refund amount must more than zero.")
+				return
+			}
+			x.refuse(hipopay.ErrRefundAmountInvalid, "Refund amount is invalid")
+			return
+		}
+		amount = m.Minor
+	}
+	resp["refund_amount"] = decimal(amount, o.Currency)
+	if _, r, err := s.ledger.FindRefund(o.OutTradeNo, p["out_refund_id"]); err == nil {
+		// A repeated out_refund_id is answered with the first refund.
+		s.describeRefund(resp, o, r)
+		x.answer = map[string]any{"is_success": true, "response": resp, "return_message": "OK"}
+		return
+	}
+	switch {
+	case o.State != sim.Success && o.State != sim.Refunded:
+		fail("0004", "Payment not paid yet.")
+		return
+	case o.RefundedAmount() >= o.Amount:
+		fail("0006", "Payment full refunded.")
+		return
+	case o.RefundedAmount()+amount > o.Amount:
+		fail("0008", "Payment refundable not enough.")
+		return
+	}
+	_, r, err := s.ledger.Refund(o.OutTradeNo, p["out_refund_id"], amount)
+	if err != nil {
+		fail("0099", "SYSYTEM_ERROR")
+		return
+	}
+	s.describeRefund(resp, o, r)
+	x.answer = map[string]any{"is_success": true, "response": resp, "return_message": "OK"}
+}
+
+func (s *Server) describeRefund(resp map[string]any, o sim.Order, r sim.Refund) {
+	resp["refund_no"] = r.RefundID
+	resp["out_refund_id"] = r.OutRefundNo
+	resp["payment_no"] = o.TransactionID
+	resp["refund_amount"] = decimal(r.Amount, o.Currency)
+	resp["status"] = "SUCCESS"
+	resp["result_code"] = "0000"
+	resp["finish_time"] = r.At.In(zone).Format(hipopay.TimeLayout)
+}
+
+func (s *Server) queryRefund(x *exchange) {
+	no := x.params["out_refund_id"]
+	if no == "" {
+		no = x.params["refund_no"]
+	}
+	o, r, err := s.ledger.FindRefundByNo(no)
+	if err != nil || x.params["refund_no"] != "" && x.params["refund_no"] != r.RefundID ||
+		x.params["out_refund_id"] != "" && x.params["out_refund_id"] != r.OutRefundNo {
+		x.refuse(hipopay.ErrRefundNotFound, "Refund order not found")
+		return
+	}
+	x.fault = s.script.TakeFault(o.OutTradeNo, o.Amount, sim.OpQueryRefund)
+	resp := map[string]any{}
+	s.describeRefund(resp, o, r)
+	x.answer = map[string]any{"is_success": true, "response": resp, "return_message": "OK"}
+}
+
+// rates are the simulator's reference rates, units per CNY.
+var rates = map[string]string{
+	"CNY": "1", "HKD": "1.0876", "USD": "0.1490046489450470854690666349", "GBP": "0.1098",
+	"EUR": "0.1287", "JPY": "21.05", "KRW": "189.7", "AUD": "0.2197", "CAD": "0.2020", "NZD": "0.2390", "THB": "4.913",
+}
+
+func (s *Server) forex(x *exchange) {
+	c := x.params["currency"]
+	r, ok := rates[c]
+	if !ok {
+		x.refuse(hipopay.ErrCurrencyNotSupported, "This currency is not supported")
+		return
+	}
+	x.ok(map[string]any{"currency": c, "forex_rate": r})
+}
+
+// Notification builds the notification the platform posts for an order:
+// a signed form. With sim.BadSignature it is signed with a key that is not
+// the platform's.
+func (s *Server) Notification(outTradeNo string, f sim.Fault) (http.Header, []byte, error) {
+	o, ok := s.ledger.Get(outTradeNo)
+	if !ok {
+		return nil, nil, sim.ErrNotFound
+	}
+	return s.notification(o, f)
+}
+
+func (s *Server) notification(o sim.Order, f sim.Fault) (http.Header, []byte, error) {
+	amount := decimal(o.Amount, o.Currency)
+	p := hipopay.Params{
+		"status":          wireStatus(o.State),
+		"trade_type":      "MINIPROGRAM",
+		"exchange_rate":   rates[o.Currency],
+		"payment_no":      o.TransactionID,
+		"currency":        o.Currency,
+		"settle_currency": o.Currency,
+		"amount":          amount,
+		"trade_time":      o.CreatedAt.In(zone).Format(hipopay.TimeLayout),
+		"finish_time":     o.PaidAt.In(zone).Format(hipopay.TimeLayout),
+		"pay_currency":    o.Currency,
+		"pay_amount":      amount,
+		"out_trade_id":    o.OutTradeNo,
+	}
+	key := s.opts.PlatformKey
+	if f == sim.BadSignature {
+		key = wrongKey()
+	}
+	ts := hipopay.Timestamp(s.clock())
+	sig, err := hipopay.Sign(key, p.SigningString(ts))
+	if err != nil {
+		return nil, nil, err
+	}
+	h := http.Header{}
+	h.Set("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
+	h.Set(hipopay.HeaderTimestamp, ts)
+	h.Set(hipopay.HeaderSignature, sig)
+	return h, []byte(p.Encode()), nil
+}
+
+// post delivers one notification and reports whether it was acknowledged.
+func (s *Server) post(ctx context.Context, o sim.Order, attempt int) bool {
+	h, body, err := s.notification(o, sim.FaultNone)
+	if err != nil {
+		return false
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.opts.NotifyURL, strings.NewReader(string(body)))
+	if err != nil {
+		return false
+	}
+	req.Header = h
+	resp, err := s.opts.HTTPClient.Do(req)
+	if err != nil {
+		s.log.Info("hipopaysimNotified", "outTradeId", o.OutTradeNo, "attempt", attempt, "err", err)
+		return false
+	}
+	defer resp.Body.Close()
+	ack, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+	s.log.Info("hipopaysimNotified", "outTradeId", o.OutTradeNo, "attempt", attempt, "status", resp.StatusCode, "ack", string(ack))
+	return resp.StatusCode/100 == 2 && strings.TrimSpace(string(ack)) == "success"
+}
+
+// notifyNow posts the notification and waits for the acknowledgement.
+func (s *Server) notifyNow(ctx context.Context, o sim.Order) {
+	if s.opts.NotifyURL == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	s.post(ctx, o, 1)
+}
+
+// notifyAsync posts the notification in the background, resending until
+// the receiver answers "success" or NotifyAttempts are spent.
+func (s *Server) notifyAsync(o sim.Order) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.opts.NotifyURL == "" || s.closed {
+		return
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for attempt := range s.opts.NotifyAttempts {
+			if attempt > 0 {
+				time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ok := s.post(ctx, o, attempt+1)
+			cancel()
+			if ok {
+				return
+			}
+		}
+	}()
+}
+
+var (
+	wrongOnce sync.Once
+	wrong     *rsa.PrivateKey
+)
+
+// wrongKey is a key that is not the platform's, for sim.BadSignature.
+func wrongKey() *rsa.PrivateKey {
+	wrongOnce.Do(func() {
+		k, err := rsa.GenerateKey(rand.Reader, hipopay.KeyBits)
+		if err != nil {
+			panic(fmt.Sprintf("hipopaysim: %v", err))
+		}
+		wrong = k
+	})
+	return wrong
+}
