@@ -1,0 +1,100 @@
+package swiftpass_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/posagent/posagent/gateways"
+	"github.com/posagent/posagent/gateways/gatewaytest"
+	"github.com/posagent/posagent/gateways/sim"
+	"github.com/posagent/posagent/gateways/swiftpass"
+	"github.com/posagent/posagent/gateways/swiftpass/swiftpasssim"
+)
+
+// rsaKeys are generated once per test binary: RSA key generation is the
+// slow part of building an RSA pair.
+var rsaKeys swiftpasssim.KeyFiles
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "swiftpass-keys-")
+	if err != nil {
+		panic(err)
+	}
+	rsaKeys, err = swiftpasssim.GenerateKeyFiles(dir)
+	if err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// controller drives one simulator behind one httptest server.
+type controller struct {
+	srv       *swiftpasssim.Server
+	ts        *httptest.Server
+	transport *http.Transport
+}
+
+func (c controller) Script(no string, b sim.Behaviour) { c.srv.Script().SetOrder(no, b) }
+
+func (c controller) Notification(no string, f sim.Fault) (http.Header, []byte, error) {
+	return c.srv.Notification(no, f)
+}
+
+func (c controller) Stop() {
+	c.ts.Close()
+	c.transport.CloseIdleConnections()
+}
+
+// newPair builds a client and simulator pair signing with st, with fast
+// timings: polls every 20 ms, closes accepted 100 ms after the order.
+func newPair(t *testing.T, st swiftpass.SignType, notifyURL string) (*swiftpass.Client, controller) {
+	t.Helper()
+	so := swiftpasssim.DemoOptions()
+	so.SignType = st
+	so.CloseAfter = 100 * time.Millisecond
+	so.NotifySchedule = []time.Duration{0, 100 * time.Millisecond}
+	if st == swiftpass.RSA {
+		if err := rsaKeys.Load(&so); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv, err := swiftpasssim.New(so)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	t.Cleanup(func() { ts.Close(); srv.Close() })
+	if notifyURL == "" {
+		notifyURL = "http://127.0.0.1:9/swiftpass/notify" // nobody listens; deliveries fail harmlessly
+	}
+	co := swiftpasssim.ClientOptions(so, ts.URL+"/pay/gateway", notifyURL)
+	if st == swiftpass.RSA {
+		rsaKeys.Client(&co)
+	}
+	co.PollInterval = 20 * time.Millisecond
+	tr := &http.Transport{}
+	t.Cleanup(tr.CloseIdleConnections)
+	c, err := swiftpass.New(co, gateways.Env{HTTPClient: &http.Client{Transport: tr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, controller{srv: srv, ts: ts, transport: tr}
+}
+
+func TestContract(t *testing.T) {
+	for _, st := range []swiftpass.SignType{swiftpass.MD5, swiftpass.SHA256, swiftpass.RSA} {
+		t.Run(string(st), func(t *testing.T) {
+			gatewaytest.Run(t, gatewaytest.Harness{
+				New: func(t *testing.T, cfg gatewaytest.Config) (gateways.Gateway, gatewaytest.Controller) {
+					return newPair(t, st, cfg.NotifyURL)
+				},
+				Currency: swiftpass.DefaultCurrency,
+			})
+		})
+	}
+}
