@@ -425,7 +425,11 @@ func (c *Client) send(ctx context.Context, op, method, path, version string, p P
 	if body != nil {
 		hr.Header.Set("Content-Type", formType+"; charset=UTF-8")
 	}
-	hr.Header.Set("Accept", jsonType)
+	accept := jsonType
+	if path == PathBill {
+		accept = "text/plain, " + jsonType // the report, or a refusal
+	}
+	hr.Header.Set("Accept", accept)
 	hr.Header.Set("User-Agent", userAgent)
 	// Set directly, not through Header.Set, so the names go out spelled as
 	// the spec spells them ("MerchantNO", not "Merchantno"); HTTP names are
