@@ -32,6 +32,8 @@
 //   - sim.NotifyBeforeResponse on a PURC: the customer pays at once (as if
 //     the code had been scanned off another screen), and the notification
 //     is delivered before the PURC is answered.
+//   - Notifications name Alipay orders AP (the ledger keeps the wallet,
+//     not the channel); the adapter reads AP and APHK alike.
 package allpaysim
 
 import (
