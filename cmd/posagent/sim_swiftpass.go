@@ -1,0 +1,36 @@
+package main
+
+import (
+	"log/slog"
+	"net/http"
+	"path/filepath"
+
+	"github.com/posagent/posagent/gateways"
+	"github.com/posagent/posagent/gateways/swiftpass"
+	"github.com/posagent/posagent/gateways/swiftpass/swiftpasssim"
+)
+
+func init() {
+	simulatedKinds[swiftpass.Kind] = simulated{
+		handler: func(dir, notifyURL string, log *slog.Logger) (http.Handler, error) {
+			o := swiftpasssim.DemoOptions()
+			// A little under the client's CloseAfter: the till times the
+			// close from before the simulator creates the order.
+			o.CloseAfter = demoTiming.CloseAfter * 9 / 10
+			o.LedgerPath = filepath.Join(dir, "ledger.json")
+			o.NotifyURL = notifyURL
+			o.Logger = log
+			return swiftpasssim.New(o)
+		},
+		client: func(baseURL, notifyURL, dir string, log *slog.Logger) (gateways.Gateway, error) {
+			o := swiftpasssim.ClientOptions(swiftpasssim.DemoOptions(), baseURL+"/pay/gateway", notifyURL)
+			o.PollInterval = demoTiming.PollInterval
+			o.QRTimeout = demoTiming.QRTimeout
+			o.CloseAfter = demoTiming.CloseAfter
+			o.CallTimeout = demoTiming.CallTimeout
+			o.RetryBackoff = demoTiming.RetryBackoff
+			o.RetryBackoffMax = demoTiming.RetryBackoffMax
+			return swiftpass.New(o, gateways.Env{Logger: log})
+		},
+	}
+}
