@@ -152,7 +152,13 @@ func ctx(t *testing.T, d time.Duration) context.Context {
 
 // order is one submitted order and what the suite needs to follow it up.
 type order struct {
-	ref       gateways.OrderRef
+	ref gateways.OrderRef
+	// submitted is when the submit's answer came back (or the call gave
+	// up). Rules such as "reverse no sooner than N after the order" are
+	// timed from it: the acquirer stamped the order somewhere between the
+	// request leaving and this moment, so waiting from here is never early,
+	// however loaded the machine (timing from before the call was, and
+	// failed now and then under load).
 	submitted time.Time
 	lastQuery time.Time
 }
@@ -184,6 +190,7 @@ func (s *suite) submit(t *testing.T, p pair, m pos.Method, w pos.Wallet, minor i
 			OutTradeNo: no, Amount: amt, Wallet: w, Description: "contract test",
 		})
 	}
+	o.submitted = time.Now()
 	if err == nil && res.TransactionID != "" {
 		o.ref.TransactionID = res.TransactionID
 	}
