@@ -5,12 +5,10 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
+	"github.com/posagent/posagent/gateways/internal/keyfile"
 	"strings"
 )
 
@@ -62,109 +60,22 @@ func Verify(pub *rsa.PublicKey, f Fields) error {
 	return nil
 }
 
-// ParsePrivateKeyPEM reads an RSA private key in PKCS#1 ("RSA PRIVATE KEY")
-// or PKCS#8 ("PRIVATE KEY") PEM. Keys shorter than 2048 bits are refused:
-// the spec requires 2048, and a shorter key would be a configuration
-// mistake worth stopping at.
+// ParsePrivateKeyPEM reads an RSA private key (PKCS#1 or PKCS#8 PEM) of at
+// least KeyBits.
 func ParsePrivateKeyPEM(b []byte) (*rsa.PrivateKey, error) {
-	blk, _ := pem.Decode(b)
-	if blk == nil {
-		return nil, errors.New("no PEM block")
-	}
-	var key *rsa.PrivateKey
-	switch blk.Type {
-	case "RSA PRIVATE KEY":
-		k, err := x509.ParsePKCS1PrivateKey(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("PKCS#1 key: %w", err)
-		}
-		key = k
-	case "PRIVATE KEY":
-		k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("PKCS#8 key: %w", err)
-		}
-		rk, ok := k.(*rsa.PrivateKey)
-		if !ok {
-			return nil, fmt.Errorf("PKCS#8 key is %T, want RSA", k)
-		}
-		key = rk
-	default:
-		return nil, fmt.Errorf("PEM block %q is not an RSA private key", blk.Type)
-	}
-	if n := key.N.BitLen(); n < KeyBits {
-		return nil, fmt.Errorf("key is %d bits; the spec requires %d", n, KeyBits)
-	}
-	return key, nil
+	return keyfile.ParseRSAPrivate(b, KeyBits)
 }
 
-// ParsePublicKeyPEM reads an RSA public key as "PUBLIC KEY" (X.509
-// SubjectPublicKeyInfo, what the platform's download page and openssl give),
-// "RSA PUBLIC KEY" (PKCS#1) or a "CERTIFICATE".
-func ParsePublicKeyPEM(b []byte) (*rsa.PublicKey, error) {
-	blk, _ := pem.Decode(b)
-	if blk == nil {
-		return nil, errors.New("no PEM block")
-	}
-	var pub any
-	var err error
-	switch blk.Type {
-	case "PUBLIC KEY":
-		pub, err = x509.ParsePKIXPublicKey(blk.Bytes)
-	case "RSA PUBLIC KEY":
-		pub, err = x509.ParsePKCS1PublicKey(blk.Bytes)
-	case "CERTIFICATE":
-		var c *x509.Certificate
-		if c, err = x509.ParseCertificate(blk.Bytes); err == nil {
-			pub = c.PublicKey
-		}
-	default:
-		return nil, fmt.Errorf("PEM block %q is not an RSA public key", blk.Type)
-	}
-	if err != nil {
-		return nil, err
-	}
-	rk, ok := pub.(*rsa.PublicKey)
-	if !ok {
-		return nil, fmt.Errorf("public key is %T, want RSA", pub)
-	}
-	if n := rk.N.BitLen(); n < KeyBits {
-		return nil, fmt.Errorf("key is %d bits; the spec requires %d", n, KeyBits)
-	}
-	return rk, nil
-}
+// ParsePublicKeyPEM reads an RSA public key ("PUBLIC KEY", "RSA PUBLIC KEY"
+// or a "CERTIFICATE") of at least KeyBits.
+func ParsePublicKeyPEM(b []byte) (*rsa.PublicKey, error) { return keyfile.ParseRSAPublic(b, KeyBits) }
 
-// LoadPrivateKey reads the merchant's private key file. A file that group
-// or others may read is refused: the key signs payments and refunds.
+// LoadPrivateKey reads the merchant's private key file, refusing one that
+// group or others may access.
 func LoadPrivateKey(path string) (*rsa.PrivateKey, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if m := st.Mode().Perm(); m&0o077 != 0 {
-		return nil, fmt.Errorf("private key file %s has mode %04o: it must not be accessible by group or others (chmod 600 %s)", path, m, path)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	k, err := ParsePrivateKeyPEM(b)
-	if err != nil {
-		return nil, fmt.Errorf("private key file %s: %w", path, err)
-	}
-	return k, nil
+	return keyfile.LoadRSAPrivate(path, KeyBits)
 }
 
 // LoadPublicKey reads a public key file (the platform's, or in the
 // simulator the merchant's).
-func LoadPublicKey(path string) (*rsa.PublicKey, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	k, err := ParsePublicKeyPEM(b)
-	if err != nil {
-		return nil, fmt.Errorf("public key file %s: %w", path, err)
-	}
-	return k, nil
-}
+func LoadPublicKey(path string) (*rsa.PublicKey, error) { return keyfile.LoadRSAPublic(path, KeyBits) }

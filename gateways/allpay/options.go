@@ -1,16 +1,14 @@
 package allpay
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"net/url"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/posagent/posagent"
 	"github.com/posagent/posagent/gateways"
+	"github.com/posagent/posagent/gateways/internal/keyfile"
 )
 
 // Endpoints of §4.1 (the base URL; each interface has its own path).
@@ -187,30 +185,9 @@ func (o Options) validate() error {
 // loadKey reads the signing key from Key or KeyFile.
 func loadKey(o Options, dir string) (string, error) {
 	const op = "allpay.New"
-	if o.Key != "" && o.KeyFile != "" {
-		return "", pos.Errorf(pos.Invalid, op, "set key or key_file, not both")
-	}
-	key := o.Key.Reveal()
-	if o.KeyFile != "" {
-		path := o.KeyFile
-		if !filepath.IsAbs(path) && dir != "" {
-			path = filepath.Join(dir, path)
-		}
-		fi, err := os.Stat(path)
-		if err != nil {
-			return "", pos.E(pos.Invalid, op, fmt.Errorf("key_file: %w", err))
-		}
-		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-			return "", pos.Errorf(pos.Invalid, op, "key_file %s has mode %04o: group and others must not have access (chmod 600)", path, perm)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return "", pos.E(pos.Invalid, op, fmt.Errorf("key_file: %w", err))
-		}
-		key = string(bytes.TrimSpace(b))
-	}
-	if key == "" {
-		return "", pos.Errorf(pos.Invalid, op, "key or key_file is required")
+	key, err := keyfile.InlineOrFile(o.Key.Reveal(), o.KeyFile, dir)
+	if err != nil {
+		return "", pos.E(pos.Invalid, op, err)
 	}
 	for _, r := range key {
 		if r <= 0x20 || r == 0x7f {

@@ -5,14 +5,13 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
+
+	"github.com/posagent/posagent/gateways/internal/keyfile"
 )
 
 // KeyBits is the least RSA key length accepted: the spec's own key
@@ -84,108 +83,22 @@ func Verify(pub *rsa.PublicKey, text, signature string) error {
 	return nil
 }
 
-// ParsePrivateKeyPEM reads an RSA private key, PKCS#1 ("RSA PRIVATE KEY",
-// what `openssl genrsa` writes) or PKCS#8 ("PRIVATE KEY"). Text before the
-// PEM block is ignored. Keys under KeyBits are refused.
+// ParsePrivateKeyPEM reads an RSA private key (PKCS#1 or PKCS#8 PEM) of at
+// least KeyBits.
 func ParsePrivateKeyPEM(b []byte) (*rsa.PrivateKey, error) {
-	blk, _ := pem.Decode(b)
-	if blk == nil {
-		return nil, errors.New("no PEM block")
-	}
-	var key *rsa.PrivateKey
-	switch blk.Type {
-	case "RSA PRIVATE KEY":
-		k, err := x509.ParsePKCS1PrivateKey(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("PKCS#1 key: %w", err)
-		}
-		key = k
-	case "PRIVATE KEY":
-		k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("PKCS#8 key: %w", err)
-		}
-		rk, ok := k.(*rsa.PrivateKey)
-		if !ok {
-			return nil, fmt.Errorf("PKCS#8 key is %T, not RSA", k)
-		}
-		key = rk
-	default:
-		return nil, fmt.Errorf("PEM block %q is not an RSA private key", blk.Type)
-	}
-	if n := key.N.BitLen(); n < KeyBits {
-		return nil, fmt.Errorf("key is %d bits, under %d", n, KeyBits)
-	}
-	return key, nil
+	return keyfile.ParseRSAPrivate(b, KeyBits)
 }
 
-// ParsePublicKeyPEM reads an RSA public key: "PUBLIC KEY" (what `openssl
-// rsa -pubout` writes, and what HipoPay's download is expected to be),
-// "RSA PUBLIC KEY" or a "CERTIFICATE".
-func ParsePublicKeyPEM(b []byte) (*rsa.PublicKey, error) {
-	blk, _ := pem.Decode(b)
-	if blk == nil {
-		return nil, errors.New("no PEM block")
-	}
-	var pub any
-	var err error
-	switch blk.Type {
-	case "PUBLIC KEY":
-		pub, err = x509.ParsePKIXPublicKey(blk.Bytes)
-	case "RSA PUBLIC KEY":
-		pub, err = x509.ParsePKCS1PublicKey(blk.Bytes)
-	case "CERTIFICATE":
-		var c *x509.Certificate
-		if c, err = x509.ParseCertificate(blk.Bytes); err == nil {
-			pub = c.PublicKey
-		}
-	default:
-		return nil, fmt.Errorf("PEM block %q is not an RSA public key", blk.Type)
-	}
-	if err != nil {
-		return nil, err
-	}
-	rk, ok := pub.(*rsa.PublicKey)
-	if !ok {
-		return nil, fmt.Errorf("public key is %T, not RSA", pub)
-	}
-	if n := rk.N.BitLen(); n < KeyBits {
-		return nil, fmt.Errorf("key is %d bits, under %d", n, KeyBits)
-	}
-	return rk, nil
-}
+// ParsePublicKeyPEM reads an RSA public key ("PUBLIC KEY", "RSA PUBLIC KEY"
+// or a "CERTIFICATE") of at least KeyBits.
+func ParsePublicKeyPEM(b []byte) (*rsa.PublicKey, error) { return keyfile.ParseRSAPublic(b, KeyBits) }
 
-// LoadPrivateKey reads the merchant's private key file and refuses one
-// that group or others can access: it signs refunds.
+// LoadPrivateKey reads the merchant's private key file, refusing one that
+// group or others may access.
 func LoadPrivateKey(path string) (*rsa.PrivateKey, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if m := st.Mode().Perm(); m&0o077 != 0 {
-		return nil, fmt.Errorf("private key file %s has mode %04o: group and others must have no access (chmod 600 %s)", path, m, path)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	k, err := ParsePrivateKeyPEM(b)
-	if err != nil {
-		return nil, fmt.Errorf("private key file %s: %w", path, err)
-	}
-	return k, nil
+	return keyfile.LoadRSAPrivate(path, KeyBits)
 }
 
-// LoadPublicKey reads a public key file: the platform's in the adapter,
-// the merchant's in the simulator.
-func LoadPublicKey(path string) (*rsa.PublicKey, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	k, err := ParsePublicKeyPEM(b)
-	if err != nil {
-		return nil, fmt.Errorf("public key file %s: %w", path, err)
-	}
-	return k, nil
-}
+// LoadPublicKey reads a public key file (the platform's, or in the
+// simulator the merchant's).
+func LoadPublicKey(path string) (*rsa.PublicKey, error) { return keyfile.LoadRSAPublic(path, KeyBits) }

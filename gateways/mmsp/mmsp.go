@@ -10,8 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/posagent/posagent"
 	"github.com/posagent/posagent/gateways"
+	"github.com/posagent/posagent/gateways/internal/keyfile"
 )
 
 // Kind is the registered adapter kind.
@@ -265,30 +264,9 @@ func timing(opts Options) (gateways.Timing, error) {
 
 func loadKey(opts Options, dir string) (string, error) {
 	const op = "mmsp.New"
-	if opts.Key != "" && opts.KeyFile != "" {
-		return "", pos.Errorf(pos.Invalid, op, "set key or key_file, not both")
-	}
-	key := opts.Key.Reveal()
-	if opts.KeyFile != "" {
-		path := opts.KeyFile
-		if !filepath.IsAbs(path) && dir != "" {
-			path = filepath.Join(dir, path)
-		}
-		fi, err := os.Stat(path)
-		if err != nil {
-			return "", pos.E(pos.Invalid, op, fmt.Errorf("key_file: %w", err))
-		}
-		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-			return "", pos.Errorf(pos.Invalid, op, "key_file %s has mode %04o: group and others must not have access (chmod 600)", path, perm)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return "", pos.E(pos.Invalid, op, fmt.Errorf("key_file: %w", err))
-		}
-		key = string(bytes.TrimSpace(b))
-	}
-	if key == "" {
-		return "", pos.Errorf(pos.Invalid, op, "key or key_file is required")
+	key, err := keyfile.InlineOrFile(opts.Key.Reveal(), opts.KeyFile, dir)
+	if err != nil {
+		return "", pos.E(pos.Invalid, op, err)
 	}
 	if !validText(key) || len(key) > 128 {
 		return "", pos.Errorf(pos.Invalid, op, "the key must be printable text of at most 128 characters")

@@ -7,14 +7,13 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
+
+	"github.com/posagent/posagent/gateways/internal/keyfile"
 )
 
 // SignType is the sign_type field: the signing algorithm.
@@ -153,113 +152,29 @@ func (s Signer) Verify(f Fields) error {
 	return fmt.Errorf("%w: unknown sign_type %q", ErrBadSignature, s.typ)
 }
 
-// ParsePrivateKeyPEM reads an RSA private key, PKCS#1 ("RSA PRIVATE KEY")
-// or PKCS#8 ("PRIVATE KEY"), of at least 2048 bits.
+// ParsePrivateKeyPEM reads an RSA private key (PKCS#1 or PKCS#8 PEM) of at
+// least RSAKeyBits.
 func ParsePrivateKeyPEM(b []byte) (*rsa.PrivateKey, error) {
-	blk, _ := pem.Decode(b)
-	if blk == nil {
-		return nil, errors.New("no PEM block")
-	}
-	var key *rsa.PrivateKey
-	switch blk.Type {
-	case "RSA PRIVATE KEY":
-		k, err := x509.ParsePKCS1PrivateKey(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("PKCS#1 key: %w", err)
-		}
-		key = k
-	case "PRIVATE KEY":
-		k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("PKCS#8 key: %w", err)
-		}
-		rk, ok := k.(*rsa.PrivateKey)
-		if !ok {
-			return nil, fmt.Errorf("PKCS#8 key is %T, want RSA", k)
-		}
-		key = rk
-	default:
-		return nil, fmt.Errorf("PEM block %q is not an RSA private key", blk.Type)
-	}
-	if n := key.N.BitLen(); n < RSAKeyBits {
-		return nil, fmt.Errorf("key is %d bits; the spec requires %d", n, RSAKeyBits)
-	}
-	return key, nil
+	return keyfile.ParseRSAPrivate(b, RSAKeyBits)
 }
 
-// ParsePublicKeyPEM reads an RSA public key: "PUBLIC KEY" (what the
-// merchant portal's download and openssl give), "RSA PUBLIC KEY" or a
-// "CERTIFICATE".
+// ParsePublicKeyPEM reads an RSA public key ("PUBLIC KEY", "RSA PUBLIC KEY"
+// or a "CERTIFICATE") of at least RSAKeyBits.
 func ParsePublicKeyPEM(b []byte) (*rsa.PublicKey, error) {
-	blk, _ := pem.Decode(b)
-	if blk == nil {
-		return nil, errors.New("no PEM block")
-	}
-	var pub any
-	var err error
-	switch blk.Type {
-	case "PUBLIC KEY":
-		pub, err = x509.ParsePKIXPublicKey(blk.Bytes)
-	case "RSA PUBLIC KEY":
-		pub, err = x509.ParsePKCS1PublicKey(blk.Bytes)
-	case "CERTIFICATE":
-		var c *x509.Certificate
-		if c, err = x509.ParseCertificate(blk.Bytes); err == nil {
-			pub = c.PublicKey
-		}
-	default:
-		return nil, fmt.Errorf("PEM block %q is not an RSA public key", blk.Type)
-	}
-	if err != nil {
-		return nil, err
-	}
-	rk, ok := pub.(*rsa.PublicKey)
-	if !ok {
-		return nil, fmt.Errorf("public key is %T, want RSA", pub)
-	}
-	if n := rk.N.BitLen(); n < RSAKeyBits {
-		return nil, fmt.Errorf("key is %d bits; the spec requires %d", n, RSAKeyBits)
-	}
-	return rk, nil
+	return keyfile.ParseRSAPublic(b, RSAKeyBits)
 }
 
 // readSecretFile reads a file that holds a secret (a signing key or a
-// private key). A file group or others may access is refused: the key
-// signs payments and refunds.
-func readSecretFile(path string) ([]byte, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, err
-	}
-	if m := st.Mode().Perm(); m&0o077 != 0 {
-		return nil, fmt.Errorf("%s has mode %04o: group and others must not have access (chmod 600 %s)", path, m, path)
-	}
-	return os.ReadFile(path)
-}
+// private key), refusing one that group or others may access.
+func readSecretFile(path string) ([]byte, error) { return keyfile.ReadSecret(path) }
 
 // LoadPrivateKey reads an RSA private key file, refusing one that group or
 // others may access.
 func LoadPrivateKey(path string) (*rsa.PrivateKey, error) {
-	b, err := readSecretFile(path)
-	if err != nil {
-		return nil, err
-	}
-	k, err := ParsePrivateKeyPEM(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return k, nil
+	return keyfile.LoadRSAPrivate(path, RSAKeyBits)
 }
 
 // LoadPublicKey reads an RSA public key file.
 func LoadPublicKey(path string) (*rsa.PublicKey, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	k, err := ParsePublicKeyPEM(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return k, nil
+	return keyfile.LoadRSAPublic(path, RSAKeyBits)
 }
