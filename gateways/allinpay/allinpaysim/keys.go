@@ -1,18 +1,12 @@
 package allinpaysim
 
 import (
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/posagent/posagent/gateways/allinpay"
+	"github.com/posagent/posagent/gateways/internal/keyfile"
 )
 
 // KeySet is a matched set of key files for a demo: the merchant's pair
@@ -44,54 +38,10 @@ func KeySetIn(dir string) KeySet {
 // dir 0700.
 func GenerateKeySet(dir string) (KeySet, error) {
 	ks := KeySetIn(dir)
-	files := []string{ks.MerchantKeyFile, ks.MerchantPublicKeyFile, ks.PlatformKeyFile, ks.PlatformPublicKeyFile}
-	have := 0
-	for _, f := range files {
-		if _, err := os.Stat(f); err == nil {
-			have++
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return KeySet{}, err
-		}
-	}
-	if have == len(files) {
-		return ks, nil
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := keyfile.EnsurePairs(allinpay.KeyBits, keyfile.KeyPair{Private: ks.MerchantKeyFile, Public: ks.MerchantPublicKeyFile}, keyfile.KeyPair{Private: ks.PlatformKeyFile, Public: ks.PlatformPublicKeyFile}); err != nil {
 		return KeySet{}, err
 	}
-	for _, pair := range [][2]string{{ks.MerchantKeyFile, ks.MerchantPublicKeyFile}, {ks.PlatformKeyFile, ks.PlatformPublicKeyFile}} {
-		k, err := rsa.GenerateKey(rand.Reader, allinpay.KeyBits)
-		if err != nil {
-			return KeySet{}, err
-		}
-		priv, err := x509.MarshalPKCS8PrivateKey(k)
-		if err != nil {
-			return KeySet{}, err
-		}
-		pub, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
-		if err != nil {
-			return KeySet{}, err
-		}
-		if err := writeFile(pair[0], pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: priv})); err != nil {
-			return KeySet{}, err
-		}
-		if err := writeFile(pair[1], pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})); err != nil {
-			return KeySet{}, err
-		}
-	}
 	return ks, nil
-}
-
-// writeFile writes atomically with mode 0600.
-func writeFile(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp, 0o600); err != nil { // WriteFile keeps an existing file's mode
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // Load reads the simulator's half: the merchant public key and the

@@ -1,18 +1,12 @@
 package hipopaysim
 
 import (
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/posagent/posagent/gateways/hipopay"
+	"github.com/posagent/posagent/gateways/internal/keyfile"
 )
 
 // KeySet is a matched set of key files for a demo or a test: the merchant's
@@ -44,57 +38,10 @@ func KeySetIn(dir string) KeySet {
 // new RSA 2048 pairs are written, files 0600 in a 0700 directory.
 func GenerateKeySet(dir string) (KeySet, error) {
 	ks := KeySetIn(dir)
-	files := []string{ks.MerchantKeyFile, ks.MerchantPublicKeyFile, ks.PlatformKeyFile, ks.PlatformPublicKeyFile}
-	have := 0
-	for _, f := range files {
-		_, err := os.Stat(f)
-		switch {
-		case err == nil:
-			have++
-		case !errors.Is(err, fs.ErrNotExist):
-			return KeySet{}, err
-		}
-	}
-	if have == len(files) {
-		return ks, nil
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := keyfile.EnsurePairs(hipopay.KeyBits, keyfile.KeyPair{Private: ks.MerchantKeyFile, Public: ks.MerchantPublicKeyFile}, keyfile.KeyPair{Private: ks.PlatformKeyFile, Public: ks.PlatformPublicKeyFile}); err != nil {
 		return KeySet{}, err
 	}
-	for _, pair := range [][2]string{{ks.MerchantKeyFile, ks.MerchantPublicKeyFile}, {ks.PlatformKeyFile, ks.PlatformPublicKeyFile}} {
-		k, err := rsa.GenerateKey(rand.Reader, hipopay.KeyBits)
-		if err != nil {
-			return KeySet{}, err
-		}
-		priv, err := x509.MarshalPKCS8PrivateKey(k)
-		if err != nil {
-			return KeySet{}, err
-		}
-		pub, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
-		if err != nil {
-			return KeySet{}, err
-		}
-		if err := writeKey(pair[0], pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: priv})); err != nil {
-			return KeySet{}, err
-		}
-		if err := writeKey(pair[1], pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})); err != nil {
-			return KeySet{}, err
-		}
-	}
 	return ks, nil
-}
-
-// writeKey writes atomically with mode 0600, whatever the umask or an
-// earlier file's mode.
-func writeKey(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // Load reads the simulator's half of the set into o: the merchant's public

@@ -6,11 +6,13 @@ package keyfile
 
 import (
 	"bytes"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -152,4 +154,70 @@ func InlineOrFile(key, file, dir string) (string, error) {
 		return "", errors.New("key or key_file is required")
 	}
 	return key, nil
+}
+
+// KeyPair names the two files of one RSA key pair: the private key
+// (PKCS#8 PEM) and its public key (SubjectPublicKeyInfo PEM).
+type KeyPair struct{ Private, Public string }
+
+// EnsurePairs makes sure every pair's files exist, for simulators and
+// demos, which generate their keys at run time instead of committing them.
+// When all files are there they are kept (a restarted demo keeps its keys);
+// otherwise every pair is generated anew with bits-long keys and written
+// atomically, mode 0600, in directories created 0700.
+func EnsurePairs(bits int, pairs ...KeyPair) error {
+	complete := true
+	for _, p := range pairs {
+		for _, f := range []string{p.Private, p.Public} {
+			_, err := os.Stat(f)
+			if errors.Is(err, fs.ErrNotExist) {
+				complete = false
+			} else if err != nil {
+				return err
+			}
+		}
+	}
+	if complete {
+		return nil
+	}
+	for _, p := range pairs {
+		if err := os.MkdirAll(filepath.Dir(p.Private), 0o700); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(p.Public), 0o700); err != nil {
+			return err
+		}
+		k, err := rsa.GenerateKey(rand.Reader, bits)
+		if err != nil {
+			return err
+		}
+		priv, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			return err
+		}
+		pub, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
+		if err != nil {
+			return err
+		}
+		if err := writePrivate(p.Private, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: priv})); err != nil {
+			return err
+		}
+		if err := writePrivate(p.Public, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writePrivate writes through a temporary file and a rename, mode 0600
+// whatever the umask or an earlier file's mode.
+func writePrivate(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }

@@ -92,3 +92,46 @@ func TestRSAKeys(t *testing.T) {
 		t.Error("an EC block parsed as an RSA key")
 	}
 }
+
+func TestEnsurePairs(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	pairs := []KeyPair{
+		{filepath.Join(dir, "m.pem"), filepath.Join(dir, "m.pub")},
+		{filepath.Join(dir, "p.pem"), filepath.Join(dir, "p.pub")},
+	}
+	if err := EnsurePairs(2048, pairs...); err != nil {
+		t.Fatal(err)
+	}
+	first, err := os.ReadFile(pairs[0].Private)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pairs {
+		priv, err := LoadRSAPrivate(p.Private, 2048) // also checks mode 0600
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, err := LoadRSAPublic(p.Public, 2048)
+		if err != nil || !pub.Equal(&priv.PublicKey) {
+			t.Fatalf("%s does not hold the public half of %s: %v", p.Public, p.Private, err)
+		}
+	}
+	if st, err := os.Stat(dir); err != nil || st.Mode().Perm() != 0o700 {
+		t.Fatalf("key directory mode: %v %v", st.Mode(), err)
+	}
+	// A complete set is kept; a broken one is made anew.
+	if err := EnsurePairs(2048, pairs...); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := os.ReadFile(pairs[0].Private)
+	if string(again) != string(first) {
+		t.Fatal("a complete key set was regenerated")
+	}
+	os.Remove(pairs[1].Public)
+	if err := EnsurePairs(2048, pairs...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadRSAPublic(pairs[1].Public, 2048); err != nil {
+		t.Fatalf("missing file not regenerated: %v", err)
+	}
+}

@@ -1,16 +1,10 @@
 package swiftpasssim
 
 import (
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 
+	"github.com/posagent/posagent/gateways/internal/keyfile"
 	"github.com/posagent/posagent/gateways/swiftpass"
 )
 
@@ -35,52 +29,10 @@ func GenerateKeyFiles(dir string) (KeyFiles, error) {
 		PlatformKeyFile:       filepath.Join(dir, "platform_key.pem"),
 		PlatformPublicKeyFile: filepath.Join(dir, "platform_public.pem"),
 	}
-	have := 0
-	for _, f := range []string{k.MerchantKeyFile, k.MerchantPublicKeyFile, k.PlatformKeyFile, k.PlatformPublicKeyFile} {
-		if _, err := os.Stat(f); err == nil {
-			have++
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return KeyFiles{}, err
-		}
-	}
-	if have == 4 {
-		return k, nil
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := keyfile.EnsurePairs(swiftpass.RSAKeyBits, keyfile.KeyPair{Private: k.MerchantKeyFile, Public: k.MerchantPublicKeyFile}, keyfile.KeyPair{Private: k.PlatformKeyFile, Public: k.PlatformPublicKeyFile}); err != nil {
 		return KeyFiles{}, err
 	}
-	for _, pair := range [][2]string{{k.MerchantKeyFile, k.MerchantPublicKeyFile}, {k.PlatformKeyFile, k.PlatformPublicKeyFile}} {
-		key, err := rsa.GenerateKey(rand.Reader, swiftpass.RSAKeyBits)
-		if err != nil {
-			return KeyFiles{}, err
-		}
-		priv, err := x509.MarshalPKCS8PrivateKey(key)
-		if err != nil {
-			return KeyFiles{}, err
-		}
-		pub, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
-		if err != nil {
-			return KeyFiles{}, err
-		}
-		if err := writeFile(pair[0], pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: priv})); err != nil {
-			return KeyFiles{}, err
-		}
-		if err := writeFile(pair[1], pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})); err != nil {
-			return KeyFiles{}, err
-		}
-	}
 	return k, nil
-}
-
-func writeFile(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // Load sets the simulator's half into o: sign_type RSA_1_256, the
