@@ -256,6 +256,28 @@ func encodePayment(op string, p pos.Payment) ([]any, error) {
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
 
+// queryAll runs a query and scans every row with scan; any failure is
+// classified under op. Every list method of the journal is one call.
+func queryAll[T any](ctx context.Context, q querier, op, query string, scan func(scanner) (T, error), args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, classify(op, err)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, classify(op, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, classify(op, err)
+	}
+	return out, nil
+}
+
 func scanPayment(s scanner) (pos.Payment, error) {
 	var (
 		p                                    pos.Payment
@@ -372,53 +394,24 @@ func (db *DB) PaymentsBetween(ctx context.Context, from, to time.Time) ([]pos.Pa
 }
 
 func (db *DB) payments(ctx context.Context, op, query string, args ...any) ([]pos.Payment, error) {
-	rows, err := db.r.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, classify(op, err)
-	}
-	defer rows.Close()
-	ps := []pos.Payment{}
-	for rows.Next() {
-		p, err := scanPayment(rows)
-		if err != nil {
-			return nil, classify(op, err)
-		}
-		ps = append(ps, p)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, classify(op, err)
-	}
-	return ps, nil
+	return queryAll(ctx, db.r, op, query, scanPayment, args...)
 }
 
 // Events returns a payment's history, oldest first; empty for an unknown
 // payment.
 func (db *DB) Events(ctx context.Context, paymentID string) ([]pos.Event, error) {
-	const op = "sqlite.Events"
-	rows, err := db.r.QueryContext(ctx,
+	return queryAll(ctx, db.r, "sqlite.Events",
 		`SELECT seq, payment_id, at, from_state, to_state, reason, detail FROM events WHERE payment_id = ? ORDER BY seq`,
-		paymentID)
-	if err != nil {
-		return nil, classify(op, err)
-	}
-	defer rows.Close()
-	es := []pos.Event{}
-	for rows.Next() {
-		var (
-			e        pos.Event
-			at       sql.NullInt64
-			from, to string
-		)
-		if err := rows.Scan(&e.Seq, &e.PaymentID, &at, &from, &to, &e.Reason, &e.Detail); err != nil {
-			return nil, classify(op, err)
-		}
-		e.At, e.From, e.To = decTime(at), pos.State(from), pos.State(to)
-		es = append(es, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, classify(op, err)
-	}
-	return es, nil
+		func(s scanner) (pos.Event, error) {
+			var (
+				e        pos.Event
+				at       sql.NullInt64
+				from, to string
+			)
+			err := s.Scan(&e.Seq, &e.PaymentID, &at, &from, &to, &e.Reason, &e.Detail)
+			e.At, e.From, e.To = decTime(at), pos.State(from), pos.State(to)
+			return e, err
+		}, paymentID)
 }
 
 const selectOp = `SELECT id, payment_id, kind, not_before, attempts, last_error, created_at FROM outbox`
@@ -441,28 +434,16 @@ func (db *DB) Ops(ctx context.Context, paymentID string) ([]store.Op, error) {
 }
 
 func (db *DB) ops(ctx context.Context, op, query string, args ...any) ([]store.Op, error) {
-	rows, err := db.r.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, classify(op, err)
-	}
-	defer rows.Close()
-	out := []store.Op{}
-	for rows.Next() {
+	return queryAll(ctx, db.r, op, query, func(s scanner) (store.Op, error) {
 		var (
 			o           store.Op
 			kind        string
 			nb, created sql.NullInt64
 		)
-		if err := rows.Scan(&o.ID, &o.PaymentID, &kind, &nb, &o.Attempts, &o.LastError, &created); err != nil {
-			return nil, classify(op, err)
-		}
+		err := s.Scan(&o.ID, &o.PaymentID, &kind, &nb, &o.Attempts, &o.LastError, &created)
 		o.Kind, o.NotBefore, o.CreatedAt = store.OpKind(kind), decTime(nb), decTime(created)
-		out = append(out, o)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, classify(op, err)
-	}
-	return out, nil
+		return o, err
+	}, args...)
 }
 
 // RetryOp records a failed attempt at op id: Attempts+1, LastError, and the

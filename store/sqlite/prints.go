@@ -188,29 +188,17 @@ func (db *DB) RefundPrintJobs(ctx context.Context, refundID string) ([]store.Pri
 }
 
 func scanPrints(ctx context.Context, q querier, op, query string, args ...any) ([]store.PrintJob, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, classify(op, err)
-	}
-	defer rows.Close()
-	out := []store.PrintJob{}
-	for rows.Next() {
+	return queryAll(ctx, q, op, query, func(s scanner) (store.PrintJob, error) {
 		var (
 			j                    store.PrintJob
 			pid, rid             sql.NullString
 			created, nb, printed sql.NullInt64
 		)
-		if err := rows.Scan(&j.ID, &pid, &j.Kind, &j.Reprint, &created, &nb, &j.Attempts, &j.LastError, &printed, &rid); err != nil {
-			return nil, classify(op, err)
-		}
+		err := s.Scan(&j.ID, &pid, &j.Kind, &j.Reprint, &created, &nb, &j.Attempts, &j.LastError, &printed, &rid)
 		j.PaymentID, j.RefundID = pid.String, rid.String
 		j.CreatedAt, j.NotBefore, j.PrintedAt = decTime(created), decTime(nb), decTime(printed)
-		out = append(out, j)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, classify(op, err)
-	}
-	return out, nil
+		return j, err
+	}, args...)
 }
 
 // MarkPrinted records that job id was printed at at.

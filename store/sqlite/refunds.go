@@ -308,51 +308,23 @@ func (db *DB) RefundsBetween(ctx context.Context, from, to time.Time) ([]pos.Ref
 }
 
 func (db *DB) refunds(ctx context.Context, op, query string, args ...any) ([]pos.Refund, error) {
-	rows, err := db.r.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, classify(op, err)
-	}
-	defer rows.Close()
-	out := []pos.Refund{}
-	for rows.Next() {
-		r, err := scanRefund(rows)
-		if err != nil {
-			return nil, classify(op, err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, classify(op, err)
-	}
-	return out, nil
+	return queryAll(ctx, db.r, op, query, scanRefund, args...)
 }
 
 // RefundEvents returns a refund's history, oldest first.
 func (db *DB) RefundEvents(ctx context.Context, refundID string) ([]pos.RefundEvent, error) {
-	const op = "sqlite.RefundEvents"
-	rows, err := db.r.QueryContext(ctx,
-		`SELECT seq, refund_id, at, from_state, to_state, reason, detail FROM refund_events WHERE refund_id = ? ORDER BY seq`, refundID)
-	if err != nil {
-		return nil, classify(op, err)
-	}
-	defer rows.Close()
-	out := []pos.RefundEvent{}
-	for rows.Next() {
-		var (
-			e        pos.RefundEvent
-			at       sql.NullInt64
-			from, to string
-		)
-		if err := rows.Scan(&e.Seq, &e.RefundID, &at, &from, &to, &e.Reason, &e.Detail); err != nil {
-			return nil, classify(op, err)
-		}
-		e.At, e.From, e.To = decTime(at), pos.RefundState(from), pos.RefundState(to)
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, classify(op, err)
-	}
-	return out, nil
+	return queryAll(ctx, db.r, "sqlite.RefundEvents",
+		`SELECT seq, refund_id, at, from_state, to_state, reason, detail FROM refund_events WHERE refund_id = ? ORDER BY seq`,
+		func(s scanner) (pos.RefundEvent, error) {
+			var (
+				e        pos.RefundEvent
+				at       sql.NullInt64
+				from, to string
+			)
+			err := s.Scan(&e.Seq, &e.RefundID, &at, &from, &to, &e.Reason, &e.Detail)
+			e.At, e.From, e.To = decTime(at), pos.RefundState(from), pos.RefundState(to)
+			return e, err
+		}, refundID)
 }
 
 const selectRefundOp = `SELECT id, refund_id, kind, not_before, created_at FROM refund_outbox`
@@ -374,26 +346,14 @@ func (db *DB) RefundOps(ctx context.Context, refundID string) ([]store.RefundOp,
 }
 
 func (db *DB) refundOps(ctx context.Context, op, query string, args ...any) ([]store.RefundOp, error) {
-	rows, err := db.r.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, classify(op, err)
-	}
-	defer rows.Close()
-	out := []store.RefundOp{}
-	for rows.Next() {
+	return queryAll(ctx, db.r, op, query, func(s scanner) (store.RefundOp, error) {
 		var (
 			o           store.RefundOp
 			kind        string
 			nb, created sql.NullInt64
 		)
-		if err := rows.Scan(&o.ID, &o.RefundID, &kind, &nb, &created); err != nil {
-			return nil, classify(op, err)
-		}
+		err := s.Scan(&o.ID, &o.RefundID, &kind, &nb, &created)
 		o.Kind, o.NotBefore, o.CreatedAt = store.RefundOpKind(kind), decTime(nb), decTime(created)
-		out = append(out, o)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, classify(op, err)
-	}
-	return out, nil
+		return o, err
+	}, args...)
 }
