@@ -31,6 +31,11 @@ type Capabilities struct {
 	Currencies []pos.Currency // currencies it accepts; empty means CNY only
 	Reverse    bool
 	Close      bool
+	// CloseWallets limits Close to these wallets' merchant-QR orders (the
+	// specs exclude some: Swiftpass and Allinpay close WeChat and Alipay
+	// orders only, UnionPay's expire by themselves). Empty means every
+	// wallet in MerchantQR; use CanClose rather than reading it.
+	CloseWallets []pos.Wallet
 	Refund     bool
 	// PartialRefund: several refunds may sum to at most the original.
 	PartialRefund bool
@@ -47,6 +52,15 @@ func (c Capabilities) Supports(m pos.Method, w pos.Wallet) bool {
 		return slices.Contains(c.MerchantQR, w)
 	}
 	return false
+}
+
+// CanClose reports whether a merchant-QR order of wallet w may be closed.
+// An order that may not is polled until it expires.
+func (c Capabilities) CanClose(w pos.Wallet) bool {
+	if !c.Close {
+		return false
+	}
+	return len(c.CloseWallets) == 0 || slices.Contains(c.CloseWallets, w)
 }
 
 // Accepts reports whether the gateway takes this currency.

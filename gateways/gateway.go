@@ -58,6 +58,25 @@ type Result struct {
 	// Detail is a redacted summary of the exchange: command, return codes,
 	// status. Never a payment code, key or full QR payload.
 	Detail string
+
+	// What the answer says it is about, so the flows can check it against
+	// the journaled order before adopting anything (STYLE.md, "trust nothing
+	// you did not ask about"). Empty or zero when the answer does not say.
+	// Amount above is the order's amount as the answer reports it.
+	OutTradeNo   string    // the order number the answer names
+	OutRefundNo  string    // the refund number the answer names
+	RefundAmount pos.Money // the refund's amount as the answer reports it
+	// Mismatch is set by an adapter whose answer names another merchant,
+	// terminal or order than the one asked about (Status is then Unknown):
+	// a short description for the alert, never adopted as ours.
+	Mismatch string
+	// Alert is set when the operator must act whatever the status: e.g. a
+	// refund the acquirer moved to an offline refund (Swiftpass CHANGE).
+	Alert string
+	// Resend is set when the spec asks for the same request to be sent
+	// again with the same numbers (Swiftpass refund NOTSURE); it is only
+	// meaningful with StatusUnknown.
+	Resend bool
 }
 
 // MicropayRequest charges a customer-presented payment code (反扫).

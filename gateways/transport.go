@@ -19,6 +19,9 @@ const MaxResponseBytes = 1 << 20
 //   - the request was never written (dial, DNS, TLS refused): pos.Unavailable;
 //   - it was written but no complete 2xx answer came back (timeout, reset,
 //     5xx, oversize body): pos.Unknown.
+//   - a redirect (3xx) is never followed: following one would re-send the
+//     request, payment code included, to another host (and a loop would send
+//     it ten times), so it is pos.Unknown like any other non-2xx answer.
 //
 // The distinction matters: Unavailable may be retried as it is, Unknown must
 // be queried and never sent again.
@@ -31,7 +34,11 @@ func Do(ctx context.Context, client *http.Client, req *http.Request, op string) 
 	if client == nil {
 		client = http.DefaultClient
 	}
-	resp, err := client.Do(req)
+	// A shallow copy shares the caller's Transport (and its connection pool)
+	// and differs only in refusing redirects.
+	noRedirect := *client
+	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := noRedirect.Do(req)
 	if err != nil {
 		if wrote.Load() {
 			return nil, pos.E(pos.Unknown, op, fmt.Errorf("no answer after sending: %w", err))
