@@ -36,7 +36,7 @@ type Capabilities struct {
 	// orders only, UnionPay's expire by themselves). Empty means every
 	// wallet in MerchantQR; use CanClose rather than reading it.
 	CloseWallets []pos.Wallet
-	Refund     bool
+	Refund       bool
 	// PartialRefund: several refunds may sum to at most the original.
 	PartialRefund bool
 	Notify        bool // signed asynchronous payment notifications
