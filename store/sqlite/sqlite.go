@@ -114,6 +114,12 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, pos.E(pos.Internal, op, err)
 	}
 
+	lock, err := lockForOpen(abs)
+	if err != nil {
+		return nil, pos.E(pos.Unavailable, op, err)
+	}
+	defer lock.release()
+
 	busy := strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
 	w, err := sql.Open("sqlite", dsn(abs, url.Values{
 		"_pragma": {
