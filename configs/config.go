@@ -147,6 +147,9 @@ func Parse(b []byte) (*Config, error) {
 	if err := dec.Decode(&c); err != nil {
 		return nil, fmt.Errorf("parsing YAML: %w", err)
 	}
+	if err := c.resolveCredentials(); err != nil {
+		return nil, err
+	}
 	c.ApplyDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, err

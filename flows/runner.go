@@ -64,6 +64,7 @@ type Runner struct {
 	inflight map[int64]bool    // outbox ops being executed
 	awaiting map[string]func() // payments waiting for a scan -> wake
 	wake     chan struct{}
+	beats    heartbeat // one beat per loop iteration, for Alive
 	notes    notificationsSeen
 	decideMu sync.Mutex // held by apply from reading a payment to journaling its change
 }
@@ -501,6 +502,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer t.Stop()
 	for {
 		r.runDue(ctx, &wg)
+		r.beats.beat()
 		select {
 		case <-ctx.Done():
 			wg.Wait()

@@ -94,7 +94,7 @@ install -m 0644 packaging/modules-load.conf "$tree/lib/modules-load.d/posagent.c
 # root:posagent comes from postinst (dpkg-statoverride): the group does not
 # exist when dpkg unpacks a first install.
 install -m 0640 configs/posagent.example.yaml "$tree/etc/posagent/posagent.yaml"
-install -m 0644 README.md ARCHITECTURE.md "$doc/"
+install -m 0644 README.md ARCHITECTURE.md NOTICE "$doc/"
 
 # copyright: posagent, then every module linked into this binary with its
 # license text as found in the module cache, and the bundled C libraries.
@@ -105,13 +105,18 @@ Upstream-Name: posagent
 Source: https://github.com/posagent/posagent
 
 Files: *
-Copyright: the posagent authors
-License: see the posagent repository (no license file was declared when this
- package was built)
+Copyright: 2026 the posagent authors
+License: Apache-2.0
+ On Debian, the full text is in /usr/share/common-licenses/Apache-2.0;
+ /usr/share/doc/posagent/NOTICE says what the bundled libraries ask of
+ redistributors.
 
 Files: usr/bin/posagent (github.com/karalabe/hid: bundled libusb and hidapi, statically linked)
 License: LGPL-2.1+ (libusb), BSD-3-clause (hidapi)
  On Debian, the LGPL-2.1 text is in /usr/share/common-licenses/LGPL-2.1.
+ To relink posagent against a modified libusb, build it from its source
+ (the posagent repository at this version, which pins libusb's sources
+ through github.com/karalabe/hid in go.sum); see NOTICE.
  The module's own license text follows with the other Go modules.
 HEAD
 	echo

@@ -47,7 +47,7 @@ sed "s#/usr/bin/posagent#$prefix/bin/posagent#; s#file:///usr/share/doc/posagent
 	"$root/packaging/posagent.service" >"$dest/etc/systemd/system/posagent.service"
 chmod 0644 "$dest/etc/systemd/system/posagent.service"
 install -m 0644 "$root/packaging/modules-load.conf" "$dest/etc/modules-load.d/posagent.conf"
-install -m 0644 "$root/README.md" "$root/ARCHITECTURE.md" "$dest$prefix/share/doc/posagent/"
+install -m 0644 "$root/README.md" "$root/ARCHITECTURE.md" "$root/NOTICE" "$root/LICENSE" "$dest$prefix/share/doc/posagent/"
 if [ ! -e "$dest/etc/udev/rules.d/60-posagent.rules" ]; then
 	install -m 0644 "$root/packaging/60-posagent.rules" "$dest/etc/udev/rules.d/60-posagent.rules"
 fi

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -50,6 +51,7 @@ var wantTree = map[string]string{
 	"/usr/share/doc/":                      "drwxr-xr-x root/root",
 	"/usr/share/doc/posagent/":             "drwxr-xr-x root/root",
 	"/usr/share/doc/posagent/ARCHITECTURE.md": "-rw-r--r-- root/root",
+	"/usr/share/doc/posagent/NOTICE":          "-rw-r--r-- root/root",
 	"/usr/share/doc/posagent/README.md":       "-rw-r--r-- root/root",
 	"/usr/share/doc/posagent/copyright":       "-rw-r--r-- root/root",
 }
@@ -246,6 +248,52 @@ func TestDeb(t *testing.T) {
 			t.Errorf("systemd-analyze verify: %v\n%s", err, strings.Join(ours, "\n"))
 		}
 	})
+
+	t.Run("licence", func(t *testing.T) {
+		b, err := os.ReadFile(filepath.Join(root, "usr/share/doc/posagent/copyright"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"License: Apache-2.0", "LGPL-2.1", "relink"} {
+			if !strings.Contains(string(b), want) {
+				t.Errorf("copyright file lacks %q", want)
+			}
+		}
+		notice, err := os.ReadFile(filepath.Join(root, "usr/share/doc/posagent/NOTICE"))
+		if err != nil || !strings.Contains(string(notice), "LGPL-2.1") {
+			t.Errorf("NOTICE missing or silent on libusb's LGPL-2.1: %v", err)
+		}
+	})
+
+	t.Run("systemd-analyze security", func(t *testing.T) {
+		if _, err := exec.LookPath("systemd-analyze"); err != nil {
+			t.Skip("systemd-analyze not installed (apt install systemd): posagent.service not scored")
+		}
+		unit := filepath.Join(root, "lib/systemd/system/posagent.service")
+		out, err := exec.Command("systemd-analyze", "security", "--offline=true", "--no-pager", unit).CombinedOutput()
+		if err != nil {
+			t.Fatalf("systemd-analyze security: %v\n%s", err, out)
+		}
+		m := regexp.MustCompile(`Overall exposure level for [^:]+: ([0-9.]+)`).FindSubmatch(out)
+		if m == nil {
+			t.Fatalf("no exposure level in:\n%s", out)
+		}
+		score, err := strconv.ParseFloat(string(m[1]), 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 0 is fully locked down, 10 fully exposed. The unit still reaches
+		// the USB, tty, lp and input devices it needs (DeviceAllow=).
+		if score > 2.0 {
+			t.Errorf("posagent.service exposure %.1f, want at most 2.0:\n%s", score, out)
+		}
+		for _, dev := range []string{"char-ttyACM rw", "char-ttyUSB rw", "char-ttyS rw", "char-usb rw", "char-usb_device rw", "char-input rw"} {
+			b, _ := os.ReadFile(unit)
+			if !strings.Contains(string(b), "DeviceAllow="+dev) {
+				t.Errorf("posagent.service lost DeviceAllow=%s: scanners or printers would be unreachable", dev)
+			}
+		}
+	})
 }
 
 // TestScripts lints the scripts in the repository itself, so a syntax error
@@ -285,6 +333,8 @@ func TestInstallScript(t *testing.T) {
 		"opt/posagent/bin/posagent":                       0o755,
 		"opt/posagent/share/doc/posagent/README.md":       0o644,
 		"opt/posagent/share/doc/posagent/ARCHITECTURE.md": 0o644,
+		"opt/posagent/share/doc/posagent/NOTICE":          0o644,
+		"opt/posagent/share/doc/posagent/LICENSE":         0o644,
 		"etc/systemd/system/posagent.service":             0o644,
 		"etc/udev/rules.d/60-posagent.rules":              0o644,
 		"etc/modules-load.d/posagent.conf":                0o644,

@@ -149,7 +149,10 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 	if ready != nil {
 		ready(ln.Addr().String(), runner)
 	}
+	stopping := supervise(ctx, runner, d.journal, d.log)
 	<-ctx.Done()
+	d.log.Info("posagent stopping")
+	stopping()
 	shutdownCtx, stop := context.WithTimeout(context.Background(), 5*time.Second)
 	defer stop()
 	_ = srv.Shutdown(shutdownCtx)
