@@ -8,7 +8,8 @@
 // Capabilities (and implements), for every wallet it declares, against
 // every outcome class: success; user paying then success; user paying then
 // reversed; declined (StatusFailed with a Reason); no answer, HTTP 5xx,
-// malformed body and wrong response signature (a pos.Unknown error, never
+// malformed body, wrong response signature and a redirect to another URL
+// (a pos.Unknown error, never followed, never
 // StatusFailed); connection refused before sending (pos.Unavailable).
 // It also covers query of an unknown order (pos.NotFound), reverse, close,
 // partial refunds, and, for Notifiers, verified, duplicate, forged and

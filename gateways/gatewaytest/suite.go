@@ -290,7 +290,26 @@ func wantStatus(t *testing.T, what string, res gateways.Result, err error, want 
 
 // faultCases are the transport and signature faults every call must
 // survive as pos.Unknown: the request was sent, no trustworthy answer came.
-var faultCases = []sim.Fault{sim.NoAnswer, sim.HTTP5xx, sim.Malformed, sim.BadSignature}
+// A redirect is one of them: following it would re-send the request (a
+// payment code) to another host, so the other URL must never be hit.
+var faultCases = []sim.Fault{sim.NoAnswer, sim.HTTP5xx, sim.Malformed, sim.BadSignature, sim.Redirect}
+
+// noRedirectFollowed checks, when the subtest ends, that a Redirect fault
+// was not followed: nothing reached sim.RedirectURL.
+func noRedirectFollowed(t *testing.T, f sim.Fault) {
+	if f != sim.Redirect {
+		return
+	}
+	if _, err := sim.RedirectURL(); err != nil {
+		t.Fatalf("redirect trap: %v", err)
+	}
+	before := sim.RedirectHits()
+	t.Cleanup(func() {
+		if n := sim.RedirectHits() - before; n > 0 {
+			t.Errorf("the client followed the redirect: %d request(s) reached the other URL", n)
+		}
+	})
+}
 
 func (s *suite) testSubmitOutcomes(t *testing.T, m pos.Method, w pos.Wallet) {
 	first := gateways.StatusSucceeded
@@ -393,6 +412,7 @@ func (s *suite) testSubmitOutcomes(t *testing.T, m pos.Method, w pos.Wallet) {
 	for _, f := range faultCases {
 		t.Run("Fault/"+string(f), func(t *testing.T) {
 			t.Parallel()
+			noRedirectFollowed(t, f)
 			p := s.pair(t, Config{})
 			o, res, err := s.submit(t, p, m, w, 100, &sim.Behaviour{Fault: f, FaultOn: []sim.Op{sim.OpSubmit}})
 			wantKind(t, "submit", res, err, pos.Unknown)
@@ -468,6 +488,7 @@ func (s *suite) testQuery(t *testing.T) {
 	for _, f := range faultCases {
 		t.Run("Fault/"+string(f), func(t *testing.T) {
 			t.Parallel()
+			noRedirectFollowed(t, f)
 			p := s.pair(t, Config{})
 			o := s.paidOrder(t, p, 100)
 			p.ctl.Script(o.ref.OutTradeNo, sim.Behaviour{Fault: f, FaultOn: []sim.Op{sim.OpQuery}, Times: 1})
@@ -529,6 +550,7 @@ func (s *suite) testReverse(t *testing.T) {
 	for _, f := range faultCases {
 		t.Run("Fault/"+string(f), func(t *testing.T) {
 			t.Parallel()
+			noRedirectFollowed(t, f)
 			p := s.pair(t, Config{})
 			o, _, err := s.submit(t, p, pos.Micropay, w, 192, nil)
 			if err != nil {
@@ -594,6 +616,7 @@ func (s *suite) testClose(t *testing.T) {
 	for _, f := range faultCases {
 		t.Run("Fault/"+string(f), func(t *testing.T) {
 			t.Parallel()
+			noRedirectFollowed(t, f)
 			p := s.pair(t, Config{})
 			o, _, err := s.submit(t, p, m, w, 192, nil)
 			if err != nil {
@@ -677,6 +700,7 @@ func (s *suite) testRefund(t *testing.T) {
 	for _, f := range faultCases {
 		t.Run("Fault/"+string(f), func(t *testing.T) {
 			t.Parallel()
+			noRedirectFollowed(t, f)
 			p := s.pair(t, Config{})
 			o := s.paidOrder(t, p, 100)
 			p.ctl.Script(o.ref.OutTradeNo, sim.Behaviour{Fault: f, FaultOn: []sim.Op{sim.OpRefund}, Times: 1})

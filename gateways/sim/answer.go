@@ -21,11 +21,31 @@ const (
 	// unpaid (and can no longer be paid: the customer walked away), the
 	// reverse or close is not executed, the refund is not executed.
 	TruthNotDone Truth = "not_done"
+	// TruthPending: the operation is accepted but has not taken effect
+	// yet, and nothing will settle it on its own: an order stays payable
+	// and unpaid (queries no longer advance it), a refund is held as
+	// pending. A later scripted truth, or a reverse or close, settles it.
+	// The truth check uses it to reach a call (a query, a refund query)
+	// with the outcome still open; see Base.Settle.
+	TruthPending Truth = "pending"
+)
+
+// The scripted answer codes every simulator understands besides its
+// spec's own (its DocumentedAnswers).
+const (
+	// CodeHonest (the empty Code) answers from the ledger as usual, after
+	// the ledger has moved as the Truth says.
+	CodeHonest = ""
+	// CodeNoAnswer gives no answer within the client's timeout (the call
+	// is held, then the connection dropped), after the ledger has moved as
+	// the Truth says: the one answer every spec allows on every call.
+	CodeNoAnswer = "(no answer)"
 )
 
 // Answer scripts one call: which documented answer to give (Code, in the
 // spec's own words, one of the simulator's DocumentedAnswers for the
-// operation) and what the ledger does (Truth).
+// operation, or CodeHonest, or CodeNoAnswer) and what the ledger does
+// (Truth).
 type Answer struct {
 	Code  string
 	Truth Truth

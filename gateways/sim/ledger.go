@@ -1,14 +1,51 @@
 // Package sim is the acquirer-independent half of every gateway simulator:
-// a durable ledger of orders and the scenarios chosen by an amount's last two
-// digits (the "magic amounts" in the README). Each gateway's simulator
-// (gateways/<acquirer>/<acquirer>sim) speaks its wire protocol and checks
-// signatures, and asks this package what happens to an order.
+// a durable ledger of orders (the truth the contract suite checks the till
+// against), the scenarios chosen by an amount's last two digits (the
+// "magic amounts" in the README), per-order scripts and faults, scripted
+// answers with a truth of their own, and Base, the chassis a wire
+// simulator embeds. Each gateway's simulator (gateways/<acquirer>/<acq>sim)
+// speaks its wire protocol, checks signatures with its own reading of the
+// spec, and asks this package what happens to an order.
+//
+// A wire simulator on Base:
+//
+//	type Server struct {
+//		*sim.Base
+//		o Options // its own: keys, merchant, field rules
+//	}
+//
+//	func New(o Options) (*Server, error) {
+//		b, err := sim.NewBase(sim.BaseOptions{Name: "mmsp", LedgerPath: o.LedgerPath,
+//			Rules: o.Rules, NotifySchedule: o.NotifySchedule, Logger: o.Logger})
+//		if err != nil {
+//			return nil, err
+//		}
+//		return &Server{Base: b, o: o}, nil
+//	}
+//
+//	// Answers is the simulator's own table of what the spec documents per
+//	// call; with Base's ScriptAnswer and Order, *Server is a
+//	// gatewaytest.Truther.
+//	func (s *Server) Answers(op sim.Op, method string) []sim.DocumentedAnswer { ... }
+//
+// In a handler: s.Ledger().NewOrder/Query/Reverse/Close/Refund as the call
+// asks; then s.TakeAnswer(no, op) and, when one is scripted, s.Settle(op,
+// no, a.Truth, ref) and answer a.Code in the spec's words (CodeHonest: from
+// the ledger; CodeNoAnswer: ServeFault(w, r, NoAnswer, hold)); else
+// s.Script().TakeFault(...) and sim.ServeFault for transport faults.
+// Notifications: s.Notify(no, func(ctx) bool { post; return acked }) follows
+// the schedule until acknowledged; s.NotifyNow sends one before answering.
+// Tests: url, _ := s.Serve(s) serves it on loopback, s.Stop() refuses
+// connections (Controller.Stop), s.Close() ends everything. s.Bill(day,
+// loc) lists what moved money on an acquirer day, for a bill endpoint.
 package sim
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -70,13 +107,33 @@ const (
 	Refunded   OrderState = "REFUND"
 )
 
+// RefundStatus is where a refund stands at the simulated acquirer. The
+// zero value is an executed refund, so ledgers written before refunds had a
+// status read as they always did.
+type RefundStatus string
+
+const (
+	// RefundExecuted: the money went back to the customer.
+	RefundExecuted RefundStatus = ""
+	// RefundPending: accepted, not executed yet (TruthPending); its amount
+	// is held against the order until a later truth executes or fails it.
+	RefundPending RefundStatus = "pending"
+	// RefundRefused: the acquirer refused it; nothing moved (TruthNotDone).
+	// Kept so that a query of it answers "failed", not "not found".
+	RefundRefused RefundStatus = "refused"
+)
+
 // Refund is one refund of an order.
 type Refund struct {
-	OutRefundNo string    `json:"out_refund_no"`
-	RefundID    string    `json:"refund_id"`
-	Amount      int64     `json:"amount"`
-	At          time.Time `json:"at"`
+	OutRefundNo string       `json:"out_refund_no"`
+	RefundID    string       `json:"refund_id"`
+	Amount      int64        `json:"amount"`
+	At          time.Time    `json:"at"`
+	Status      RefundStatus `json:"status,omitempty"`
 }
+
+// Executed reports whether the refund's money went back.
+func (r Refund) Executed() bool { return r.Status == RefundExecuted }
 
 // Order is one order in the ledger.
 type Order struct {
@@ -91,6 +148,9 @@ type Order struct {
 	Queries       int        `json:"queries"`
 	CreatedAt     time.Time  `json:"created_at"`
 	PaidAt        time.Time  `json:"paid_at,omitempty"`
+	// EndedAt is when the order was reversed or closed (the bill lists a
+	// paid order's reversal on that day).
+	EndedAt time.Time `json:"ended_at,omitempty"`
 	// CodeMasked is the masked payment code; the simulator keeps no full code.
 	CodeMasked string   `json:"code_masked,omitempty"`
 	Refunds    []Refund `json:"refunds,omitempty"`
@@ -111,18 +171,42 @@ type Order struct {
 	NotifyURL string `json:"notify_url,omitempty"`
 }
 
-// RefundedAmount sums the order's refunds.
+// RefundedAmount sums the order's executed refunds: the money returned.
 func (o Order) RefundedAmount() int64 {
 	var n int64
 	for _, r := range o.Refunds {
-		n += r.Amount
+		if r.Executed() {
+			n += r.Amount
+		}
 	}
 	return n
 }
 
-// Ledger is the simulator's durable order book: a JSON file rewritten
-// atomically after every change, so a demo killed and restarted on the same
-// state directory continues against the same orders.
+// HeldAmount sums the refunds executed or still pending: what can no
+// longer be refunded.
+func (o Order) HeldAmount() int64 {
+	var n int64
+	for _, r := range o.Refunds {
+		if r.Status != RefundRefused {
+			n += r.Amount
+		}
+	}
+	return n
+}
+
+// Charged reports whether the customer's money is with the merchant now:
+// the order was paid and not reversed (refunds are counted separately).
+func (o Order) Charged() bool { return o.State == Success || o.State == Refunded }
+
+// Ledger is the simulator's durable order book. On disk it is a log of
+// JSON lines, one per change, each the changed order as it now stands;
+// opening replays the log (the last line of each order wins). Every change
+// is appended and fsync'ed before the wire simulator answers, so a demo
+// killed and restarted on the same state directory continues against the
+// same orders, and the cost of a change does not grow with the number of
+// orders (BenchmarkLedgerNewOrder). A ledger written by an older posagent
+// (one JSON document with every order) is read the same way and continued
+// as a log.
 type Ledger struct {
 	mu     sync.Mutex
 	path   string // "" keeps the ledger in memory only
@@ -130,6 +214,12 @@ type Ledger struct {
 	seq    int64
 	now    func() time.Time
 	rules  Rules
+	// goodSize is where the last complete record of the file ends; a torn
+	// record after it (a crash mid-append) is cut off before the next
+	// append. A reader that never appends leaves the file alone.
+	goodSize int64
+	torn     bool
+	needNL   bool // the file does not end in a newline (a torn record cut off, an old ledger)
 }
 
 // Rules are the acquirer's timing rules the ledger enforces. The zero value
@@ -154,9 +244,12 @@ var ErrTooEarly = errors.New("sim: reverse too soon after the order")
 // passed since the order's previous query.
 var ErrQueryTooSoon = errors.New("sim: query too soon after the previous one")
 
-type ledgerFile struct {
+// record is one line of the ledger's log. Orders is only in a ledger
+// written by an older version (one document holding every order).
+type record struct {
 	Seq    int64    `json:"seq"`
-	Orders []*Order `json:"orders"`
+	Order  *Order   `json:"order,omitempty"`
+	Orders []*Order `json:"orders,omitempty"`
 }
 
 // OpenLedger loads the ledger at path, creating it when absent. An empty
@@ -166,20 +259,42 @@ func OpenLedger(path string) (*Ledger, error) {
 	if path == "" {
 		return l, nil
 	}
-	b, err := os.ReadFile(path)
+	data, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
 		return l, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sim: reading ledger: %w", err)
 	}
-	var f ledgerFile
-	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("sim: ledger %s is corrupt: %w", path, err)
+	dec := json.NewDecoder(bytes.NewReader(data))
+	for {
+		var r record
+		err := dec.Decode(&r)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			// Only the last record may be torn (a crash mid-append): the
+			// rest of the file must be one line at most.
+			rest := bytes.TrimRight(data[l.goodSize:], "\n")
+			if bytes.IndexByte(bytes.TrimLeft(rest, "\n"), '\n') >= 0 {
+				return nil, fmt.Errorf("sim: ledger %s is corrupt after byte %d: %w", path, l.goodSize, err)
+			}
+			l.torn, l.needNL = true, true
+			break
+		}
+		l.goodSize = dec.InputOffset()
+		l.seq = max(l.seq, r.Seq)
+		for _, o := range r.Orders {
+			l.orders[o.OutTradeNo] = o
+		}
+		if r.Order != nil {
+			l.orders[r.Order.OutTradeNo] = r.Order
+		}
 	}
-	l.seq = f.Seq
-	for _, o := range f.Orders {
-		l.orders[o.OutTradeNo] = o
+	if !l.torn {
+		l.goodSize = int64(len(data))
+		l.needNL = len(data) > 0 && data[len(data)-1] != '\n'
 	}
 	return l, nil
 }
@@ -187,39 +302,75 @@ func OpenLedger(path string) (*Ledger, error) {
 // SetClock replaces the ledger's clock, for tests.
 func (l *Ledger) SetClock(now func() time.Time) { l.mu.Lock(); l.now = now; l.mu.Unlock() }
 
-func (l *Ledger) saveLocked() error {
+// appendLocked makes a change to o durable: one JSON line appended to the
+// log and fsync'ed. The file is opened per append, so a ledger needs no
+// Close and two ledgers never hold a stale handle.
+func (l *Ledger) appendLocked(o *Order) error {
 	if l.path == "" {
 		return nil
 	}
-	f := ledgerFile{Seq: l.seq}
-	for _, o := range l.orders {
-		f.Orders = append(f.Orders, o)
-	}
-	sort.Slice(f.Orders, func(i, j int) bool { return f.Orders[i].OutTradeNo < f.Orders[j].OutTradeNo })
-	b, err := json.MarshalIndent(f, "", "  ")
+	b, err := json.Marshal(record{Seq: l.seq, Order: o})
 	if err != nil {
 		return err
 	}
-	tmp := l.path + ".tmp"
+	b = append(b, '\n')
 	if err := os.MkdirAll(filepath.Dir(l.path), 0o700); err != nil {
+		return fmt.Errorf("sim: ledger directory: %w", err)
+	}
+	fh, err := os.OpenFile(l.path, os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("sim: opening ledger: %w", err)
+	}
+	if l.torn {
+		// Cut off the torn record a crash left, so this one starts on a
+		// line of its own.
+		if err := fh.Truncate(l.goodSize); err != nil {
+			fh.Close()
+			return fmt.Errorf("sim: repairing ledger: %w", err)
+		}
+		l.torn = false
+	}
+	end, err := fh.Seek(0, io.SeekEnd)
+	if err != nil {
+		fh.Close()
 		return err
 	}
-	fh, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
+	if l.needNL && end > 0 {
+		b = append([]byte{'\n'}, b...)
 	}
 	if _, err := fh.Write(b); err != nil {
 		fh.Close()
-		return err
+		// The log may now end in a torn record: cut it off next time.
+		l.torn = true
+		return fmt.Errorf("sim: appending to ledger: %w", err)
 	}
 	if err := fh.Sync(); err != nil {
 		fh.Close()
-		return err
+		l.torn = true
+		return fmt.Errorf("sim: syncing ledger: %w", err)
 	}
-	if err := fh.Close(); err != nil {
-		return err
+	l.goodSize, l.needNL = end+int64(len(b)), false
+	return fh.Close()
+}
+
+// commitLocked appends o's new state; when that fails it puts back prev
+// (nil: o was new), so the ledger in memory never runs ahead of the disk.
+func (l *Ledger) commitLocked(o *Order, prev *Order) error {
+	err := l.appendLocked(o)
+	if err == nil {
+		return nil
 	}
-	return os.Rename(tmp, l.path)
+	if prev == nil {
+		delete(l.orders, o.OutTradeNo)
+	} else {
+		*o = *prev
+	}
+	return err
+}
+
+func snapshot(o *Order) *Order {
+	c := cloneOrder(o)
+	return &c
 }
 
 // Get returns a copy of an order.
@@ -262,6 +413,11 @@ var ErrDuplicate = fmt.Errorf("sim: duplicate out_trade_no")
 // ErrNotFound is returned for an order the ledger does not know.
 var ErrNotFound = fmt.Errorf("sim: order not found")
 
+// ErrSettled is returned by a truth-moving operation on an order (or
+// refund) whose outcome is already final the other way: a paid order
+// cannot be abandoned, a closed one cannot be charged.
+var ErrSettled = errors.New("sim: the order's outcome is already settled")
+
 // NewOrder records a new order and applies its scenario's first step.
 // Micropay orders start paid, paying or failed; QR orders start NOTPAY
 // (their scenario decides what queries see). The returned Order is the state
@@ -300,8 +456,7 @@ func (l *Ledger) NewOrder(o Order) (Order, error) {
 		o.State = UserPaying
 	}
 	l.orders[o.OutTradeNo] = &o
-	if err := l.saveLocked(); err != nil {
-		delete(l.orders, o.OutTradeNo)
+	if err := l.commitLocked(&o, nil); err != nil {
 		return Order{}, err
 	}
 	return cloneOrder(&o), nil
@@ -322,6 +477,7 @@ func (l *Ledger) Query(outTradeNo string) (Order, error) {
 	if l.rules.MinQueryInterval > 0 && !o.LastQueryAt.IsZero() && now.Sub(o.LastQueryAt) < l.rules.MinQueryInterval {
 		return cloneOrder(o), ErrQueryTooSoon
 	}
+	prev := snapshot(o)
 	o.LastQueryAt = now
 	o.Queries++
 	paysAfter := o.Scenario == PayOnSecondQuery || o.Scenario == PayAfterQueries
@@ -336,7 +492,7 @@ func (l *Ledger) Query(outTradeNo string) (Order, error) {
 	case o.State == NotPay && (paysAfter || o.Scenario == PayingUntilReversed || o.Scenario == NoAnswerNeverPaid):
 		o.State = UserPaying
 	}
-	if err := l.saveLocked(); err != nil {
+	if err := l.commitLocked(o, prev); err != nil {
 		return Order{}, err
 	}
 	return cloneOrder(o), nil
@@ -348,19 +504,35 @@ func (l *Ledger) Query(outTradeNo string) (Order, error) {
 func (l *Ledger) Reverse(outTradeNo string) (Order, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.reverseLocked(outTradeNo, true)
+}
+
+// ExecuteReverse reverses an order as Reverse does, but ignores
+// Rules.ReverseAfter: a scripted truth (TruthDone on a reverse) says the
+// acquirer executed it, whatever it answered.
+func (l *Ledger) ExecuteReverse(outTradeNo string) (Order, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.reverseLocked(outTradeNo, false)
+}
+
+func (l *Ledger) reverseLocked(outTradeNo string, rules bool) (Order, error) {
 	o, ok := l.orders[outTradeNo]
+	var prev *Order
 	if !ok {
 		o = &Order{OutTradeNo: outTradeNo, State: Revoked, Tombstone: true, CreatedAt: l.now()}
 		l.orders[outTradeNo] = o
+	} else {
+		prev = snapshot(o)
 	}
-	if l.rules.ReverseAfter > 0 && !o.Tombstone && l.now().Sub(o.CreatedAt) < l.rules.ReverseAfter {
+	if rules && l.rules.ReverseAfter > 0 && !o.Tombstone && l.now().Sub(o.CreatedAt) < l.rules.ReverseAfter {
 		return cloneOrder(o), ErrTooEarly
 	}
-	if o.State == Refunded {
+	if o.State == Refunded || len(o.Refunds) > 0 {
 		return cloneOrder(o), fmt.Errorf("sim: order %s has refunds and cannot be reversed", outTradeNo)
 	}
-	o.State = Revoked
-	if err := l.saveLocked(); err != nil {
+	o.State, o.EndedAt = Revoked, l.now()
+	if err := l.commitLocked(o, prev); err != nil {
 		return Order{}, err
 	}
 	return cloneOrder(o), nil
@@ -377,8 +549,9 @@ func (l *Ledger) Close(outTradeNo string) (Order, error) {
 	if o.State == Success || o.State == Refunded {
 		return cloneOrder(o), fmt.Errorf("sim: order %s is paid and cannot be closed", outTradeNo)
 	}
-	o.State = Closed
-	if err := l.saveLocked(); err != nil {
+	prev := snapshot(o)
+	o.State, o.EndedAt = Closed, l.now()
+	if err := l.commitLocked(o, prev); err != nil {
 		return Order{}, err
 	}
 	return cloneOrder(o), nil
@@ -387,6 +560,23 @@ func (l *Ledger) Close(outTradeNo string) (Order, error) {
 // Refund refunds part of a paid order. Refunds never sum above the
 // original; the same out_refund_no twice returns the first refund.
 func (l *Ledger) Refund(outTradeNo, outRefundNo string, amount int64) (Order, Refund, error) {
+	return l.refund(outTradeNo, outRefundNo, amount, RefundExecuted)
+}
+
+// AcceptRefund records a refund accepted but not executed (RefundPending):
+// its amount is held until ExecuteRefund or RefuseRefund settles it. The
+// same out_refund_no twice returns the first refund.
+func (l *Ledger) AcceptRefund(outTradeNo, outRefundNo string, amount int64) (Order, Refund, error) {
+	return l.refund(outTradeNo, outRefundNo, amount, RefundPending)
+}
+
+// RecordRefusedRefund records a refund the acquirer refused (RefundRefused):
+// nothing moved, but a query of it finds it and says so.
+func (l *Ledger) RecordRefusedRefund(outTradeNo, outRefundNo string, amount int64) (Order, Refund, error) {
+	return l.refund(outTradeNo, outRefundNo, amount, RefundRefused)
+}
+
+func (l *Ledger) refund(outTradeNo, outRefundNo string, amount int64, st RefundStatus) (Order, Refund, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	o, ok := l.orders[outTradeNo]
@@ -398,19 +588,152 @@ func (l *Ledger) Refund(outTradeNo, outRefundNo string, amount int64) (Order, Re
 			return cloneOrder(o), r, nil
 		}
 	}
-	if o.State != Success && o.State != Refunded {
-		return cloneOrder(o), Refund{}, fmt.Errorf("sim: order %s is %s, not paid", outTradeNo, o.State)
+	if st != RefundRefused {
+		if o.State != Success && o.State != Refunded {
+			return cloneOrder(o), Refund{}, fmt.Errorf("sim: order %s is %s, not paid", outTradeNo, o.State)
+		}
+		if amount <= 0 || o.HeldAmount()+amount > o.Amount {
+			return cloneOrder(o), Refund{}, fmt.Errorf("sim: refund of %d exceeds the refundable %d", amount, o.Amount-o.HeldAmount())
+		}
 	}
-	if amount <= 0 || o.RefundedAmount()+amount > o.Amount {
-		return cloneOrder(o), Refund{}, fmt.Errorf("sim: refund of %d exceeds the refundable %d", amount, o.Amount-o.RefundedAmount())
-	}
-	r := Refund{OutRefundNo: outRefundNo, RefundID: l.nextIDLocked("50"), Amount: amount, At: l.now()}
+	prev := snapshot(o)
+	r := Refund{OutRefundNo: outRefundNo, RefundID: l.nextIDLocked("50"), Amount: amount, At: l.now(), Status: st}
 	o.Refunds = append(o.Refunds, r)
-	o.State = Refunded
-	if err := l.saveLocked(); err != nil {
+	if st == RefundExecuted {
+		o.State = Refunded
+	}
+	if err := l.commitLocked(o, prev); err != nil {
 		return Order{}, Refund{}, err
 	}
 	return cloneOrder(o), r, nil
+}
+
+// ExecuteRefund executes a pending refund (an executed one is left as it
+// is); a refused one is ErrSettled.
+func (l *Ledger) ExecuteRefund(outTradeNo, outRefundNo string) (Order, Refund, error) {
+	return l.settleRefund(outTradeNo, outRefundNo, RefundExecuted)
+}
+
+// RefuseRefund refuses a pending refund, freeing its amount (a refused
+// one is left as it is); an executed one is ErrSettled.
+func (l *Ledger) RefuseRefund(outTradeNo, outRefundNo string) (Order, Refund, error) {
+	return l.settleRefund(outTradeNo, outRefundNo, RefundRefused)
+}
+
+func (l *Ledger) settleRefund(outTradeNo, outRefundNo string, st RefundStatus) (Order, Refund, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	o, ok := l.orders[outTradeNo]
+	if !ok {
+		return Order{}, Refund{}, ErrNotFound
+	}
+	for i, r := range o.Refunds {
+		if r.OutRefundNo != outRefundNo {
+			continue
+		}
+		switch r.Status {
+		case st:
+			return cloneOrder(o), r, nil
+		case RefundPending:
+		default:
+			return cloneOrder(o), r, ErrSettled
+		}
+		prev := snapshot(o)
+		o.Refunds[i].Status = st
+		o.Refunds[i].At = l.now()
+		if st == RefundExecuted {
+			o.State = Refunded
+		}
+		if err := l.commitLocked(o, prev); err != nil {
+			return Order{}, Refund{}, err
+		}
+		return cloneOrder(o), o.Refunds[i], nil
+	}
+	return cloneOrder(o), Refund{}, ErrNotFound
+}
+
+// Charge pays an order now whatever its scenario (TruthDone on a submit or
+// a query: "answer busy and pay anyway"). A paid order is left as it is; a
+// reversed, closed or declined one is ErrSettled.
+func (l *Ledger) Charge(outTradeNo string) (Order, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	o, ok := l.orders[outTradeNo]
+	if !ok || o.Tombstone {
+		return Order{}, ErrNotFound
+	}
+	switch o.State {
+	case Success, Refunded:
+		return cloneOrder(o), nil
+	case NotPay, UserPaying:
+	default:
+		return cloneOrder(o), ErrSettled
+	}
+	prev := snapshot(o)
+	o.State, o.PaidAt, o.Scenario = Success, l.now(), Immediate
+	if err := l.commitLocked(o, prev); err != nil {
+		return Order{}, err
+	}
+	return cloneOrder(o), nil
+}
+
+// Abandon ends an unpaid order without a charge (TruthNotDone on a submit
+// or a query: the customer walked away): it is PAYERROR from now on and can
+// no longer be paid. A declined, closed or reversed order is left as it
+// is; a paid one is ErrSettled.
+func (l *Ledger) Abandon(outTradeNo string) (Order, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	o, ok := l.orders[outTradeNo]
+	if !ok || o.Tombstone {
+		return Order{}, ErrNotFound
+	}
+	switch o.State {
+	case Success, Refunded:
+		return cloneOrder(o), ErrSettled
+	case NotPay, UserPaying:
+	default:
+		return cloneOrder(o), nil
+	}
+	prev := snapshot(o)
+	o.State, o.Scenario = PayError, Decline
+	if err := l.commitLocked(o, prev); err != nil {
+		return Order{}, err
+	}
+	return cloneOrder(o), nil
+}
+
+// Hold keeps an unpaid order payable but unpaid until a later truth or a
+// reverse or close settles it (TruthPending): a micropay order is
+// USERPAYING, a QR order NOTPAY, and queries no longer advance it. A paid
+// or ended order is ErrSettled.
+func (l *Ledger) Hold(outTradeNo string) (Order, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	o, ok := l.orders[outTradeNo]
+	if !ok || o.Tombstone {
+		return Order{}, ErrNotFound
+	}
+	switch o.State {
+	case NotPay, UserPaying:
+	case PayError:
+		if o.Queries > 0 {
+			return cloneOrder(o), ErrSettled
+		}
+	default:
+		return cloneOrder(o), ErrSettled
+	}
+	prev := snapshot(o)
+	o.Scenario, o.PaidAt = PayingUntilReversed, time.Time{}
+	if o.Method == "qr" {
+		o.State = NotPay
+	} else {
+		o.State = UserPaying
+	}
+	if err := l.commitLocked(o, prev); err != nil {
+		return Order{}, err
+	}
+	return cloneOrder(o), nil
 }
 
 // FindRefund looks a refund up by our number.

@@ -36,6 +36,11 @@ const (
 	Malformed Fault = "malformed"
 	// BadSignature: a well-formed answer whose signature is wrong.
 	BadSignature Fault = "bad_signature"
+	// Redirect: answer 307 Temporary Redirect to another URL (RedirectURL),
+	// after processing. A client must not follow it (following it re-sends
+	// the payment code to another host): the call is pos.Unknown, and the
+	// other URL never sees a request (RedirectHits).
+	Redirect Fault = "redirect"
 	// NotifyDuplicate: send the payment notification twice.
 	NotifyDuplicate Fault = "notify_duplicate"
 	// NotifyBeforeResponse: send the payment notification (and wait for
@@ -44,8 +49,10 @@ const (
 )
 
 // Transport reports whether the fault is answered by ServeFault (NoAnswer,
-// HTTP5xx, Malformed) rather than by the wire simulator.
-func (f Fault) Transport() bool { return f == NoAnswer || f == HTTP5xx || f == Malformed }
+// HTTP5xx, Malformed, Redirect) rather than by the wire simulator.
+func (f Fault) Transport() bool {
+	return f == NoAnswer || f == HTTP5xx || f == Malformed || f == Redirect
+}
 
 // Behaviour scripts what the simulated acquirer does with one order. The
 // zero value means "as the magic amount says".
@@ -194,7 +201,8 @@ func (s *Script) TakeFault(outTradeNo string, minor int64, op Op) Fault {
 // client never gives up.
 const DefaultHold = 2 * time.Minute
 
-// ServeFault answers a transport fault (NoAnswer, HTTP5xx, Malformed) and
+// ServeFault answers a transport fault (NoAnswer, HTTP5xx, Malformed,
+// Redirect) and
 // reports whether it did; the caller then writes nothing. Wire simulators
 // call it after processing the request, so the order exists whatever the
 // client sees. hold bounds NoAnswer (DefaultHold when zero).
@@ -220,6 +228,15 @@ func ServeFault(w http.ResponseWriter, r *http.Request, f Fault, hold time.Durat
 	case Malformed:
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte("{\"CommandID\":35075,\"Body\":{\"STATUS\":\"1\"  <!-- truncated"))
+		return true
+	case Redirect:
+		target, err := RedirectURL()
+		if err != nil {
+			// No trap to redirect to: an answer the client cannot trust
+			// either way.
+			return ServeFault(w, r, HTTP5xx, hold)
+		}
+		http.Redirect(w, r, target+r.URL.Path, http.StatusTemporaryRedirect)
 		return true
 	}
 	return false

@@ -110,3 +110,37 @@ func TestServeFault(t *testing.T) {
 		t.Errorf("no_answer got an answer")
 	}
 }
+
+// The Redirect fault answers 307 to the trap; a client that follows it is
+// seen there.
+func TestServeFaultRedirect(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ServeFault(w, r, Redirect, 0)
+	}))
+	defer srv.Close()
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	before := RedirectHits()
+	resp, err := noFollow.Post(srv.URL+"/pay", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	target, _ := RedirectURL()
+	if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != target+"/pay" {
+		t.Fatalf("answer %d to %q, want 307 to %s/pay", resp.StatusCode, resp.Header.Get("Location"), target)
+	}
+	if RedirectHits() != before {
+		t.Fatal("the trap was hit by a client that did not follow")
+	}
+	resp, err = http.Post(srv.URL+"/pay", "text/plain", nil) // follows
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if RedirectHits() != before+1 {
+		t.Fatal("a client that followed the redirect was not seen at the trap")
+	}
+	if !Redirect.Transport() {
+		t.Fatal("Redirect is not a transport fault: wire simulators would not serve it")
+	}
+}
