@@ -45,6 +45,16 @@ type Payment struct {
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 	SubmittedAt     time.Time // zero until the submit is journaled
+	// AnsweredAt is when the submit's answer came back (or the call ended
+	// without one). Rules of the form "not sooner than N after the pay"
+	// (reverse-after, close-after) are timed from it, never from
+	// SubmittedAt, which is stamped before the call: a slow answer would
+	// otherwise eat the margin the spec asks for.
+	AnsweredAt time.Time
+	// LastQueryAt is when the last query (or the submit, before any query)
+	// ended; the next query of this payment is never due sooner than the
+	// gateway's MinPollInterval after it, across restarts too.
+	LastQueryAt time.Time
 	// Deadline is when the runner stops waiting for the customer and
 	// reverses (or closes).
 	Deadline time.Time
@@ -52,6 +62,48 @@ type Payment struct {
 	Polls int
 	// Description is the goods name sent to the gateway.
 	Description string
+	// ChargedLate flags a payment the till had ended failed or reversed
+	// for which the gateway later gave a verified "paid" (an answer or a
+	// notification): the customer was charged after the till gave up.
+	// The state stays as it was (the sale was not completed at the till);
+	// the payment may be refunded, for at most its amount.
+	ChargedLate bool
+	// Alert is set when the gateway said the operator must act (or an
+	// answer about this payment contradicted the journal): the last such
+	// message, for the API and the logs. Empty when all is well.
+	Alert string
+}
+
+// Flag names why an event was recorded besides (or instead of) a state
+// change, so the events can be counted (metrics) and found (support).
+type Flag string
+
+const (
+	// FlagMismatch: an answer or notification named another order, amount,
+	// currency or refund than the journal holds (or the adapter said so);
+	// it was treated as no answer at all.
+	FlagMismatch Flag = "mismatch"
+	// FlagAlert: the gateway said the operator must act (gateways.Result.Alert).
+	FlagAlert Flag = "alert"
+	// FlagChargedLate: a verified "paid" for a payment already ended failed
+	// or reversed (Payment.ChargedLate).
+	FlagChargedLate Flag = "charged_late"
+)
+
+// Flags lists every flag, for validation and docs.
+var Flags = []Flag{FlagMismatch, FlagAlert, FlagChargedLate}
+
+// Valid reports whether f is a known flag; the empty flag is valid (no flag).
+func (f Flag) Valid() bool {
+	if f == "" {
+		return true
+	}
+	for _, v := range Flags {
+		if f == v {
+			return true
+		}
+	}
+	return false
 }
 
 // Event is one journaled transition: the append-only history of a payment.
@@ -65,4 +117,15 @@ type Event struct {
 	// Detail is a redacted summary of the request or response that caused
 	// the transition ("mmsp 2307 RetCode=0 STATUS=USERPAYING").
 	Detail string
+	// Flag is set on an event that records a mismatch, an alert or a late
+	// charge; empty otherwise.
+	Flag Flag
+}
+
+// Refundable reports whether p may be refunded: it succeeded, or it was
+// charged after the till had ended it failed or reversed (ChargedLate), so
+// the customer's money is with the merchant either way. The refunds of a
+// payment never sum above its amount.
+func Refundable(p Payment) bool {
+	return p.State == StateSucceeded || (p.ChargedLate && (p.State == StateFailed || p.State == StateReversed))
 }

@@ -21,13 +21,22 @@ const (
 	RefundSucceeded RefundState = "succeeded"
 	// RefundFailed is final: nothing was refunded.
 	RefundFailed RefundState = "failed"
+	// RefundAttention is final for the till, and not a failure: the
+	// acquirer said the operator must act (Refund.Alert says what), e.g.
+	// Swiftpass CHANGE, where the wallet refund could not be made and the
+	// money went to the merchant's account to be refunded offline. The
+	// till stops asking, and the amount stays held, so it cannot be
+	// refunded a second time through the wallet.
+	RefundAttention RefundState = "attention"
 )
 
 // RefundStates lists every refund state, for validation and docs.
-var RefundStates = []RefundState{RefundSubmitting, RefundProcessing, RefundUnknown, RefundSucceeded, RefundFailed}
+var RefundStates = []RefundState{RefundSubmitting, RefundProcessing, RefundUnknown, RefundSucceeded, RefundFailed, RefundAttention}
 
 // Final reports whether s can never change again.
-func (s RefundState) Final() bool { return s == RefundSucceeded || s == RefundFailed }
+func (s RefundState) Final() bool {
+	return s == RefundSucceeded || s == RefundFailed || s == RefundAttention
+}
 
 // Valid reports whether s is a known refund state.
 func (s RefundState) Valid() bool {
@@ -39,8 +48,8 @@ func (s RefundState) Valid() bool {
 	return false
 }
 
-// Status is what the local API shows: "succeeded" or "failed" when final,
-// else "pending".
+// Status is what the local API shows: the state itself when final
+// ("succeeded", "failed", "attention"), else "pending".
 func (s RefundState) Status() string {
 	if s.Final() {
 		return string(s)
@@ -50,16 +59,16 @@ func (s RefundState) Status() string {
 
 // Holds reports whether a refund in state s counts against what is left to
 // refund of its payment: every refund that is not failed, since a pending
-// one may still succeed.
+// one may still succeed and one needing attention may have moved money.
 func (s RefundState) Holds() bool { return s != RefundFailed }
 
 // refundTransitions is the single table of allowed refund state changes;
 // the journal refuses anything else. Self-transitions record a query that
 // changed nothing.
 var refundTransitions = map[RefundState][]RefundState{
-	RefundSubmitting: {RefundSucceeded, RefundFailed, RefundProcessing, RefundUnknown},
-	RefundProcessing: {RefundProcessing, RefundUnknown, RefundSucceeded, RefundFailed},
-	RefundUnknown:    {RefundUnknown, RefundProcessing, RefundSucceeded, RefundFailed},
+	RefundSubmitting: {RefundSucceeded, RefundFailed, RefundProcessing, RefundUnknown, RefundAttention},
+	RefundProcessing: {RefundProcessing, RefundUnknown, RefundSucceeded, RefundFailed, RefundAttention},
+	RefundUnknown:    {RefundUnknown, RefundProcessing, RefundSucceeded, RefundFailed, RefundAttention},
 }
 
 // CanTransitionRefund reports whether from -> to is allowed.
@@ -102,6 +111,12 @@ type Refund struct {
 	SubmittedAt     time.Time
 	// Queries counts the queries made, for their backoff.
 	Queries int
+	// Alert is set when the gateway said the operator must act about this
+	// refund (state attention), or an answer contradicted the journal.
+	Alert string
+	// Resends counts how often the refund was sent again with the same
+	// out_refund_no because the gateway asked for it (Swiftpass NOTSURE).
+	Resends int
 }
 
 // RefundEvent is one journaled refund transition: its append-only history.
@@ -114,4 +129,6 @@ type RefundEvent struct {
 	Reason   string
 	// Detail is a redacted summary of the exchange behind the transition.
 	Detail string
+	// Flag marks an event that records a mismatch or an alert.
+	Flag Flag
 }

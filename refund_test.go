@@ -51,3 +51,32 @@ func TestRefundTransitionTable(t *testing.T) {
 		t.Error("an unknown refund state is valid")
 	}
 }
+
+func TestRefundable(t *testing.T) {
+	for _, tc := range []struct {
+		p    pos.Payment
+		want bool
+	}{
+		{pos.Payment{State: pos.StateSucceeded}, true},
+		{pos.Payment{State: pos.StateFailed}, false},
+		{pos.Payment{State: pos.StateReversed}, false},
+		{pos.Payment{State: pos.StateFailed, ChargedLate: true}, true},
+		{pos.Payment{State: pos.StateReversed, ChargedLate: true}, true},
+		{pos.Payment{State: pos.StateUnknown, ChargedLate: true}, false},
+	} {
+		if got := pos.Refundable(tc.p); got != tc.want {
+			t.Errorf("Refundable(%s, charged late %v) = %v", tc.p.State, tc.p.ChargedLate, got)
+		}
+	}
+	if !pos.RefundAttention.Final() || !pos.RefundAttention.Holds() || pos.RefundAttention.Status() != "attention" {
+		t.Error("a refund needing attention must be final, hold its amount and show as attention")
+	}
+	for _, f := range append(pos.Flags, "") {
+		if !f.Valid() {
+			t.Errorf("flag %q not valid", f)
+		}
+	}
+	if pos.Flag("other").Valid() {
+		t.Error("unknown flag valid")
+	}
+}

@@ -126,8 +126,8 @@ func (rr *RefundRunner) Refund(ctx context.Context, req RefundRequest) (pos.Refu
 	if _, ok := g.(gateways.Refunder); !ok || !caps.Refund {
 		return pos.Refund{}, pos.Errorf(pos.Invalid, op, "gateway %s cannot refund", p.Gateway)
 	}
-	if p.State != pos.StateSucceeded {
-		return pos.Refund{}, pos.Errorf(pos.Conflict, op, "payment %s is %s; only a succeeded payment can be refunded", p.ID, p.State)
+	if !pos.Refundable(p) {
+		return pos.Refund{}, pos.Errorf(pos.Conflict, op, "payment %s is %s; only a succeeded payment can be refunded (or one charged after the till gave up)", p.ID, p.State)
 	}
 	bal, err := rr.balance(ctx, p)
 	if err != nil {
@@ -416,10 +416,11 @@ func (rr *RefundRunner) RefundJobs(ctx context.Context, id string) ([]store.Prin
 type RefundBalance struct {
 	Payment pos.Payment
 	Refunds []pos.Refund // oldest first
-	// Refunded sums the succeeded refunds; Pending those not final; Held
-	// is both; Left what may still be refunded (zero unless the payment
-	// succeeded).
-	Refunded, Pending, Held, Left pos.Money
+	// Refunded sums the succeeded refunds; Pending those not final;
+	// Attention those needing the operator (Swiftpass CHANGE), which keep
+	// holding their amount; Held is all three; Left what may still be
+	// refunded (zero unless pos.Refundable: succeeded, or charged late).
+	Refunded, Pending, Attention, Held, Left pos.Money
 }
 
 // PaymentRefunds returns a payment's refunds and balance; an unknown
@@ -439,16 +440,19 @@ func (rr *RefundRunner) balance(ctx context.Context, p pos.Payment) (RefundBalan
 	}
 	cur := p.Amount.Currency
 	b := RefundBalance{Payment: p, Refunds: rs, Refunded: pos.Money{Currency: cur}, Pending: pos.Money{Currency: cur}, Held: pos.Money{Currency: cur}, Left: pos.Money{Currency: cur}}
+	b.Attention = pos.Money{Currency: cur}
 	for _, r := range rs {
 		switch {
 		case r.State == pos.RefundSucceeded:
 			b.Refunded.Minor += r.Amount.Minor
+		case r.State == pos.RefundAttention:
+			b.Attention.Minor += r.Amount.Minor
 		case !r.State.Final():
 			b.Pending.Minor += r.Amount.Minor
 		}
 	}
-	b.Held.Minor = b.Refunded.Minor + b.Pending.Minor
-	if p.State == pos.StateSucceeded {
+	b.Held.Minor = b.Refunded.Minor + b.Pending.Minor + b.Attention.Minor
+	if pos.Refundable(p) {
 		b.Left.Minor = max(0, p.Amount.Minor-b.Held.Minor)
 	}
 	return b, nil

@@ -52,6 +52,11 @@ type Change struct {
 	Reason string
 	Detail string
 	At     time.Time
+	// Flag marks the event (a mismatch, an alert, a late charge). A change
+	// with a Flag may be a self-transition of a final state: it records
+	// the flag (and Payment.ChargedLate / Payment.Alert) and changes
+	// nothing else about the payment.
+	Flag pos.Flag
 	// Enqueue adds outbox operations for this payment.
 	Enqueue []Op
 	// Done removes completed outbox operations by ID.
@@ -89,6 +94,9 @@ type Journal interface {
 	Ops(ctx context.Context, paymentID string) ([]Op, error)
 	// RetryOp records a failed attempt: Attempts+1, LastError, new NotBefore.
 	RetryOp(ctx context.Context, id int64, notBefore time.Time, lastErr string) error
+	// FlagCounts counts the flagged events of payments and refunds by
+	// flag, since the journal began (for metrics).
+	FlagCounts(ctx context.Context) (map[pos.Flag]int, error)
 	// Close releases the database.
 	Close() error
 }
@@ -193,6 +201,8 @@ type RefundChange struct {
 	Reason string
 	Detail string // already redacted
 	At     time.Time
+	// Flag marks the event (a mismatch, an alert).
+	Flag pos.Flag
 	// Enqueue adds refund outbox operations; Done removes them by ID.
 	Enqueue []RefundOp
 	Done    []int64

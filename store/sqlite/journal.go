@@ -95,14 +95,19 @@ func (db *DB) Append(ctx context.Context, c store.Change) error {
 		if err := checkImmutable(op, cur, p); err != nil {
 			return err
 		}
+		if cur.State.Final() {
+			if err := checkFlagOnly(op, cur, p); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.ExecContext(ctx, updatePayment, row...); err != nil {
 			return classify(op, err)
 		}
 	}
 
 	if _, err := tx.ExecContext(ctx,
-		`INSERT INTO events (payment_id, at, from_state, to_state, reason, detail) VALUES (?, ?, ?, ?, ?, ?)`,
-		p.ID, at, string(c.From), string(p.State), c.Reason, c.Detail); err != nil {
+		`INSERT INTO events (payment_id, at, from_state, to_state, reason, detail, flag) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		p.ID, at, string(c.From), string(p.State), c.Reason, c.Detail, string(c.Flag)); err != nil {
 		return classify(op, err)
 	}
 	for _, id := range c.Done {
@@ -142,7 +147,10 @@ func validateChange(op string, c store.Change) error {
 		return pos.Errorf(pos.Invalid, op, "payment has no ID")
 	case !p.State.Valid():
 		return pos.Errorf(pos.Invalid, op, "payment %s: unknown state %q", p.ID, p.State)
-	case c.From != "" && !pos.CanTransition(c.From, p.State):
+	case !c.Flag.Valid():
+		return pos.Errorf(pos.Invalid, op, "payment %s: unknown flag %q", p.ID, c.Flag)
+	case c.From != "" && !pos.CanTransition(c.From, p.State) && !(c.Flag != "" && c.From == p.State):
+		// A final state's self-transition is only a flag's record.
 		return pos.Errorf(pos.Invalid, op, "payment %s: transition %q -> %q is not allowed", p.ID, c.From, p.State)
 	case p.Method != pos.Micropay && p.Method != pos.MerchantQR:
 		return pos.Errorf(pos.Invalid, op, "payment %s: unknown method %q", p.ID, p.Method)
@@ -186,6 +194,25 @@ func checkImmutable(op string, cur, next pos.Payment) error {
 	return nil
 }
 
+// checkFlagOnly refuses a change to a final payment beyond what a flag
+// records: ChargedLate (set, never cleared), Alert, TransactionID (learnt
+// from the late answer, when not known before) and UpdatedAt.
+func checkFlagOnly(op string, cur, next pos.Payment) error {
+	want := cur
+	if !cur.ChargedLate {
+		want.ChargedLate = next.ChargedLate
+	}
+	want.Alert = next.Alert
+	want.UpdatedAt = next.UpdatedAt
+	if cur.TransactionID == "" {
+		want.TransactionID = next.TransactionID
+	}
+	if next != want {
+		return pos.Errorf(pos.Invalid, op, "payment %s is %s: a change to a final payment may only record a flag", cur.ID, cur.State)
+	}
+	return nil
+}
+
 var opKinds = []store.OpKind{store.OpQuery, store.OpReverse, store.OpClose}
 
 // encodeNewOp returns the INSERT arguments for an Enqueue op. PaymentID
@@ -218,28 +245,31 @@ func encodeNewOp(op string, o store.Op, paymentID string, at time.Time) ([]any, 
 
 const paymentColumns = `id, out_trade_no, gateway, method, amount_minor, currency, wallet,
 	code_masked, code_hash, state, reason, transaction_id, code_url, cancel_requested,
-	created_at, updated_at, submitted_at, deadline, polls, description`
+	created_at, updated_at, submitted_at, deadline, polls, description,
+	answered_at, last_query_at, charged_late, alert`
 
 const selectPayment = `SELECT ` + paymentColumns + ` FROM payments`
 
 const insertPayment = `INSERT INTO payments (` + paymentColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // updatePayment takes the same arguments as insertPayment, id first.
 const updatePayment = `UPDATE payments SET
 	out_trade_no = ?2, gateway = ?3, method = ?4, amount_minor = ?5, currency = ?6,
 	wallet = ?7, code_masked = ?8, code_hash = ?9, state = ?10, reason = ?11,
 	transaction_id = ?12, code_url = ?13, cancel_requested = ?14, created_at = ?15,
-	updated_at = ?16, submitted_at = ?17, deadline = ?18, polls = ?19, description = ?20
+	updated_at = ?16, submitted_at = ?17, deadline = ?18, polls = ?19, description = ?20,
+	answered_at = ?21, last_query_at = ?22, charged_late = ?23, alert = ?24
 	WHERE id = ?1`
 
 // encodePayment returns p as arguments in paymentColumns order.
 func encodePayment(op string, p pos.Payment) ([]any, error) {
-	var times [4]any
+	var times [6]any
 	for i, t := range []struct {
 		name string
 		t    time.Time
-	}{{"CreatedAt", p.CreatedAt}, {"UpdatedAt", p.UpdatedAt}, {"SubmittedAt", p.SubmittedAt}, {"Deadline", p.Deadline}} {
+	}{{"CreatedAt", p.CreatedAt}, {"UpdatedAt", p.UpdatedAt}, {"SubmittedAt", p.SubmittedAt}, {"Deadline", p.Deadline},
+		{"AnsweredAt", p.AnsweredAt}, {"LastQueryAt", p.LastQueryAt}} {
 		v, err := encTime(op, t.name, t.t)
 		if err != nil {
 			return nil, err
@@ -250,6 +280,7 @@ func encodePayment(op string, p pos.Payment) ([]any, error) {
 		p.ID, p.OutTradeNo, p.Gateway, string(p.Method), p.Amount.Minor, string(p.Amount.Currency), string(p.Wallet),
 		p.CodeMasked, p.CodeHash, string(p.State), p.Reason, p.TransactionID, p.CodeURL.Reveal(), p.CancelRequested,
 		times[0], times[1], times[2], times[3], p.Polls, p.Description,
+		times[4], times[5], p.ChargedLate, p.Alert,
 	}, nil
 }
 
@@ -283,10 +314,12 @@ func scanPayment(s scanner) (pos.Payment, error) {
 		p                                    pos.Payment
 		method, currency, wallet, state, url string
 		created, updated, submitted, dl      sql.NullInt64
+		answered, lastQuery                  sql.NullInt64
 	)
 	err := s.Scan(&p.ID, &p.OutTradeNo, &p.Gateway, &method, &p.Amount.Minor, &currency, &wallet,
 		&p.CodeMasked, &p.CodeHash, &state, &p.Reason, &p.TransactionID, &url, &p.CancelRequested,
-		&created, &updated, &submitted, &dl, &p.Polls, &p.Description)
+		&created, &updated, &submitted, &dl, &p.Polls, &p.Description,
+		&answered, &lastQuery, &p.ChargedLate, &p.Alert)
 	if err != nil {
 		return pos.Payment{}, err
 	}
@@ -296,6 +329,7 @@ func scanPayment(s scanner) (pos.Payment, error) {
 	p.State = pos.State(state)
 	p.CodeURL = pos.Secret(url)
 	p.CreatedAt, p.UpdatedAt, p.SubmittedAt, p.Deadline = decTime(created), decTime(updated), decTime(submitted), decTime(dl)
+	p.AnsweredAt, p.LastQueryAt = decTime(answered), decTime(lastQuery)
 	return p, nil
 }
 
@@ -401,15 +435,15 @@ func (db *DB) payments(ctx context.Context, op, query string, args ...any) ([]po
 // payment.
 func (db *DB) Events(ctx context.Context, paymentID string) ([]pos.Event, error) {
 	return queryAll(ctx, db.r, "sqlite.Events",
-		`SELECT seq, payment_id, at, from_state, to_state, reason, detail FROM events WHERE payment_id = ? ORDER BY seq`,
+		`SELECT seq, payment_id, at, from_state, to_state, reason, detail, flag FROM events WHERE payment_id = ? ORDER BY seq`,
 		func(s scanner) (pos.Event, error) {
 			var (
-				e        pos.Event
-				at       sql.NullInt64
-				from, to string
+				e              pos.Event
+				at             sql.NullInt64
+				from, to, flag string
 			)
-			err := s.Scan(&e.Seq, &e.PaymentID, &at, &from, &to, &e.Reason, &e.Detail)
-			e.At, e.From, e.To = decTime(at), pos.State(from), pos.State(to)
+			err := s.Scan(&e.Seq, &e.PaymentID, &at, &from, &to, &e.Reason, &e.Detail, &flag)
+			e.At, e.From, e.To, e.Flag = decTime(at), pos.State(from), pos.State(to), pos.Flag(flag)
 			return e, err
 		}, paymentID)
 }
@@ -469,6 +503,35 @@ func (db *DB) RetryOp(ctx context.Context, id int64, notBefore time.Time, lastEr
 		return pos.Errorf(pos.NotFound, op, "no outstanding outbox op %d", id)
 	}
 	return nil
+}
+
+// FlagCounts counts flagged events of payments and refunds by flag.
+func (db *DB) FlagCounts(ctx context.Context) (map[pos.Flag]int, error) {
+	type row struct {
+		flag pos.Flag
+		n    int
+	}
+	rows, err := queryAll(ctx, db.r, "sqlite.FlagCounts",
+		`SELECT flag, sum(n) FROM (
+			SELECT flag, count(*) AS n FROM events WHERE flag <> '' GROUP BY flag
+			UNION ALL
+			SELECT flag, count(*) AS n FROM refund_events WHERE flag <> '' GROUP BY flag
+		) GROUP BY flag`,
+		func(s scanner) (row, error) {
+			var r row
+			var f string
+			err := s.Scan(&f, &r.n)
+			r.flag = pos.Flag(f)
+			return r, err
+		})
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[pos.Flag]int, len(rows))
+	for _, r := range rows {
+		m[r.flag] = r.n
+	}
+	return m, nil
 }
 
 // String describes the journal for logs.

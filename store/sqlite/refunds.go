@@ -14,7 +14,8 @@ var _ store.RefundJournal = (*DB)(nil)
 
 // AppendRefund applies c in one immediate transaction. A creation checks,
 // under the write lock, that the payment exists (pos.NotFound), is
-// succeeded (pos.Conflict), is in the refund's currency (pos.Invalid), and
+// refundable (pos.Refundable: succeeded, or flagged ChargedLate; else
+// pos.Conflict), is in the refund's currency (pos.Invalid), and
 // that its refunds not failed, this one included, sum to at most its
 // amount (pos.Conflict). Since every write holds the one write lock from
 // BEGIN to COMMIT, two refunds racing for the last of an amount are
@@ -119,8 +120,8 @@ func (db *DB) AppendRefund(ctx context.Context, c store.RefundChange) error {
 		}
 	}
 	if _, err := tx.ExecContext(ctx,
-		`INSERT INTO refund_events (refund_id, at, from_state, to_state, reason, detail) VALUES (?, ?, ?, ?, ?, ?)`,
-		r.ID, at, string(c.From), string(r.State), c.Reason, c.Detail); err != nil {
+		`INSERT INTO refund_events (refund_id, at, from_state, to_state, reason, detail, flag) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		r.ID, at, string(c.From), string(r.State), c.Reason, c.Detail, string(c.Flag)); err != nil {
 		return classify(op, err)
 	}
 	for _, id := range c.Done {
@@ -161,8 +162,8 @@ func checkRefundable(ctx context.Context, tx *sql.Tx, op string, r pos.Refund) e
 	if err != nil {
 		return classify(op, err)
 	}
-	if p.State != pos.StateSucceeded {
-		return pos.Errorf(pos.Conflict, op, "payment %s is %s; only a succeeded payment can be refunded", p.ID, p.State)
+	if !pos.Refundable(p) {
+		return pos.Errorf(pos.Conflict, op, "payment %s is %s; only a succeeded payment can be refunded (or one charged after the till gave up)", p.ID, p.State)
 	}
 	if r.Amount.Currency != p.Amount.Currency {
 		return pos.Errorf(pos.Invalid, op, "refund in %s of a payment in %s", r.Amount.Currency, p.Amount.Currency)
@@ -192,6 +193,10 @@ func validateRefundChange(op string, c store.RefundChange) error {
 		return pos.Errorf(pos.Invalid, op, "refund %s: unknown state %q", r.ID, r.State)
 	case c.From == "" && r.State != pos.RefundSubmitting:
 		return pos.Errorf(pos.Invalid, op, "refund %s: a refund is created in %q, not %q", r.ID, pos.RefundSubmitting, r.State)
+	case !c.Flag.Valid():
+		return pos.Errorf(pos.Invalid, op, "refund %s: unknown flag %q", r.ID, c.Flag)
+	case r.Resends < 0:
+		return pos.Errorf(pos.Invalid, op, "refund %s: negative Resends %d", r.ID, r.Resends)
 	case c.From != "" && !pos.CanTransitionRefund(c.From, r.State):
 		return pos.Errorf(pos.Invalid, op, "refund %s: transition %q -> %q is not allowed", r.ID, c.From, r.State)
 	case r.OutRefundNo == "" || len(r.OutRefundNo) > 20:
@@ -218,16 +223,16 @@ func validateRefundChange(op string, c store.RefundChange) error {
 }
 
 const refundColumns = `id, payment_id, out_refund_no, amount_minor, currency, reason, state, outcome,
-	gateway_refund_id, created_at, updated_at, submitted_at, queries`
+	gateway_refund_id, created_at, updated_at, submitted_at, queries, alert, resends`
 
 const selectRefund = `SELECT ` + refundColumns + ` FROM refunds`
 
-const insertRefund = `INSERT INTO refunds (` + refundColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const insertRefund = `INSERT INTO refunds (` + refundColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // updateRefund takes insertRefund's arguments; the fixed columns are
 // checked, not written.
 const updateRefund = `UPDATE refunds SET reason = ?6, state = ?7, outcome = ?8, gateway_refund_id = ?9,
-	updated_at = ?11, submitted_at = ?12, queries = ?13 WHERE id = ?1`
+	updated_at = ?11, submitted_at = ?12, queries = ?13, alert = ?14, resends = ?15 WHERE id = ?1`
 
 func encodeRefund(op string, r pos.Refund) ([]any, error) {
 	var times [3]any
@@ -242,7 +247,7 @@ func encodeRefund(op string, r pos.Refund) ([]any, error) {
 		times[i] = v
 	}
 	return []any{r.ID, r.PaymentID, r.OutRefundNo, r.Amount.Minor, string(r.Amount.Currency), r.Reason,
-		string(r.State), r.Outcome, r.GatewayRefundID, times[0], times[1], times[2], r.Queries}, nil
+		string(r.State), r.Outcome, r.GatewayRefundID, times[0], times[1], times[2], r.Queries, r.Alert, r.Resends}, nil
 }
 
 func scanRefund(s scanner) (pos.Refund, error) {
@@ -252,7 +257,7 @@ func scanRefund(s scanner) (pos.Refund, error) {
 		created, updated, submitted sql.NullInt64
 	)
 	err := s.Scan(&r.ID, &r.PaymentID, &r.OutRefundNo, &r.Amount.Minor, &currency, &r.Reason, &state, &r.Outcome,
-		&r.GatewayRefundID, &created, &updated, &submitted, &r.Queries)
+		&r.GatewayRefundID, &created, &updated, &submitted, &r.Queries, &r.Alert, &r.Resends)
 	if err != nil {
 		return pos.Refund{}, err
 	}
@@ -314,15 +319,15 @@ func (db *DB) refunds(ctx context.Context, op, query string, args ...any) ([]pos
 // RefundEvents returns a refund's history, oldest first.
 func (db *DB) RefundEvents(ctx context.Context, refundID string) ([]pos.RefundEvent, error) {
 	return queryAll(ctx, db.r, "sqlite.RefundEvents",
-		`SELECT seq, refund_id, at, from_state, to_state, reason, detail FROM refund_events WHERE refund_id = ? ORDER BY seq`,
+		`SELECT seq, refund_id, at, from_state, to_state, reason, detail, flag FROM refund_events WHERE refund_id = ? ORDER BY seq`,
 		func(s scanner) (pos.RefundEvent, error) {
 			var (
-				e        pos.RefundEvent
-				at       sql.NullInt64
-				from, to string
+				e              pos.RefundEvent
+				at             sql.NullInt64
+				from, to, flag string
 			)
-			err := s.Scan(&e.Seq, &e.RefundID, &at, &from, &to, &e.Reason, &e.Detail)
-			e.At, e.From, e.To = decTime(at), pos.RefundState(from), pos.RefundState(to)
+			err := s.Scan(&e.Seq, &e.RefundID, &at, &from, &to, &e.Reason, &e.Detail, &flag)
+			e.At, e.From, e.To, e.Flag = decTime(at), pos.RefundState(from), pos.RefundState(to), pos.Flag(flag)
 			return e, err
 		}, refundID)
 }

@@ -89,6 +89,7 @@ type DB struct {
 	w    *sql.DB // the one writer connection
 	r    *sql.DB // query-only readers
 	log  *slog.Logger
+	busy time.Duration // Options.BusyTimeout
 }
 
 // Open opens (creating if needed) the journal at path and brings its schema
@@ -141,7 +142,7 @@ func Open(path string, opts Options) (*DB, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 
-	db := &DB{path: abs, w: w, log: opts.Logger}
+	db := &DB{path: abs, w: w, log: opts.Logger, busy: opts.BusyTimeout}
 	if err := db.migrate(context.Background(), ms); err != nil {
 		w.Close()
 		return nil, err
@@ -260,11 +261,29 @@ func SchemaVersion() int {
 // work when it re-reads the version inside its transaction.
 func (db *DB) migrate(ctx context.Context, ms []migration) error {
 	const op = "sqlite.Open"
-	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	// In an immediate transaction: as a plain statement it starts as a read
+	// and upgrades to a write, which SQLite refuses at once (SQLITE_BUSY,
+	// no busy wait) when another process migrated in between. The BEGIN
+	// itself can meet SQLITE_BUSY without a busy wait while another
+	// process is switching a new file to WAL, so it is retried for as long
+	// as busy_timeout would have waited.
+	tx, err := db.w.BeginTx(ctx, nil)
+	for wait := time.Now().Add(db.busy); err != nil && pos.KindOf(classify(op, err)) == pos.Unavailable && time.Now().Before(wait) && ctx.Err() == nil; {
+		time.Sleep(10 * time.Millisecond)
+		tx, err = db.w.BeginTx(ctx, nil)
+	}
+	if err != nil {
+		return classify(op, err)
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER NOT NULL PRIMARY KEY,
 		name       TEXT    NOT NULL,
 		applied_at INTEGER NOT NULL
 	) STRICT`); err != nil {
+		tx.Rollback()
+		return classify(op, err)
+	}
+	if err := tx.Commit(); err != nil {
 		return classify(op, err)
 	}
 	for {
@@ -279,6 +298,28 @@ func (db *DB) migrate(ctx context.Context, ms []migration) error {
 // is none.
 func (db *DB) migrateOne(ctx context.Context, ms []migration) (done bool, err error) {
 	const op = "sqlite.Open"
+	// A migration that rebuilds a table other rows reference runs with
+	// foreign keys off (SQLite's documented way to rebuild a table; the
+	// pragma is a no-op inside a transaction), on the one writer
+	// connection, and checks them before it commits. Which migration needs
+	// it is only known after reading the version, so the pragma is set for
+	// every step and restored after it.
+	fkOff := false
+	for _, m := range ms {
+		if strings.HasPrefix(m.sql, foreignKeysOffMarker) {
+			fkOff = true
+		}
+	}
+	if fkOff {
+		if _, err := db.w.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+			return false, classify(op, err)
+		}
+		defer func() {
+			if _, e := db.w.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON`); e != nil && err == nil {
+				done, err = false, classify(op, e)
+			}
+		}()
+	}
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return false, classify(op, err)
@@ -310,6 +351,11 @@ func (db *DB) migrateOne(ctx context.Context, ms []migration) (done bool, err er
 	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
 		return false, classify(op, fmt.Errorf("migration %s: %w", m.name, err))
 	}
+	if strings.HasPrefix(m.sql, foreignKeysOffMarker) {
+		if err := checkForeignKeys(ctx, tx); err != nil {
+			return false, pos.E(pos.Internal, op, fmt.Errorf("migration %s: %w", m.name, err))
+		}
+	}
 	if _, err := tx.ExecContext(ctx,
 		`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 		m.version, m.name, time.Now().UnixNano()); err != nil {
@@ -320,6 +366,31 @@ func (db *DB) migrateOne(ctx context.Context, ms []migration) (done bool, err er
 	}
 	db.log.Info("journal migrated", "path", db.path, "version", m.version, "migration", m.name)
 	return false, nil
+}
+
+// foreignKeysOffMarker opens a migration that must run with foreign keys
+// off (it rebuilds a referenced table).
+const foreignKeysOffMarker = "-- posagent:foreign_keys_off"
+
+// checkForeignKeys fails when any row references a missing row: what the
+// foreign keys would have refused, checked once at the end of a migration
+// that ran without them.
+func checkForeignKeys(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		var table, parent string
+		var rowid sql.NullInt64
+		var fk int
+		if err := rows.Scan(&table, &rowid, &parent, &fk); err != nil {
+			return err
+		}
+		return fmt.Errorf("foreign key check: a row of %s (rowid %d) references a missing row of %s", table, rowid.Int64, parent)
+	}
+	return rows.Err()
 }
 
 func appliedMigrations(ctx context.Context, q querier) ([]migration, error) {
