@@ -14,9 +14,10 @@ func init() {
 	simulatedKinds[swiftpass.Kind] = simulated{
 		handler: func(dir, notifyURL string, log *slog.Logger) (http.Handler, error) {
 			o := swiftpasssim.DemoOptions()
-			// A little under the client's CloseAfter: the till times the
-			// close from before the simulator creates the order.
-			o.CloseAfter = demoTiming.CloseAfter * 9 / 10
+			// The client's own CloseAfter: the simulator counts from its
+			// receipt of the create, the till from the create's answer,
+			// so the simulator-only margin this used to add is gone.
+			o.CloseAfter = demoTiming.CloseAfter
 			o.LedgerPath = filepath.Join(dir, "ledger.json")
 			o.NotifyURL = notifyURL
 			o.Logger = log

@@ -25,35 +25,64 @@
 //	signing             | §4.1, §4.2   | MD5, SHA256, RSA_1_256           | done; §4.2.1/§4.2.2 examples are vectors
 //	micropay, reverse   | —            | not in this spec                 | not offered
 //
-// # Status mapping
+// # Outcome tables
 //
-// In the spec's order: status, then result_code, then trade_state.
+// status.go holds one table per operation (OutcomeTable: create, query,
+// refund, refundquery, close, notification): every status, result_code,
+// err_code (§8.1 to §8.4), trade_state (§6.3.3), refund_status (§6.5.2)
+// and pay_result (§6.2.1) the spec lists, its outcome and the section.
+// testdata/outcomes.golden prints them whole; outcome_test.go reads
+// shared/specs/swiftpass-qr.txt and fails when a listed code has no row.
+// A code the spec does not list is Unknown on every operation, never
+// Failed and never Succeeded. In short:
 //   - Transport: not sent → pos.Unavailable; sent without a complete 2xx
-//     answer → pos.Unknown (gateways.Do).
-//   - Trust: an answer or notification that is not flat XML, whose status
-//     is not "0" (the platform's unsigned protocol error, §3.2 and §4:
-//     "the failed result will not be signed"), whose sign does not verify
-//     with our sign_type and key, or that names another mch_id or
-//     out_trade_no is a pos.Unknown error: never Failed.
-//   - result_code "0": CreateQR → UserPaying with CodeURL (none: Unknown);
-//     Query → trade_state SUCCESS or REFUND → Succeeded (REFUND is a paid
-//     order with refunds), NOTPAY or USERPAYING → UserPaying, CLOSED,
-//     REVOKED or PAYERROR → Failed, anything else → Unknown; Close and
-//     Refund → Succeeded; QueryRefund → refund_status_$n of our
-//     out_refund_no: SUCCESS → Succeeded, PROCESSING → UserPaying, FAIL and
-//     CHANGE → Failed, NOTSURE and anything else → Unknown.
-//   - result_code other than "0", by err_code (compared ignoring case,
-//     spaces and underscores, as §8 spells one code several ways; status.go
-//     lists them): "Order not exists" → pos.NotFound (query, close, refund);
-//     system and channel errors (SYSTEMERROR, Internal error, UNKNOW...) →
-//     Unknown everywhere; a query refused otherwise → Unknown. CreateQR:
-//     "Order exists" → Unknown, any other code → Failed (no code_url was
-//     shown, so nobody can pay the order). Close: already closed →
-//     Succeeded, other codes → Failed, after which the flows query the
-//     order, as §6.6.4 asks ("the recall function should be used").
-//     Refund: only the refusals §8 states (amount, order state, balance,
-//     period) → Failed; "Refund exists" and unknown codes → Unknown, and
-//     the refund is queried: a refund taken as failed frees its amount.
+//     answer → pos.Unknown (gateways.Do; redirects are never followed).
+//   - Trust: an answer that is not flat XML, or whose sign does not
+//     verify with our sign_type and key, is a pos.Unknown error. A status
+//     other than "0" is the platform's unsigned protocol error (§3.2, §4:
+//     "the failed result will not be signed"): a pos.Unknown error, except
+//     on a create (below).
+//   - Whose answer: every answer and notification fills Result.OutTradeNo,
+//     Amount (total_fee in fee_type, the merchant's currency when absent),
+//     OutRefundNo and RefundAmount (refund_fee) as it states them, for the
+//     flows to check against the journal (§6.2.1). An answer that names
+//     another mch_id, out_trade_no or out_refund_no, another amount than
+//     the one asked about (Query with OrderRef.Amount, Refund and
+//     QueryRefund with the refund's amount), or lacks one the spec's table
+//     requires in it (mch_id always; out_trade_no and total_fee with a
+//     paid query or notification; out_trade_no, out_refund_no and
+//     refund_fee with an accepted refund or a refund query entry) is a
+//     Result.Mismatch: Status Unknown, an ERROR log line, never adopted.
+//     The create and close answers carry no out_trade_no (§6.1.4, §6.6.4).
+//   - CreateQR: result_code 0 → UserPaying with CodeURL (none: Unknown).
+//     Refused (status or result_code not 0) → Failed: code_url is returned
+//     only "when status and result_code both are 0", so no QR was shown
+//     and nobody can pay the order; except the err_codes that speak of an
+//     existing order with our number (Order exists, ORDERPAID, ORDERCLOSED,
+//     USERPAYING...) and unlisted codes → Unknown, and the order is queried.
+//   - Query: trade_state SUCCESS or REFUND → Succeeded (REFUND is a paid
+//     order with refunds); NOTPAY or USERPAYING → UserPaying; CLOSED,
+//     REVOKED, PAYERROR → Failed. PAYERROR's order is still open: the flows
+//     close it (§6.6.1 "to avoid repeated payment") where
+//     Capabilities.CanClose allows. Refused: "Order not exists" or
+//     TRADE_NOT_EXIST → pos.NotFound, anything else → Unknown.
+//   - Close: result_code 0 or already closed (ORDERCLOSED, TRADE_HAS_CLOSE,
+//     Order reverse) → Succeeded; a listed refusal → Failed, after which
+//     the flows query the order, as §6.6.4 asks ("the recall function
+//     should be used"); system errors and unclear codes → Unknown.
+//   - Refund: result_code 0 → UserPaying: accepted, not refunded (§6.4.1:
+//     "refunded to the bank account within 1 to 3 working days"). Failed
+//     only for refusals that prove it was not made (parameters, amount,
+//     order state, balance, period); "Refund exists", system and unclear
+//     codes → Unknown, and the refund is queried.
+//   - QueryRefund: refund_status_$n of our out_refund_no: SUCCESS →
+//     Succeeded, FAIL → Failed, PROCESSING → UserPaying, NOTSURE → Unknown
+//     with Result.Resend (§6.5.2: "call the Submit Refund API again with
+//     the original refund number"), CHANGE → Unknown with Result.Alert,
+//     never Failed (the money went to the merchant's account and must be
+//     refunded offline; Failed would free the amount for a second refund).
+//   - Notification: status 0, result_code 0, pay_result 0 → Succeeded;
+//     anything else → Unknown.
 //
 // # Ambiguities met, and the choice made
 //
@@ -99,14 +128,17 @@
 //     WeChat's range). A UPI code without time_expire never expires, so
 //     this matters most for UnionPay.
 //   - Close is documented for WeChat Pay and Alipay only ("UPI can handle
-//     repeat QR payment"). It is sent for UnionPay orders too and the
-//     platform's answer decides; a refused close makes the flows query,
-//     and time_expire ends a UPI code anyway.
-//   - Close within 5 minutes of the order is refused (§7 note 8):
-//     Timing.CloseAfter is 5 min (not less for a real endpoint) and the
-//     flows wait for it; the default QR timeout is the same 5 minutes.
-//     The refusal's err_code is not documented; it is read as any refused
-//     close (Failed, then a query).
+//     repeat QR payment, so merchant don't need to initiate close order",
+//     §6.6.1): Capabilities.CloseWallets is WeChat Pay and Alipay, and a
+//     UPI order is polled until time_expire (always sent), then queried.
+//   - Close within 5 minutes of the order is refused (§7 note 8). The
+//     flows time the close from the create's answer; Timing.CloseAfter is
+//     5 min + 15 s by default (CloseMargin: the till's clock may run ahead
+//     of the platform's, and time_start is sent from it), never under
+//     5 min for a real endpoint. Against a simulator the same rule holds
+//     with no extra margin: it counts from its receipt of the create.
+//     The refusal's err_code is not documented; an unlisted code on a
+//     close is Unknown and the flows query.
 //   - Polling: "queried every 5 seconds, for a total of 12 queries"
 //     (§6.2.2) is PollInterval 5 s (the floor for a real endpoint) and
 //     PayTimeout 60 s (12 polls). A merchant QR is polled from the start
@@ -118,10 +150,12 @@
 //     the order is created) and never transaction_id, which would
 //     "prevail" when both are sent.
 //   - Refund success: §6.4.1 says the result "will be synchronously
-//     returned", so result_code 0 is Succeeded; QueryRefund reads the
-//     per-refund state. op_user_id is required on refunds and defaults to
-//     mch_id, as the spec says. A refund above the original is answered
-//     Failed without sending.
+//     returned" but also that the money takes 1 to 3 working days, and
+//     §6.5.2 lists PROCESSING, FAIL, NOTSURE and CHANGE after it: so
+//     result_code 0 is accepted (UserPaying) and only the refund query is
+//     final. op_user_id is required on refunds and defaults to mch_id, as
+//     the spec says. A refund above the original is answered Failed
+//     without sending.
 //   - The refund query lists all refunds of the order (refund_count,
 //     *_$n); the entry with our out_refund_no is read, and an order
 //     without it is pos.NotFound.

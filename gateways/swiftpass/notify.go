@@ -19,13 +19,19 @@ const (
 // ParseNotification implements gateways.Notifier for the payment
 // notification (§6.2): XML POSTed to notify_url, signed like an answer.
 // It is trusted only when it parses, has status 0, verifies with our
-// sign_type and key, and names our mch_id and an out_trade_no; anything
-// else is a pos.Unknown error and the payment is queried instead.
+// sign_type and key, and names an out_trade_no; anything else is a
+// pos.Unknown error and the payment is queried instead. One that names
+// another mch_id, or lacks a field §6.2.1 requires with a payment
+// (out_trade_no, total_fee, mch_id), is a Result.Mismatch: Unknown.
 //
 // status 0, result_code 0 and pay_result 0 is a payment: Succeeded, with
-// total_fee and fee_type as the amount (the flows compare it with the
-// order's, as §6.2.1 asks). Any other pay_result is passed on as Unknown,
-// never Failed: the flows query rather than end a payment on a push.
+// OutTradeNo and Amount (total_fee in fee_type) as the notification
+// says, for the flows to compare with the journaled order before they
+// adopt it: "It's required to verify out_trade_no and total_fee in
+// notification received according to the order number and amount of
+// order of their own business system" (§6.2.1). Any other pay_result is
+// passed on as Unknown, never Failed: the flows query rather than end a
+// payment on a push.
 //
 // The wire has no notification id. ID is "swiftpass:" + transaction_id (or
 // out_trade_no) + ":" + pay_result, the same for every resend.
@@ -42,16 +48,17 @@ func (c *Client) ParseNotification(_ http.Header, body []byte) (gateways.Notific
 	if err := (rule{"out_trade_no", 32, ident, true}).check(no); err != nil {
 		return gateways.Notification{}, pos.Errorf(pos.Unknown, op, "out_trade_no %w", err)
 	}
-	v := verdict{status: gateways.StatusUnknown, code: r["pay_result"]}
-	switch {
-	case r["result_code"] != "0":
-		v.code, v.reason = r["err_code"], msgOr(r["err_msg"], "notification with result_code "+quoteShort(r["result_code"]))
-	case r["pay_result"] == "0":
-		v.status = gateways.StatusSucceeded
-	default:
-		v.reason = msgOr(r["pay_info"], "notification with pay_result "+quoteShort(r["pay_result"]))
+	v := classify(OpNotification, r)
+	e := expect{outTradeNo: no, notification: true}
+	if r["result_code"] == "0" {
+		v = verdict{outcome: Unknown, code: r["pay_result"],
+			reason: msgOr(r["pay_info"], "notification with pay_result "+quoteShort(r["pay_result"]))}
+		if r["pay_result"] == "0" {
+			v = verdict{outcome: Succeeded, code: "0"}
+			e.needOrder, e.needAmount = true, true
+		}
 	}
-	res := c.result("notification", r, v)
+	res := c.result("notification", r, v, e)
 	if res.Wallet == "" {
 		res.Wallet = walletOf(r["service"])
 	}

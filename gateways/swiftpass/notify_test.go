@@ -47,8 +47,29 @@ func TestParseNotification(t *testing.T) {
 	if n, err := c.ParseNotification(http.Header{}, signedNote(t, s, failed)); err != nil || n.Result.Status != gateways.StatusUnknown || n.Result.Reason != "declined" {
 		t.Fatalf("pay_result 1 = %+v, %v; want Unknown (query it), never Failed", n, err)
 	}
+	// Another merchant's, or one without a field §6.2.1 requires with a
+	// payment: never adopted (Mismatch, Unknown).
 	for name, mutate := range map[string]func(Fields){
-		"other merchant":  func(f Fields) { f["mch_id"] = "1" },
+		"other merchant": func(f Fields) { f["mch_id"] = "1" },
+		"no merchant":    func(f Fields) { delete(f, "mch_id") },
+		"no total_fee":   func(f Fields) { delete(f, "total_fee") },
+	} {
+		f := paidNote()
+		mutate(f)
+		n, err := c.ParseNotification(http.Header{}, signedNote(t, s, f))
+		if err != nil || n.Result.Status != gateways.StatusUnknown || n.Result.Mismatch == "" {
+			t.Errorf("%s: %+v, %v; want Unknown with a Mismatch", name, n, err)
+		}
+	}
+	// The amount and order it names are filled for the flows to compare
+	// with the journal (§6.2.1), in fee_type's currency.
+	usd := paidNote()
+	usd["fee_type"], usd["total_fee"] = "USD", "1"
+	if n, err := c.ParseNotification(http.Header{}, signedNote(t, s, usd)); err != nil || n.Result.OutTradeNo != "PA1" ||
+		n.Result.Amount.Currency != "USD" || n.Result.Amount.Minor != 1 {
+		t.Errorf("USD notification = %+v, %v; want its own amount and currency reported", n, err)
+	}
+	for name, mutate := range map[string]func(Fields){
 		"no order":        func(f Fields) { delete(f, "out_trade_no") },
 		"bad order":       func(f Fields) { f["out_trade_no"] = "PA 1" },
 		"protocol status": func(f Fields) { f["status"] = "500" },

@@ -24,8 +24,21 @@ const (
 	// SpecPolls is that suggestion's count; DefaultPayTimeout is 12 polls.
 	SpecPolls = 12
 	// SpecCloseAfter: "the shortest invocation interval is 5 minutes"
-	// between creating an order and closing it (§7 note 8).
+	// between creating an order and closing it (§7 note 8). It is the
+	// floor of close_after for a real endpoint.
 	SpecCloseAfter = 5 * time.Minute
+	// CloseMargin is added to SpecCloseAfter in DefaultCloseAfter: the
+	// flows time the close from the create's answer, which the platform
+	// received earlier, so latency alone never makes it early; the margin
+	// covers the till's clock running ahead of the platform's (time_start
+	// is sent from the till's clock, and the platform may count the
+	// 5 minutes from it) and a platform that counts from its own answer.
+	CloseMargin = 15 * time.Second
+	// DefaultCloseAfter is close_after's default for a real endpoint.
+	// A simulator pairing (Simulated) uses the simulator's own rule with
+	// the same timing from the answer and no margin beyond it: the
+	// simulator counts from its receipt of the create, on the same clock.
+	DefaultCloseAfter = SpecCloseAfter + CloseMargin
 	// SpecCallTimeout: "If there is no clear result of synchronization
 	// within 10 seconds, it can be considered that the transaction request
 	// has timed out" (§7 note 9).
@@ -35,9 +48,8 @@ const (
 	// treat as one.
 	DefaultPayTimeout = SpecPolls * SpecPollInterval
 	// DefaultQRTimeout is how long a merchant QR stays payable; it is sent
-	// as time_expire, so the platform stops taking the payment too. It
-	// equals SpecCloseAfter, so the close the till sends at the timeout is
-	// never too early.
+	// as time_expire, so the platform stops taking the payment too. The
+	// close the till sends at the timeout waits for CloseAfter as well.
 	DefaultQRTimeout = 5 * time.Minute
 	// MinQRTimeout and MaxQRTimeout are WeChat Pay's range for time_expire
 	// (§6.1.3: "from 1 minute to 2 hours"), the narrowest of the wallets.
@@ -109,8 +121,9 @@ type Options struct {
 	// QRTimeout is how long a QR stays payable (sent as time_expire);
 	// default 5 min, between 1 min and 2 h.
 	QRTimeout time.Duration `yaml:"qr_timeout"`
-	// CloseAfter is the earliest a close follows the order; default and
-	// minimum the spec's 5 min.
+	// CloseAfter is the earliest a close follows the create's answer;
+	// default DefaultCloseAfter (5 min + 15 s), minimum the spec's 5 min
+	// for a real endpoint.
 	CloseAfter time.Duration `yaml:"close_after"`
 	// CallTimeout bounds one HTTP exchange; default the spec's 10 s.
 	CallTimeout time.Duration `yaml:"call_timeout"`
@@ -146,7 +159,7 @@ func (o Options) withDefaults(dir string) Options {
 	}
 	dur(&o.PollInterval, SpecPollInterval)
 	dur(&o.QRTimeout, DefaultQRTimeout)
-	dur(&o.CloseAfter, SpecCloseAfter)
+	dur(&o.CloseAfter, DefaultCloseAfter)
 	dur(&o.CallTimeout, SpecCallTimeout)
 	abs := func(p *string) {
 		if *p != "" && dir != "" && !filepath.IsAbs(*p) {

@@ -98,7 +98,7 @@ func TestNewValidatesOptions(t *testing.T) {
 				return
 			}
 			want := gateways.Timing{PollInterval: 5 * time.Second, MinPollInterval: 5 * time.Second, PayTimeout: time.Minute,
-				QRTimeout: 5 * time.Minute, CloseAfter: 5 * time.Minute, CallTimeout: 10 * time.Second}.WithDefaults()
+				QRTimeout: 5 * time.Minute, CloseAfter: 5*time.Minute + 15*time.Second, CallTimeout: 10 * time.Second}.WithDefaults()
 			if tm != want {
 				t.Errorf("Timing = %+v, want the spec's %+v", tm, want)
 			}

@@ -28,11 +28,14 @@ func TestTradeStatus(t *testing.T) {
 			t.Errorf("TradeStatus(%q) = %s, want %s", state, got, want)
 		}
 	}
+	// CHANGE moved the money to the merchant's account (refund offline):
+	// never Failed, which would free the amount for a second refund.
+	// NOTSURE is sent again.
 	for state, want := range map[string]gateways.Status{
 		"SUCCESS":    gateways.StatusSucceeded,
 		"PROCESSING": gateways.StatusUserPaying,
 		"FAIL":       gateways.StatusFailed,
-		"CHANGE":     gateways.StatusFailed,
+		"CHANGE":     gateways.StatusUnknown,
 		"NOTSURE":    gateways.StatusUnknown,
 		"":           gateways.StatusUnknown,
 	} {
@@ -56,55 +59,58 @@ func TestClassify(t *testing.T) {
 		return Fields{"status": "0", "result_code": "1", "err_code": code, "err_msg": "msg"}
 	}
 	cases := []struct {
-		name     string
-		c        opClass
-		f        Fields
-		want     gateways.Status
-		notFound bool
+		name string
+		op   Operation
+		f    Fields
+		want Outcome
 	}{
-		{"create ok", classCreate, ok("code_url", "weixin://x"), gateways.StatusUserPaying, false},
-		{"create refused", classCreate, refused("INVALID_FEE"), gateways.StatusFailed, false},
-		{"create unknown code", classCreate, refused("SOMETHING_NEW"), gateways.StatusFailed, false},
-		{"create order exists", classCreate, refused("Order exists"), gateways.StatusUnknown, false},
-		{"create system error", classCreate, refused("SYSTEMERROR"), gateways.StatusUnknown, false},
-		{"create internal error", classCreate, refused("Internal error"), gateways.StatusUnknown, false},
-		{"create no err_code", classCreate, refused(""), gateways.StatusUnknown, false},
-		{"create no result_code", classCreate, Fields{"status": "0"}, gateways.StatusUnknown, false},
-		{"query paid", classQuery, ok("trade_state", "SUCCESS"), gateways.StatusSucceeded, false},
-		{"query refunded", classQuery, ok("trade_state", "REFUND"), gateways.StatusSucceeded, false},
-		{"query notpay", classQuery, ok("trade_state", "NOTPAY"), gateways.StatusUserPaying, false},
-		{"query paying", classQuery, ok("trade_state", "USERPAYING"), gateways.StatusUserPaying, false},
-		{"query closed", classQuery, ok("trade_state", "CLOSED"), gateways.StatusFailed, false},
-		{"query revoked", classQuery, ok("trade_state", "REVOKED"), gateways.StatusFailed, false},
-		{"query payerror", classQuery, ok("trade_state", "PAYERROR"), gateways.StatusFailed, false},
-		{"query new state", classQuery, ok("trade_state", "ACCEPTED"), gateways.StatusUnknown, false},
-		{"query no state", classQuery, ok(), gateways.StatusUnknown, false},
-		{"query not found", classQuery, refused("Order not exists"), gateways.StatusUnknown, true},
-		{"query not found, WeChat spelling", classQuery, refused("ORDERNOTEXIST"), gateways.StatusUnknown, true},
-		{"query not found, Alipay spelling", classQuery, refused("TRADE_NOT_EXIST"), gateways.StatusUnknown, true},
-		{"query refused", classQuery, refused("INVALID_FEE"), gateways.StatusUnknown, false},
-		{"close ok", classClose, ok(), gateways.StatusSucceeded, false},
-		{"close paid", classClose, refused("ORDERPAID"), gateways.StatusFailed, false},
-		{"close too early", classClose, refused("CLOSE_TOO_EARLY"), gateways.StatusFailed, false},
-		{"close already closed", classClose, refused("ORDERCLOSED"), gateways.StatusSucceeded, false},
-		{"close not found", classClose, refused("Order not exists"), gateways.StatusUnknown, true},
-		{"close system error", classClose, refused("SYSTEMERROR"), gateways.StatusUnknown, false},
-		{"refund ok", classRefund, ok("refund_id", "50"), gateways.StatusSucceeded, false},
-		{"refund amount", classRefund, refused("REFUND_FEE_INVALID"), gateways.StatusFailed, false},
-		{"refund not paid", classRefund, refused("TRADE_STATUS_ERROR"), gateways.StatusFailed, false},
-		{"refund exists", classRefund, refused("Refund exists"), gateways.StatusUnknown, false},
-		{"refund unknown code", classRefund, refused("SOMETHING_NEW"), gateways.StatusUnknown, false},
-		{"refund order not found", classRefund, refused("Order not exists"), gateways.StatusUnknown, true},
-		{"refund query not found", classRefundQuery, refused("Refund not exists"), gateways.StatusUnknown, true},
-		{"refund query refused", classRefundQuery, refused("INVALID_FEE"), gateways.StatusUnknown, false},
+		{"create ok", OpCreate, ok("code_url", "weixin://x"), UserPaying},
+		{"create refused", OpCreate, refused("INVALID_FEE"), Failed},
+		{"create system error: no code_url, nobody can pay", OpCreate, refused("SYSTEMERROR"), Failed},
+		{"create internal error", OpCreate, refused("Internal error"), Failed},
+		{"create unlisted code", OpCreate, refused("SOMETHING_NEW"), Unknown},
+		{"create order exists", OpCreate, refused("Order exists"), Unknown},
+		{"create order paid", OpCreate, refused("ORDERPAID"), Unknown},
+		{"create no err_code", OpCreate, refused(""), Unknown},
+		{"create no result_code", OpCreate, Fields{"status": "0"}, Unknown},
+		{"query paid", OpQuery, ok("trade_state", "SUCCESS"), Succeeded},
+		{"query refunded", OpQuery, ok("trade_state", "REFUND"), Succeeded},
+		{"query notpay", OpQuery, ok("trade_state", "NOTPAY"), UserPaying},
+		{"query paying", OpQuery, ok("trade_state", "USERPAYING"), UserPaying},
+		{"query closed", OpQuery, ok("trade_state", "CLOSED"), Failed},
+		{"query revoked", OpQuery, ok("trade_state", "REVOKED"), Failed},
+		{"query payerror", OpQuery, ok("trade_state", "PAYERROR"), Failed},
+		{"query new state", OpQuery, ok("trade_state", "ACCEPTED"), Unknown},
+		{"query no state", OpQuery, ok(), Unknown},
+		{"query not found", OpQuery, refused("Order not exists"), NotFound},
+		{"query not found, Alipay spelling", OpQuery, refused("TRADE_NOT_EXIST"), NotFound},
+		{"query refused", OpQuery, refused("INVALID_FEE"), Unknown},
+		{"close ok", OpClose, ok(), Succeeded},
+		{"close paid", OpClose, refused("ORDERPAID"), Failed},
+		{"close refused, listed", OpClose, refused("400"), Failed},
+		{"close unlisted (too early has no documented code)", OpClose, refused("CLOSE_TOO_EARLY"), Unknown},
+		{"close already closed", OpClose, refused("ORDERCLOSED"), Succeeded},
+		{"close already closed, Alipay", OpClose, refused("TRADE_HAS_CLOSE"), Succeeded},
+		{"close not found", OpClose, refused("Order not exists"), NotFound},
+		{"close system error", OpClose, refused("SYSTEMERROR"), Unknown},
+		{"refund accepted", OpRefund, ok("refund_id", "50"), UserPaying},
+		{"refund amount", OpRefund, refused("REFUND_FEE_INVALID"), Failed},
+		{"refund not paid", OpRefund, refused("TRADE_STATUS_ERROR"), Failed},
+		{"refund exists", OpRefund, refused("Refund exists"), Unknown},
+		{"refund system error", OpRefund, refused("SYSTEMERROR"), Unknown},
+		{"refund unlisted code", OpRefund, refused("SOMETHING_NEW"), Unknown},
+		{"refund order not found", OpRefund, refused("Order not exists"), NotFound},
+		{"refund query not found", OpRefundQuery, refused("Refund not exists"), NotFound},
+		{"refund query refused", OpRefundQuery, refused("INVALID_FEE"), Unknown},
+		{"notification refused", OpNotification, refused("PAYMENT_FAIL"), Unknown},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			v := classify(c.c, c.f)
-			if v.status != c.want || v.notFound != c.notFound {
-				t.Fatalf("classify = %+v, want %s notFound=%v", v, c.want, c.notFound)
+			v := classify(c.op, c.f)
+			if v.outcome != c.want {
+				t.Fatalf("classify = %+v, want %s", v, c.want)
 			}
-			if v.status == gateways.StatusFailed && v.reason == "" {
+			if v.status() == gateways.StatusFailed && v.reason == "" {
 				t.Fatal("Failed without a reason")
 			}
 		})
@@ -136,7 +142,8 @@ func answering(t *testing.T, body func(req Fields) Fields, s Signer) *Client {
 func TestUntrustedAnswers(t *testing.T) {
 	good := mustSigner(t, MD5, exampleKey)
 	paid := func(Fields) Fields {
-		return Fields{"status": "0", "result_code": "0", "mch_id": "7551000001", "trade_state": "SUCCESS", "out_trade_no": "PA1"}
+		return Fields{"status": "0", "result_code": "0", "mch_id": "7551000001", "trade_state": "SUCCESS", "out_trade_no": "PA1",
+			"total_fee": "1990", "fee_type": "HKD", "transaction_id": "42x", "time_end": "20240102110500"}
 	}
 	cases := []struct {
 		name string
@@ -150,8 +157,6 @@ func TestUntrustedAnswers(t *testing.T) {
 		}, good, "protocol error"},
 		{"wrong key", paid, mustSigner(t, MD5, "other"), "not trusted"},
 		{"downgraded sign_type", func(f Fields) Fields { r := paid(f); r["sign_type"] = "SHA256"; return r }, mustSigner(t, SHA256, exampleKey), "not trusted"},
-		{"other merchant", func(f Fields) Fields { r := paid(f); r["mch_id"] = "1"; return r }, good, "not ours"},
-		{"other order", func(f Fields) Fields { r := paid(f); r["out_trade_no"] = "PA2"; return r }, good, "not \"PA1\""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -162,9 +167,28 @@ func TestUntrustedAnswers(t *testing.T) {
 			}
 		})
 	}
+	// Signed, but about another merchant or order, or without what §6.3.3
+	// requires with SUCCESS: a Mismatch, Unknown, never adopted.
+	for name, mutate := range map[string]func(Fields){
+		"other merchant": func(f Fields) { f["mch_id"] = "1" },
+		"no merchant":    func(f Fields) { delete(f, "mch_id") },
+		"other order":    func(f Fields) { f["out_trade_no"] = "PA2" },
+		"no order":       func(f Fields) { delete(f, "out_trade_no") },
+		"no total_fee":   func(f Fields) { delete(f, "total_fee") },
+		"other amount":   func(f Fields) { f["total_fee"] = "1" },
+		"other currency": func(f Fields) { f["fee_type"] = "USD" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			cl := answering(t, func(req Fields) Fields { r := paid(req); mutate(r); return r }, good)
+			res, err := cl.Query(context.Background(), gateways.OrderRef{OutTradeNo: "PA1", Amount: hkd(t, 1990)})
+			if err != nil || res.Status != gateways.StatusUnknown || res.Mismatch == "" {
+				t.Fatalf("Query = %+v, %v; want Unknown with a Mismatch", res, err)
+			}
+		})
+	}
 	t.Run("trusted", func(t *testing.T) {
-		res, err := answering(t, paid, good).Query(context.Background(), gateways.OrderRef{OutTradeNo: "PA1"})
-		if err != nil || res.Status != gateways.StatusSucceeded {
+		res, err := answering(t, paid, good).Query(context.Background(), gateways.OrderRef{OutTradeNo: "PA1", Amount: hkd(t, 1990)})
+		if err != nil || res.Status != gateways.StatusSucceeded || res.OutTradeNo != "PA1" || res.Amount != hkd(t, 1990) || res.Mismatch != "" {
 			t.Fatalf("Query = %+v, %v", res, err)
 		}
 	})
@@ -174,16 +198,36 @@ func TestQueryRefundPicksItsEntry(t *testing.T) {
 	s := mustSigner(t, MD5, exampleKey)
 	cl := answering(t, func(Fields) Fields {
 		return Fields{"status": "0", "result_code": "0", "mch_id": "7551000001", "out_trade_no": "PA1", "fee_type": "HKD",
-			"refund_count":    "3",
+			"refund_count":    "5",
 			"out_refund_no_0": "RF0", "refund_id_0": "500", "refund_fee_0": "10", "refund_status_0": "SUCCESS",
 			"out_refund_no_1": "RF1", "refund_id_1": "501", "refund_fee_1": "20", "refund_status_1": "CHANGE",
-			"out_refund_no_2": "RF2", "refund_id_2": "502", "refund_fee_2": "30", "refund_status_2": "PROCESSING"}
+			"out_refund_no_2": "RF2", "refund_id_2": "502", "refund_fee_2": "30", "refund_status_2": "PROCESSING",
+			"out_refund_no_3": "RF3", "refund_id_3": "503", "refund_fee_3": "40", "refund_status_3": "NOTSURE",
+			"out_refund_no_4": "RF4", "refund_id_4": "504", "refund_fee_4": "50", "refund_status_4": "FAIL"}
 	}, s)
-	for no, want := range map[string]gateways.Status{"RF0": gateways.StatusSucceeded, "RF1": gateways.StatusFailed, "RF2": gateways.StatusUserPaying} {
-		res, err := cl.QueryRefund(context.Background(), gateways.RefundRequest{Order: gateways.OrderRef{OutTradeNo: "PA1"}, OutRefundNo: no})
-		if err != nil || res.Status != want || res.RefundID == "" || res.Amount.Minor == 0 {
-			t.Errorf("QueryRefund(%s) = %+v, %v; want %s", no, res, err, want)
+	for _, c := range []struct {
+		no            string
+		amount        int64
+		want          gateways.Status
+		resend, alert bool
+	}{
+		{"RF0", 10, gateways.StatusSucceeded, false, false},
+		{"RF1", 20, gateways.StatusUnknown, false, true},
+		{"RF2", 30, gateways.StatusUserPaying, false, false},
+		{"RF3", 40, gateways.StatusUnknown, true, false},
+		{"RF4", 50, gateways.StatusFailed, false, false},
+	} {
+		req := gateways.RefundRequest{Order: gateways.OrderRef{OutTradeNo: "PA1", Amount: hkd(t, 100)}, OutRefundNo: c.no, Amount: hkd(t, c.amount)}
+		res, err := cl.QueryRefund(context.Background(), req)
+		if err != nil || res.Status != c.want || res.Resend != c.resend || (res.Alert != "") != c.alert || res.RefundID == "" ||
+			res.OutRefundNo != c.no || res.OutTradeNo != "PA1" || res.RefundAmount != hkd(t, c.amount) || res.Mismatch != "" {
+			t.Errorf("QueryRefund(%s) = %+v, %v; want %s resend=%v alert=%v", c.no, res, err, c.want, c.resend, c.alert)
 		}
+	}
+	// The entry of our number with another amount is not ours to adopt.
+	res, err := cl.QueryRefund(context.Background(), gateways.RefundRequest{Order: gateways.OrderRef{OutTradeNo: "PA1"}, OutRefundNo: "RF0", Amount: hkd(t, 11)})
+	if err != nil || res.Status != gateways.StatusUnknown || res.Mismatch == "" {
+		t.Errorf("QueryRefund with another refund_fee = %+v, %v; want a Mismatch", res, err)
 	}
 	if _, err := cl.QueryRefund(context.Background(), gateways.RefundRequest{Order: gateways.OrderRef{OutTradeNo: "PA1"}, OutRefundNo: "RF9"}); !pos.Match(pos.NotFound, err) {
 		t.Errorf("QueryRefund of a refund not listed = %v, want NotFound", err)

@@ -122,9 +122,10 @@ func DemoOptions() Options {
 
 // ClientOptions returns adapter options that talk to a simulator built
 // with o at endpoint: its merchant, sign_type and key, Simulated set, and
-// timings as fast as o allows (poll every 500 ms, a 2 minute QR, close a
-// tenth plus 50 ms later than o's CloseAfter, because the till starts its
-// clock before the simulator creates the order). For RSA_1_256 the caller
+// timings as fast as o allows (poll every 500 ms, a 2 minute QR, close
+// after o's CloseAfter: the simulator counts from its receipt of the
+// create, the flows from its answer, so no margin is added here that a
+// real endpoint would not get). For RSA_1_256 the caller
 // sets the key files (KeyFiles.Client).
 func ClientOptions(o Options, endpoint, notifyURL string) swiftpass.Options {
 	o = o.withDefaults()
@@ -136,7 +137,7 @@ func ClientOptions(o Options, endpoint, notifyURL string) swiftpass.Options {
 		Currency:     o.Currency,
 		PollInterval: max(500*time.Millisecond, o.Rules.MinQueryInterval),
 		QRTimeout:    2 * time.Minute,
-		CloseAfter:   o.CloseAfter + o.CloseAfter/10 + 50*time.Millisecond,
+		CloseAfter:   o.CloseAfter,
 		CallTimeout:  5 * time.Second,
 		Simulated:    true,
 	}
@@ -501,7 +502,7 @@ func (s *Server) close(req swiftpass.Fields, a *answer) {
 		return
 	}
 	if age := s.clock().Sub(o.CreatedAt); age < s.o.CloseAfter {
-		a.refuse("CLOSE_TOO_EARLY", fmt.Sprintf("An order cannot be closed within %s of its creation", s.o.CloseAfter))
+		a.refuse("Order close fail", fmt.Sprintf("Failed to close order: it cannot be closed within %s of its creation", s.o.CloseAfter))
 		return
 	}
 	if _, err := s.ledger.Close(o.OutTradeNo); err != nil {

@@ -103,7 +103,7 @@ func TestCloseTooEarly(t *testing.T) {
 		t.Fatalf("CreateQR = %+v, %v", res, err)
 	}
 	now = now.Add(4*time.Minute + 59*time.Second)
-	if res, err := c.Close(ctx, ref); err != nil || res.Status != gateways.StatusFailed || res.Code != "CLOSE_TOO_EARLY" {
+	if res, err := c.Close(ctx, ref); err != nil || res.Status != gateways.StatusFailed || res.Code != "Order close fail" {
 		t.Fatalf("Close at 4m59s = %+v, %v; want refused as too early", res, err)
 	}
 	if res, err := c.Query(ctx, ref); err != nil || res.Status != gateways.StatusUserPaying {
