@@ -35,6 +35,9 @@ type Config struct {
 	TokenFile string `yaml:"token_file"`
 	// LogLevel is debug, info, warn or error (default info).
 	LogLevel string `yaml:"log_level"`
+	// LogFormat is text (logfmt, the default) or json (one object per
+	// line, for journald and log shippers).
+	LogFormat string `yaml:"log_format"`
 	// NotifyListen is where acquirers' asynchronous notifications are
 	// received (POST /notify/GATEWAY). Empty disables it: polling alone
 	// resolves every payment. It may listen beyond loopback, behind the
@@ -171,6 +174,9 @@ func (c *Config) ApplyDefaults() {
 	if c.LogLevel == "" {
 		c.LogLevel = "info"
 	}
+	if c.LogFormat == "" {
+		c.LogFormat = "text"
+	}
 	if c.Receipt.Copies == "" {
 		c.Receipt.Copies = "both"
 	}
@@ -204,6 +210,9 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("log_level", "%q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("log_format", "%q is not text or json", c.LogFormat)
 	}
 	if len(c.Gateways) == 0 {
 		bad("gateways", "at least one gateway is required")

@@ -96,6 +96,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	simURL := fs.String("sim-url", "", "use a simulator already running at this URL (posagent simulate) instead of an embedded one")
 	tour := fs.Bool("tour", false, "run every magic amount end to end, print expected and actual final states, and exit")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logFormat := fs.String("log-format", "text", "text (logfmt) or json (one object per line)")
 	displayListen := fs.String("display-listen", webdisplay.DefaultListen, "where the web customer display serves its page (loopback; \"none\": terminal display only)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -110,7 +111,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if !ok {
 		return usageError("no simulator for gateway %q (have: %s)", *gw, simulatedNames())
 	}
-	log, err := newLogger(stderr, *logLevel)
+	log, err := newLogger(stderr, *logLevel, *logFormat)
 	if err != nil {
 		return usageError("%v", err)
 	}

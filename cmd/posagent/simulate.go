@@ -15,10 +15,11 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	state := fs.String("state", filepath.Join(os.TempDir(), "posagent-sim"), "directory for the simulator's ledger")
 	notifyURL := fs.String("notify-url", "", "where to post payment notifications (default: the URL each order carries, where the wire has one)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logFormat := fs.String("log-format", "text", "text (logfmt) or json (one object per line)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log, err := newLogger(stderr, *logLevel)
+	log, err := newLogger(stderr, *logLevel, *logFormat)
 	if err != nil {
 		return usageError("%v", err)
 	}
