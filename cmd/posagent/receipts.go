@@ -249,7 +249,7 @@ type demoPrinter struct {
 }
 
 func newDemoPrinter(dir string) (*demoPrinter, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
 	return &demoPrinter{dir: dir, v: virtual.New(dir, virtual.Options{Encode: escpos.EncodeOptions{RasterQR: true}})}, nil
@@ -259,7 +259,7 @@ func (d *demoPrinter) Print(ctx context.Context, r printer.Receipt) error {
 	if err := d.v.Print(ctx, r); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(d.dir, r.Name+".txt"), []byte(textprinter.Render(r, textprinter.DefaultColumns)), 0o644)
+	return os.WriteFile(filepath.Join(d.dir, r.Name+".txt"), []byte(textprinter.Render(r, textprinter.DefaultColumns)), 0o600)
 }
 
 func (d *demoPrinter) Status(ctx context.Context) (printer.Status, error) {

@@ -44,3 +44,32 @@ func (l *openLock) release() {
 	_ = unix.Flock(int(l.f.Fd()), unix.LOCK_UN)
 	_ = l.f.Close()
 }
+
+// ownerOnly makes the journal and its WAL and shared-memory files readable
+// by their owner alone, whatever the umask: SQLite creates the -wal and
+// -shm files with the database file's permissions, so the database is
+// created 0600 before SQLite sees it, and an older journal (or one copied
+// in by hand) is narrowed to 0600. It holds masked codes, amounts and the
+// open QR payloads.
+func ownerOnly(journal string) error {
+	f, err := os.OpenFile(journal, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("journal %s: %w", journal, err)
+	}
+	f.Close()
+	for _, p := range []string{journal, journal + "-wal", journal + "-shm"} {
+		fi, err := os.Stat(p)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("journal %s: %w", p, err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, 0o600); err != nil {
+				return fmt.Errorf("journal %s is readable by others and could not be narrowed: %w", p, err)
+			}
+		}
+	}
+	return nil
+}

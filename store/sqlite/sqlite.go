@@ -120,6 +120,9 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, pos.E(pos.Unavailable, op, err)
 	}
 	defer lock.release()
+	if err := ownerOnly(abs); err != nil {
+		return nil, pos.E(pos.Unavailable, op, err)
+	}
 
 	busy := strconv.FormatInt(opts.BusyTimeout.Milliseconds(), 10)
 	w, err := sql.Open("sqlite", dsn(abs, url.Values{

@@ -1,9 +1,12 @@
 package sqlite
 
 import (
+	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -259,4 +262,40 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 			t.Errorf("round %d: %d migrations recorded, want %d", round, got, want)
 		}
 	}
+}
+
+// The journal holds masked codes, amounts and open QR payloads: it and its
+// WAL and shared-memory files are the owner's alone whatever the umask,
+// and an older journal left readable is narrowed.
+func TestJournalFilesAreOwnerOnly(t *testing.T) {
+	old := syscall.Umask(0)
+	defer syscall.Umask(old)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "j.db")
+	db := openAt(t, path, Options{})
+	ctx := context.Background()
+	if _, err := db.Pending(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check := func() {
+		t.Helper()
+		for _, p := range []string{path, path + "-wal", path + "-shm", path + ".open-lock"} {
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Error(err)
+				continue
+			}
+			if m := fi.Mode().Perm(); m != 0o600 {
+				t.Errorf("%s has mode %04o, want 0600", filepath.Base(p), m)
+			}
+		}
+	}
+	check()
+	db.Close()
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db2 := openAt(t, path, Options{})
+	defer db2.Close()
+	check()
 }

@@ -41,7 +41,7 @@ func New(w io.Writer, columns int) *Printer {
 
 // OpenFile returns a Printer appending to the file at path, creating it.
 func OpenFile(path string, columns int) (*Printer, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, pos.E(pos.Unavailable, "textprinter.OpenFile", err)
 	}

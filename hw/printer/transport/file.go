@@ -137,7 +137,7 @@ func OpenFile(path string) (*File, error) {
 	if path == "" {
 		return nil, pos.Errorf(pos.Invalid, "transport.OpenFile", "no file path")
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, openError("transport.OpenFile", path, err)
 	}

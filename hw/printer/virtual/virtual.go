@@ -77,7 +77,7 @@ func (p *Printer) Write(name string, stream []byte) (binPath, pngPath string, er
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if err := os.MkdirAll(p.dir, 0o755); err != nil {
+	if err := os.MkdirAll(p.dir, 0o700); err != nil {
 		return "", "", pos.E(pos.Unavailable, op, err)
 	}
 	binPath = filepath.Join(p.dir, name+".bin")
@@ -112,7 +112,7 @@ func encodePNG(w io.Writer, img image.Image) error {
 // sees half a preview.
 func writeFile(path string, b []byte) error {
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)
