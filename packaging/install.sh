@@ -3,6 +3,7 @@
 # build-deb.sh is the way on Debian and Ubuntu). Run as root from a checkout:
 #
 #   packaging/install.sh [PREFIX]       PREFIX defaults to /usr/local
+#   packaging/install.sh --uninstall [PREFIX]
 #
 # It builds the binary (or installs POSAGENT_BIN), installs the unit into
 # /etc/systemd/system with ExecStart under PREFIX, the udev rules, the
@@ -14,10 +15,21 @@
 # DESTDIR=DIR installs into DIR instead of / (for staging or a test) and then
 # skips what only makes sense on the live system: users, ownership, reloads.
 # VERSION stamps the built binary.
+#
+# --uninstall stops and disables the service and removes what install put in
+# place: the binary, the unit, the modules-load.d file, the docs, and the udev
+# rules if they are still the shipped ones. It keeps /etc/posagent (config,
+# keys), /var/lib/posagent (the payment journal) and the posagent user, and
+# says so.
 set -eu
 umask 022
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+uninstall=false
+if [ "${1:-}" = "--uninstall" ]; then
+	uninstall=true
+	shift
+fi
 prefix=${1:-/usr/local}
 dest=${DESTDIR:-}
 live=true
@@ -30,6 +42,32 @@ die() {
 
 if $live && [ "$(id -u)" != 0 ]; then
 	die "run as root (or set DESTDIR to stage the files)"
+fi
+
+if $uninstall; then
+	if $live && [ -d /run/systemd/system ]; then
+		systemctl disable --now posagent.service 2>/dev/null || true
+	fi
+	rm -f "$dest$prefix/bin/posagent" "$dest/etc/systemd/system/posagent.service" "$dest/etc/modules-load.d/posagent.conf"
+	rm -rf "$dest$prefix/share/doc/posagent"
+	rules=$dest/etc/udev/rules.d/60-posagent.rules
+	if [ -e "$rules" ]; then
+		if cmp -s "$rules" "$root/packaging/60-posagent.rules"; then
+			rm -f "$rules"
+		else
+			echo "install: kept $rules: it has your device ids (delete it by hand if no longer wanted)" >&2
+		fi
+	fi
+	if $live && [ -d /run/systemd/system ]; then
+		systemctl daemon-reload
+	fi
+	cat <<MSG
+posagent is uninstalled from $prefix. Kept on purpose:
+  /etc/posagent        the configuration and gateway keys
+  /var/lib/posagent    the payment journal (back it up, then delete it if you must)
+  the posagent user and group
+MSG
+	exit 0
 fi
 
 bin=${POSAGENT_BIN:-}

@@ -375,6 +375,28 @@ func TestInstallScript(t *testing.T) {
 			t.Errorf("a second install.sh overwrote %s", p)
 		}
 	}
+
+	// --uninstall removes what install laid out and keeps the config, the
+	// edited udev rules and (on a live system) the journal.
+	cmd := exec.Command("./install.sh", "--uninstall", "/opt/posagent")
+	cmd.Env = append(os.Environ(), "DESTDIR="+dest)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("install.sh --uninstall: %v\n%s", err, out)
+	}
+	for _, p := range []string{"opt/posagent/bin/posagent", "opt/posagent/share/doc/posagent", "etc/systemd/system/posagent.service", "etc/modules-load.d/posagent.conf"} {
+		if _, err := os.Stat(filepath.Join(dest, p)); !os.IsNotExist(err) {
+			t.Errorf("--uninstall left %s (%v)", p, err)
+		}
+	}
+	for _, p := range []string{"etc/posagent/posagent.yaml", "etc/udev/rules.d/60-posagent.rules"} {
+		if _, err := os.Stat(filepath.Join(dest, p)); err != nil {
+			t.Errorf("--uninstall removed %s, which holds the integrator's edits: %v", p, err)
+		}
+	}
+	if !strings.Contains(string(out), "/var/lib/posagent") {
+		t.Errorf("--uninstall does not say the journal was kept:\n%s", out)
+	}
 }
 
 // TestGroupsAgree keeps the three places that name posagent's device groups
@@ -477,4 +499,50 @@ func run(t *testing.T, name string, args ...string) string {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.String())
 	}
 	return string(out)
+}
+
+// TestPurgeBacksUpTheJournal runs the package's postrm as dpkg does on
+// purge, against a staged state directory: the journal is archived
+// (root-only) before the directory goes.
+func TestPurgeBacksUpTheJournal(t *testing.T) {
+	for _, tool := range []string{"tar", "sh"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	dir := t.TempDir()
+	state, conf, backups := filepath.Join(dir, "lib", "posagent"), filepath.Join(dir, "etc", "posagent"), filepath.Join(dir, "backups")
+	if err := os.MkdirAll(state, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(conf, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(state, "journal.db"), []byte("the till's record"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sh", "deb/postrm", "purge")
+	cmd.Env = append(os.Environ(), "POSAGENT_STATE_DIR="+state, "POSAGENT_CONF_DIR="+conf, "POSAGENT_BACKUP_DIR="+backups)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("postrm purge: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(state); !os.IsNotExist(err) {
+		t.Errorf("purge left %s: %v", state, err)
+	}
+	archives, _ := filepath.Glob(filepath.Join(backups, "posagent-state-*.tar.gz"))
+	if len(archives) != 1 {
+		t.Fatalf("archives: %v\n%s", archives, out)
+	}
+	fi, err := os.Stat(archives[0])
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("archive mode: %v %v", fi.Mode(), err)
+	}
+	list, err := exec.Command("tar", "-tzf", archives[0]).Output()
+	if err != nil || !strings.Contains(string(list), "posagent/journal.db") {
+		t.Errorf("archive lacks the journal: %v\n%s", err, list)
+	}
+	if !strings.Contains(string(out), archives[0]) {
+		t.Errorf("purge did not say where the backup is:\n%s", out)
+	}
 }
