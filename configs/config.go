@@ -129,8 +129,15 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
 	c, err := Parse(b)
 	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := c.checkInlineSecrets(path, fi.Mode()); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
 	abs, err := filepath.Abs(filepath.Dir(path))

@@ -1,6 +1,7 @@
 package configs_test
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -64,5 +65,46 @@ func TestCredentialNameMustBePlain(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "plain name") {
 			t.Errorf("%s: err = %v, want a refusal asking for a plain name", v, err)
 		}
+	}
+}
+
+func TestInlineSecretNeedsAPrivateConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "posagent.yaml")
+	const yamlText = "gateways:\n  - name: g\n    kind: mmsp\n    options:\n      merchant_no: \"1\"\n      key: ea21842eea24e448b991b1cb0a0294cf\n"
+	write := func(mode os.FileMode) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(yamlText), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(0o640)
+	_, err := configs.Load(path)
+	if err == nil {
+		t.Fatal("an inline key in a group-readable config was accepted")
+	}
+	for _, want := range []string{"gateways[0].options.key (line 6)", "0640", "chmod 600"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), "ea21842e") {
+		t.Errorf("the error repeats the secret: %v", err)
+	}
+	write(0o600)
+	if _, err := configs.Load(path); err != nil {
+		t.Errorf("an inline key in a 0600 config: %v", err)
+	}
+	// A key_file in a 0640 config is the packaged layout and is fine.
+	if err := os.WriteFile(path, []byte("gateways: [{name: g, kind: mmsp, options: {key_file: k}}]\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := configs.Load(path); err != nil {
+		t.Errorf("key_file in a 0640 config: %v", err)
 	}
 }
