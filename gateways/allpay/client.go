@@ -2,6 +2,8 @@ package allpay
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,8 +38,10 @@ type Client struct {
 	timing gateways.Timing
 	http   *http.Client
 	log    *slog.Logger
-	// now is replaced in tests for reproducible requests.
-	now func() time.Time
+	// now is replaced in tests for reproducible requests, and voidNo
+	// (VoidNumber) for reproducible cancellation numbers.
+	now    func() time.Time
+	voidNo func(string) string
 }
 
 // New validates opts, loads the key and returns a Client. A relative
@@ -51,7 +55,7 @@ func New(opts Options, env gateways.Env) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{opts: o, key: key, timing: o.timing(), http: env.HTTPClient, log: env.Logger, now: time.Now}
+	c := &Client{opts: o, key: key, timing: o.timing(), http: env.HTTPClient, log: env.Logger, now: time.Now, voidNo: VoidNumber}
 	if c.http == nil {
 		c.http = &http.Client{}
 	}
@@ -66,13 +70,15 @@ func New(opts Options, env gateways.Env) (*Client, error) {
 func (c *Client) Kind() string { return Kind }
 
 // Capabilities: merchant QR for WeChat Pay and Alipay (AP or APHK), in the
-// merchant's one currency; reverse (VOID), partial refunds and
-// notifications. No micropay and no close (see the package doc).
+// merchant's one currency; partial refunds and notifications. Reverse
+// (VOID) only with Options.VoidQR: §4.8 documents VOID for cards, so an
+// unpaid QR order is otherwise polled until it ends. No micropay and no
+// close (see the package doc).
 func (c *Client) Capabilities() gateways.Capabilities {
 	return gateways.Capabilities{
 		MerchantQR:    []pos.Wallet{pos.WeChatPay, pos.Alipay},
 		Currencies:    []pos.Currency{pos.Currency(c.opts.Currency)},
-		Reverse:       true,
+		Reverse:       c.opts.VoidQR,
 		Refund:        true,
 		PartialRefund: true,
 		Notify:        true,
@@ -151,64 +157,90 @@ func (c *Client) request(op string, f Fields) (Fields, error) {
 // call signs and POSTs f to its interface and returns the verified answer.
 // Errors: pos.Invalid (refused before sending), pos.Unavailable (not
 // sent), pos.Unknown (sent, no trustworthy answer: transport failure,
-// malformed body, bad signature, or an answer to another request).
-func (c *Client) call(ctx context.Context, op string, f Fields) (Fields, error) {
+// malformed body, bad signature). An answer that names another order,
+// merchant or transaction is returned with mismatch set: the caller
+// reports it as an Unknown result with Result.Mismatch, never adopts it.
+func (c *Client) call(ctx context.Context, op string, f Fields) (ans Fields, mismatch string, err error) {
 	signed, err := c.request(op, f)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timing.CallTimeout)
 	defer cancel()
 	u := strings.TrimSuffix(c.opts.Endpoint, "/") + PathFor(f["transType"])
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(signed.Encode()))
 	if err != nil {
-		return nil, pos.E(pos.Internal, op, err)
+		return nil, "", pos.E(pos.Internal, op, err)
 	}
 	hreq.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
 	body, err := gateways.Do(ctx, c.http, hreq, op)
 	if err != nil {
 		c.log.Warn("exchange failed", "op", op, "orderNum", f["orderNum"], "kind", pos.KindOf(err).String())
-		return nil, err
+		return nil, "", err
 	}
-	ans, err := c.verify(body)
+	// §5.1.1 promises only RespCode, RespMsg and code_url in the QRCODE
+	// purchase answer: its echo fields (and signType) are compared when
+	// present, not required. Every other answer's table makes them M.
+	minimal := f["transType"] == TransPurchase
+	ans, err = c.verify(body, minimal)
 	if err != nil {
 		c.log.Warn("untrusted answer", "op", op, "orderNum", f["orderNum"], "err", err.Error())
-		return nil, pos.E(pos.Unknown, op, fmt.Errorf("answer not trusted: %w", err))
-	}
-	for _, k := range []string{"transType", "orderNum", "merID"} {
-		if ans[k] != f[k] {
-			return nil, pos.Errorf(pos.Unknown, op, "answer %s %q does not answer our %q", k, truncateBytes(ans[k], 64), f[k])
-		}
+		return nil, "", pos.E(pos.Unknown, op, fmt.Errorf("answer not trusted: %w", err))
 	}
 	if ans["RespCode"] == "" {
-		return nil, pos.Errorf(pos.Unknown, op, "answer has no RespCode")
+		return nil, "", pos.Errorf(pos.Unknown, op, "answer has no RespCode")
+	}
+	for _, k := range []string{"transType", "orderNum", "merID"} {
+		if (ans[k] != "" || !minimal) && ans[k] != f[k] {
+			mismatch = fmt.Sprintf("answer %s %q does not answer our %q", k, truncateBytes(ans[k], 64), f[k])
+			c.log.Error("answer for another order", "op", op, "orderNum", f["orderNum"], "mismatch", mismatch)
+			break
+		}
 	}
 	c.log.Debug("exchange", "op", op, "orderNum", f["orderNum"], "respCode", ans["RespCode"])
-	return ans, nil
+	return ans, mismatch, nil
+}
+
+// mismatched is the Unknown result of an answer about something else.
+func mismatched(ans Fields, mismatch string) gateways.Result {
+	return gateways.Result{
+		Status:   gateways.StatusUnknown,
+		Code:     ans["RespCode"],
+		Reason:   mismatch,
+		Mismatch: mismatch,
+		Detail:   fmt.Sprintf("allpay %s RespCode=%s (mismatch)", truncateBytes(ans["transType"], 8), truncateBytes(ans["RespCode"], 8)),
+	}
 }
 
 // verify parses a body and checks its signature with our key and type.
-func (c *Client) verify(body []byte) (Fields, error) {
+// lenientType accepts a message without signType (verified with ours).
+func (c *Client) verify(body []byte, lenientType bool) (Fields, error) {
 	f, err := ParseFields(body)
 	if err != nil {
 		return nil, err
 	}
-	if err := Verify(f, c.key, c.opts.SignType); err != nil {
+	if lenientType && f["signType"] == "" {
+		err = verifyAs(f, c.key, c.opts.SignType)
+	} else {
+		err = Verify(f, c.key, c.opts.SignType)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return f, nil
 }
 
-// result reads the common part of an answer.
-func (c *Client) result(cls opClass, ans Fields, w pos.Wallet) (gateways.Result, verdict) {
+// result reads the common part of an answer through op's outcome table.
+func (c *Client) result(cls opClass, ans Fields, w pos.Wallet, inWindow bool) (gateways.Result, verdict) {
 	code := ans["RespCode"]
-	v := classify(cls, code)
+	v := classify(cls, code, inWindow)
 	res := gateways.Result{
 		Status:        v.status,
 		TransactionID: ans["transID"],
 		Wallet:        WalletOf(ans["paymentSchema"]),
 		Code:          code,
-		Detail:        fmt.Sprintf("allpay %s RespCode=%s", ans["transType"], truncateBytes(code, 8)),
+		OutTradeNo:    ans["orderNum"],
+		Detail:        fmt.Sprintf("allpay %s RespCode=%s", cls, truncateBytes(code, 8)),
 	}
 	if res.Wallet == "" {
 		res.Wallet = w
@@ -221,15 +253,15 @@ func (c *Client) result(cls opClass, ans Fields, w pos.Wallet) (gateways.Result,
 			res.Reason = "refused by AllPay (RespCode " + truncateBytes(code, 8) + ")"
 		}
 	case gateways.StatusUnknown:
-		res.Reason = fmt.Sprintf("RespCode %q (%s) says nothing definite", truncateBytes(code, 8), msg)
+		res.Reason = fmt.Sprintf("RespCode %q (%s) says nothing definite (%s)", truncateBytes(code, 8), msg, v.section)
 	case gateways.StatusUserPaying:
 		res.Reason = msg
 	}
 	return res, v
 }
 
-// amountOf reads an answer's orderAmount in orderCurrency (or ours); ok is
-// false when there is none. A malformed one is an error.
+// amountOf reads an answer's amount field in orderCurrency (or ours); ok
+// is false when there is none. A malformed one is an error.
 func (c *Client) amountOf(ans Fields, field string) (pos.Money, bool, error) {
 	s := ans[field]
 	if s == "" {
@@ -239,14 +271,40 @@ func (c *Client) amountOf(ans Fields, field string) (pos.Money, bool, error) {
 	if cur == "" {
 		cur = c.opts.Currency
 	}
-	m, err := pos.ParseMoney(s, cur)
+	m, err := ParseAmount(s, cur)
 	if err != nil {
 		return pos.Money{}, false, err
 	}
 	return m, true, nil
 }
 
-// checkEchoedAmount refuses an answer whose amount contradicts the order.
+// ParseAmount reads a major-unit decimal as §4.2 writes amounts ("100 or
+// 100.00"): more decimals than the currency has are accepted when they
+// are zeros (JPY "100.00" is 100 yen), refused otherwise.
+func ParseAmount(s, currency string) (pos.Money, error) {
+	cur, err := pos.ParseCurrency(currency)
+	if err != nil {
+		return pos.Money{}, err
+	}
+	if whole, frac, ok := strings.Cut(s, "."); ok {
+		exp := cur.Exponent()
+		if len(frac) > exp {
+			if strings.Trim(frac[exp:], "0") != "" {
+				return pos.Money{}, fmt.Errorf("amount %q has more than %d decimals for %s", s, exp, cur)
+			}
+			frac = frac[:exp]
+		}
+		s = whole
+		if frac != "" {
+			s += "." + frac
+		}
+	}
+	return pos.ParseMoney(s, currency)
+}
+
+// checkEchoedAmount compares an answer's amount with the order's; a
+// different one (or currency) is a mismatch: the answer is not about the
+// payment the till holds.
 func (c *Client) checkEchoedAmount(op string, ans Fields, want pos.Money, res *gateways.Result) error {
 	got, ok, err := c.amountOf(ans, "orderAmount")
 	if err != nil {
@@ -255,17 +313,21 @@ func (c *Client) checkEchoedAmount(op string, ans Fields, want pos.Money, res *g
 	if !ok {
 		return nil
 	}
-	if want.Minor != 0 && got != want {
-		return pos.Errorf(pos.Unknown, op, "answer amount %s differs from the order's %s", got, want)
-	}
 	res.Amount = got
+	if want.Minor != 0 && got != want {
+		res.Status = gateways.StatusUnknown
+		res.Mismatch = fmt.Sprintf("answer amount %s differs from the order's %s", got, want)
+		res.Reason = res.Mismatch
+		res.CodeURL = ""
+		c.log.Error("answer for another amount", "op", op, "orderNum", ans["orderNum"], "mismatch", res.Mismatch)
+	}
 	return nil
 }
 
 // CreateQR creates a merchant-presented QR order: PURC with
 // tradeFrom=QRCODE (§4.2, §5.1.1, §5.2.4, §5.9.2). The answer's code_url is
 // Result.CodeURL, status UserPaying. req.Expires cannot be sent (PURC has
-// no expiry field); the agent cancels the order at Timing.QRTimeout.
+// no expiry field); the order stays payable for Options.PayableWindow.
 func (c *Client) CreateQR(ctx context.Context, req gateways.QRRequest) (gateways.Result, error) {
 	const op = "allpay.CreateQR"
 	f, err := c.base(op, TransPurchase, req.OutTradeNo, req.Wallet)
@@ -286,15 +348,22 @@ func (c *Client) CreateQR(ctx context.Context, req gateways.QRRequest) (gateways
 	f["goodsInfo"] = goods
 	f["detailInfo"] = DetailInfo([]Goods{{Name: goods, Quantity: "1"}})
 	f["tradeFrom"] = TradeFromQR
-	ans, err := c.call(ctx, op, f)
+	ans, mismatch, err := c.call(ctx, op, f)
 	if err != nil {
 		return gateways.Result{}, err
 	}
-	res, v := c.result(classPurchase, ans, req.Wallet)
+	if mismatch != "" {
+		return mismatched(ans, mismatch), nil
+	}
+	res, v := c.result(classPurchase, ans, req.Wallet, true)
+	if res.OutTradeNo == "" {
+		res.OutTradeNo = req.OutTradeNo // §5.1.1 answers need not echo it
+	}
 	if err := c.checkEchoedAmount(op, ans, req.Amount, &res); err != nil {
 		return gateways.Result{}, err
 	}
 	switch {
+	case res.Mismatch != "":
 	case v.status == gateways.StatusUserPaying:
 		u := ans["code_url"]
 		if u == "" {
@@ -310,20 +379,32 @@ func (c *Client) CreateQR(ctx context.Context, req gateways.QRRequest) (gateways
 	return res, nil
 }
 
+// inWindow reports whether an order created at submitted may still be
+// paid now: within Options.PayableWindow. An order whose creation time is
+// not known is taken as still payable (never ended on a guess).
+func (c *Client) inWindow(submitted time.Time) bool {
+	return submitted.IsZero() || c.now().Before(submitted.Add(c.opts.PayableWindow))
+}
+
 // Query asks for a payment order (INQY, §4.3). The answer has no status
-// field: RespCode is the order's state (00 paid, 04 processing, 01 failed
-// or cancelled, U7 unknown order: pos.NotFound).
+// field: RespCode is the order's state (00 paid, 04 processing, 01/61/P3
+// not paid: final only after the payable window, U7 unknown order:
+// pos.NotFound). An answer about another order or amount is Unknown with
+// Result.Mismatch.
 func (c *Client) Query(ctx context.Context, ref gateways.OrderRef) (gateways.Result, error) {
 	const op = "allpay.Query"
 	f, err := c.base(op, TransInquiry, ref.OutTradeNo, ref.Wallet)
 	if err != nil {
 		return gateways.Result{}, err
 	}
-	ans, err := c.call(ctx, op, f)
+	ans, mismatch, err := c.call(ctx, op, f)
 	if err != nil {
 		return gateways.Result{}, err
 	}
-	res, v := c.result(classInquiry, ans, ref.Wallet)
+	if mismatch != "" {
+		return mismatched(ans, mismatch), nil
+	}
+	res, v := c.result(classInquiry, ans, ref.Wallet, c.inWindow(ref.SubmittedAt))
 	if v.notFound {
 		return gateways.Result{}, pos.Errorf(pos.NotFound, op, "AllPay has no order %s (U7): %s", ref.OutTradeNo, truncateBytes(ans["RespMsg"], 60))
 	}
@@ -333,45 +414,90 @@ func (c *Client) Query(ctx context.Context, ref gateways.OrderRef) (gateways.Res
 	return res, nil
 }
 
-// VoidNumber is the orderNum of the cancellation of order no: one per
-// order, so a repeated VOID is recognised (U6) rather than sent twice.
-func VoidNumber(no string) string { return "V" + no }
+// VoidNumber is a fresh orderNum for one cancellation attempt of order
+// no: "V" + no + "-" + 8 random hex digits. §4.8 forbids reusing a
+// number, so every attempt draws its own; what the earlier attempts did
+// is read from the order (INQY), never inferred from a U6.
+func VoidNumber(no string) string {
+	var b [4]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return "V" + no + "-" + hex.EncodeToString(b[:])
+}
 
-// Reverse cancels an order whether or not it was paid (VOID, §4.8): the
-// way out of a merchant QR the customer did not pay in time, or one the
-// cashier cancelled. A paid order of the same day is voided (the money
-// goes back); AllPay refuses orders of earlier days, and then the flows
-// find it paid and it needs a refund. A VOID answered U6 (our cancellation
-// number is known) was received before: the original is queried, and a
-// failed or cancelled original is Succeeded.
+// Reverse is the way out of a merchant QR the customer did not pay in
+// time, or one the cashier cancelled.
+//
+// Without Options.VoidQR (the default) no VOID is sent: §4.8 documents the
+// cancellation for card transactions only (paymentSchema "FC"). The order
+// is read instead (INQY) and Reverse reports what it says: paid → Failed
+// (nothing was reversed; the payment stands and needs a refund), open →
+// UserPaying (ask again later: the order is polled to its end), ended
+// unpaid → Succeeded (nothing is charged). Capabilities declare no Reverse
+// then, so the flows poll the order rather than call this.
+//
+// With VoidQR (the acquirer confirmed VOID for WX/AP/APHK QR orders) a
+// VOID with a fresh cancellation number is sent: 00 is Succeeded; any
+// other answer (U6 included) is settled by reading the order, as above,
+// except that an order read as not paid after a VOID is Succeeded
+// (cancelled, or never paid). A VOID is never resent with the same number.
 func (c *Client) Reverse(ctx context.Context, ref gateways.OrderRef) (gateways.Result, error) {
 	const op = "allpay.Reverse"
-	f, err := c.base(op, TransVoid, VoidNumber(ref.OutTradeNo), ref.Wallet)
+	if !c.opts.VoidQR {
+		return c.settleByInquiry(ctx, ref, gateways.Result{Detail: "allpay VOID not sent (void_qr off)"}, false)
+	}
+	f, err := c.base(op, TransVoid, c.voidNo(ref.OutTradeNo), ref.Wallet)
 	if err != nil {
 		return gateways.Result{}, err
 	}
 	f["origOrderNum"] = ref.OutTradeNo
-	ans, err := c.call(ctx, op, f)
+	ans, mismatch, err := c.call(ctx, op, f)
 	if err != nil {
 		return gateways.Result{}, err
 	}
-	res, v := c.result(classVoid, ans, ref.Wallet)
+	if mismatch != "" {
+		return mismatched(ans, mismatch), nil
+	}
+	res, v := c.result(classVoid, ans, ref.Wallet, true)
+	res.OutTradeNo = ref.OutTradeNo
 	switch {
 	case v.notFound:
 		return gateways.Result{}, pos.Errorf(pos.NotFound, op, "AllPay has no order %s to cancel (U7)", ref.OutTradeNo)
-	case v.repeat:
-		q, err := c.Query(ctx, ref)
-		if err != nil {
-			return gateways.Result{}, err
-		}
-		if q.Status == gateways.StatusFailed {
-			q.Status, q.Reason = gateways.StatusSucceeded, ""
-			q.Detail = res.Detail + "; " + q.Detail
-			return q, nil
-		}
-		res.Reason = "cancellation " + f["orderNum"] + " already sent, and the order still reads " + q.Status.String()
+	case v.status == gateways.StatusSucceeded:
+		return res, nil
 	}
-	return res, nil
+	// A refusal (Failed) proves the VOID did nothing; any other answer
+	// (U6, 04, U9, P5, an unlisted code) may hide a cancellation.
+	return c.settleByInquiry(ctx, ref, res, v.status != gateways.StatusFailed)
+}
+
+// settleByInquiry ends a reverse from what INQY says of the order.
+// voided says a VOID was sent and not refused, so an order read 01 (not
+// paid) counts as cancelled even inside the payable window.
+func (c *Client) settleByInquiry(ctx context.Context, ref gateways.OrderRef, void gateways.Result, voided bool) (gateways.Result, error) {
+	q, err := c.Query(ctx, ref)
+	if err != nil {
+		return gateways.Result{}, err
+	}
+	if void.Detail != "" {
+		q.Detail = void.Detail + "; " + q.Detail
+	}
+	switch q.Status {
+	case gateways.StatusSucceeded:
+		// Paid: the cancellation is not in effect. Failed makes the flows
+		// query, find it paid, and keep it (refund it if the sale is void).
+		q.Status = gateways.StatusFailed
+		q.Reason = "the order is paid; it was not cancelled"
+	case gateways.StatusFailed:
+		q.Status, q.Reason = gateways.StatusSucceeded, "the order ended unpaid"
+	case gateways.StatusUserPaying:
+		if voided && q.Code == RespFail {
+			// 01 after our VOID: cancelled (the window does not apply).
+			q.Status, q.Reason = gateways.StatusSucceeded, "cancelled"
+			break
+		}
+		q.Reason = "the order is still open; asking again later"
+	}
+	return q, nil
 }
 
 // Refund refunds part or all of a paid order (REFD, §4.4). OutRefundNo is
@@ -389,11 +515,14 @@ func (c *Client) Refund(ctx context.Context, req gateways.RefundRequest) (gatewa
 	f["origOrderNum"] = req.Order.OutTradeNo
 	f["returnAmount"] = req.Amount.Decimal()
 	f["orderCurrency"] = string(req.Amount.Currency)
-	ans, err := c.call(ctx, op, f)
+	ans, mismatch, err := c.call(ctx, op, f)
 	if err != nil {
 		return gateways.Result{}, err
 	}
-	res, v := c.result(classRefund, ans, req.Order.Wallet)
+	if mismatch != "" {
+		return mismatched(ans, mismatch), nil
+	}
+	res, v := c.result(classRefund, ans, req.Order.Wallet, true)
 	if v.repeat {
 		q, err := c.QueryRefund(ctx, req)
 		if errors.Is(err, errNoRefund) || pos.Match(pos.NotFound, err) {
@@ -402,12 +531,28 @@ func (c *Client) Refund(ctx context.Context, req gateways.RefundRequest) (gatewa
 		}
 		return q, err
 	}
-	res.RefundID = ans["transID"]
-	res.TransactionID = ""
-	if res.Status == gateways.StatusSucceeded {
-		res.Amount = req.Amount
+	c.refundAbout(&res, ans, req)
+	if a, ok, err := c.amountOf(ans, "returnAmount"); err == nil && ok {
+		res.RefundAmount = a
+		if a != req.Amount {
+			res.Status = gateways.StatusUnknown
+			res.Mismatch = fmt.Sprintf("answer refund amount %s differs from the %s asked", a, req.Amount)
+			res.Reason = res.Mismatch
+		}
 	}
 	return res, nil
+}
+
+// refundAbout fills what a refund answer names: the refund's number (its
+// orderNum) and the original order.
+func (c *Client) refundAbout(res *gateways.Result, ans Fields, req gateways.RefundRequest) {
+	res.RefundID = ans["transID"]
+	res.TransactionID = ""
+	res.OutRefundNo = ans["orderNum"]
+	res.OutTradeNo = ans["origOrderNum"]
+	if res.OutTradeNo == "" {
+		res.OutTradeNo = req.Order.OutTradeNo
+	}
 }
 
 var errNoRefund = errors.New("no such refund")
@@ -420,15 +565,17 @@ func (c *Client) QueryRefund(ctx context.Context, req gateways.RefundRequest) (g
 	if err != nil {
 		return gateways.Result{}, err
 	}
-	ans, err := c.call(ctx, op, f)
+	ans, mismatch, err := c.call(ctx, op, f)
 	if err != nil {
 		return gateways.Result{}, err
 	}
-	res, v := c.result(classRefundQuery, ans, req.Order.Wallet)
+	if mismatch != "" {
+		return mismatched(ans, mismatch), nil
+	}
+	res, v := c.result(classRefundQuery, ans, req.Order.Wallet, true)
 	if v.notFound {
 		return gateways.Result{}, pos.E(pos.NotFound, op, fmt.Errorf("refund %s: %w (U7)", req.OutRefundNo, errNoRefund))
 	}
-	res.RefundID = ans["transID"]
-	res.TransactionID = ""
+	c.refundAbout(&res, ans, req)
 	return res, nil
 }

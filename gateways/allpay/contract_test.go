@@ -35,6 +35,12 @@ func (c controller) Stop() {
 // timings; mutate adjusts the simulator's options first.
 func newPair(t *testing.T, backURL string, mutate func(*allpaysim.Options)) (*allpay.Client, controller) {
 	t.Helper()
+	return newPairWith(t, backURL, mutate, nil)
+}
+
+// newPairWith is newPair with the client's options adjusted too.
+func newPairWith(t *testing.T, backURL string, mutate func(*allpaysim.Options), client func(*allpay.Options)) (*allpay.Client, controller) {
+	t.Helper()
 	so := allpaysim.DemoOptions()
 	so.Rules = sim.Rules{MinQueryInterval: 15 * time.Millisecond}
 	so.NotifySchedule = []time.Duration{0, 100 * time.Millisecond}
@@ -51,9 +57,12 @@ func newPair(t *testing.T, backURL string, mutate func(*allpaysim.Options)) (*al
 	if backURL == "" {
 		backURL = "http://127.0.0.1:9/allpay/notify" // mandatory on the wire; nobody listens
 	}
-	co := allpaysim.ClientOptions(so, ts.URL, backURL)
+	co := clientOptions(so, ts.URL, backURL)
 	co.PollInterval = 20 * time.Millisecond
 	co.CallTimeout = 5 * time.Second
+	if client != nil {
+		client(&co)
+	}
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
 	c, err := allpay.New(co, gateways.Env{HTTPClient: &http.Client{Transport: tr}})
@@ -61,6 +70,17 @@ func newPair(t *testing.T, backURL string, mutate func(*allpaysim.Options)) (*al
 		t.Fatal(err)
 	}
 	return c, controller{srv: srv, ts: ts, transport: tr}
+}
+
+// clientOptions pairs a client with a simulator built with so: its
+// merchant, key and signType, Simulated, and a payable window of 1 ns, so
+// INQY 01 reads as it does once the window is over (the suite's declined
+// QR order); TestInquiryWindow covers the inside.
+func clientOptions(so allpaysim.Options, endpoint, backURL string) allpay.Options {
+	so = so.WithDefaults()
+	return allpay.Options{Endpoint: endpoint, MerID: so.MerID, AcqID: so.AcqID, Key: so.Key, SignType: so.SignType,
+		BackURL: backURL, Currency: allpay.DefaultCurrency, PayableWindow: time.Nanosecond,
+		PollInterval: max(500*time.Millisecond, so.Rules.MinQueryInterval), Simulated: true}
 }
 
 func TestContract(t *testing.T) {

@@ -24,26 +24,33 @@
 //
 // Transport first (gateways.Do: not sent → pos.Unavailable; sent without a
 // complete 2xx answer → pos.Unknown). Then trust: a body that is not a flat
-// JSON object or form, a missing or wrong signature, a signType other
-// than the configured one, or an answer whose transType, orderNum or merID
-// is not the request's, is a pos.Unknown error, never Failed. Then
-// RespCode (§6), read per operation, and anything not listed → Unknown:
+// JSON object or form, a missing or wrong signature, or a signType other
+// than the configured one is a pos.Unknown error, never Failed. An answer
+// whose transType, orderNum or merID is not the request's, or whose amount
+// is not the order's, is an Unknown result with Result.Mismatch (logged as
+// an error), never adopted. Then RespCode (§6) through the operation's
+// outcome table in status.go (each row cites its section; a code in no row
+// is Unknown; TestOutcomeTablesCoverSpec reads the spec's §6 and fails when
+// a code has no row):
 //
-//	RespCode                      | PURC (create)     | INQY, RFQY       | REFD            | VOID
-//	------------------------------+-------------------+------------------+-----------------+------------------
-//	00 success                    | UserPaying + URL  | Succeeded        | Succeeded       | Succeeded
-//	04 processing                 | Unknown           | UserPaying       | UserPaying      | UserPaying
-//	01 fail, 61, P3               | Failed            | Failed           | Failed          | Failed
-//	U1–U5, U8, P1, P2, P4         | Failed            | Unknown          | Failed          | Failed
-//	P5 channel error              | Failed            | Unknown          | Unknown         | Unknown
-//	U6 repeat order number        | Unknown (query)   | Unknown          | → RFQY's answer | → INQY: failed ⇒ Succeeded
-//	U7 order does not exist       | Unknown           | pos.NotFound     | Failed          | pos.NotFound
-//	U9 system error, other codes  | Unknown           | Unknown          | Unknown         | Unknown
+//	RespCode                      | PURC (create)     | INQY               | RFQY         | REFD            | VOID          | notification
+//	------------------------------+-------------------+--------------------+--------------+-----------------+---------------+-------------
+//	00 success                    | UserPaying + URL  | Succeeded          | Succeeded    | Succeeded       | Succeeded     | Succeeded
+//	04 processing                 | Unknown           | UserPaying         | UserPaying   | UserPaying      | → INQY        | Unknown
+//	01 fail                       | Failed            | Failed after window| Failed       | Failed          | → INQY        | Unknown
+//	61, P3                        | Failed            | Failed after window| Unknown      | Failed          | → INQY        | Unknown
+//	U1–U5, U8, P1, P2, P4         | Failed            | Unknown            | Unknown      | Failed          | → INQY        | Unknown
+//	P5 channel error              | Failed            | Unknown            | Unknown      | Unknown         | → INQY        | Unknown
+//	U6 repeat order number        | Unknown (query)   | Unknown            | Unknown      | → RFQY's answer | → INQY        | Unknown
+//	U7 order does not exist       | Unknown           | pos.NotFound       | pos.NotFound | Failed          | pos.NotFound  | Unknown
+//	U9 system error, other codes  | Unknown           | Unknown            | Unknown      | Unknown         | → INQY        | Unknown
 //
 // A PURC refusal is Failed because no code_url reached the till, so no
-// customer can pay that order; a 00 without code_url is Unknown. On an
-// inquiry, only 01, 61 and P3 describe the order; the other refusals
-// refuse the inquiry itself and say nothing about the order.
+// customer can pay that order; a 00 without code_url is Unknown. "Failed
+// after window": inside Options.PayableWindow (default 2 h from the order's
+// creation) the order may still be paid, so the code reads UserPaying; an
+// order whose creation time is unknown is inside. "→ INQY": Reverse reads
+// the order and ends from it (see "Cancellation").
 //
 // # Ambiguities met, and the choice made
 //
@@ -73,7 +80,9 @@
 //     accepts letters, digits, '_' and '-', so no value can confuse the
 //     "k=v&" signing text or the form.
 //   - Amounts are major-unit decimals ("100 or 100.00"); posagent sends
-//     the currency's exponent ("100.00", JPY "100") and reads either.
+//     the currency's exponent ("100.00", JPY "100") and reads either,
+//     extra decimals accepted when they are zeros (JPY "100.00" is 100 yen,
+//     ParseAmount; review A7).
 //   - Times. transTime has no zone; the platform is in Shanghai, so it is
 //     sent in UTC+8. No answer states when the customer paid (GWTime is
 //     "currently local transaction time"), so Result.PaidAt stays zero.
@@ -88,25 +97,34 @@
 //     schema read back as Alipay.
 //   - Expiry. PURC has no expiry field: QRRequest.Expires is not sent; the
 //     agent cancels an unpaid order at Timing.QRTimeout.
-//   - Inquiry status. INQY answers carry only RespCode. 04 ("processing")
-//     is read as "not paid yet, still payable", 01 as failed or cancelled,
-//     which is what the simulator answers for declined and voided orders.
-//     If the platform answered 01 for an order the customer can still pay,
-//     the till would end it failed while it stays payable; nothing in the
-//     spec suggests so, and 04 is the only code that means "in progress".
-//   - Cancellation (VOID) is documented for card (FC) transactions of the
-//     same day ("after 23:00 Beijing time, it is considered the next
-//     day"), and takes back a paid purchase: it is a reverse (撤销), not a
-//     close, so the adapter is a gateways.Reverser and no Closer (a Close
-//     that refunds a paid order would break Closer's contract). The flows
-//     unwind a merchant QR with Reverse when the gateway has no Closer.
-//     VOID is sent with the order's own paymentSchema; the platform
-//     decides whether that channel can be voided. An order of an earlier
-//     day is sent anyway, and a refusal (Failed) makes the flows query it:
-//     paid, it stands and needs a refund. The cancellation's own orderNum
-//     is VoidNumber ("V" + the order's), the same on every retry, so a
-//     VOID sent twice is answered U6 and resolved by an inquiry of the
-//     original instead of being taken as a second cancellation.
+//   - Inquiry status. INQY answers carry only RespCode. 04 is "not paid
+//     yet, still payable". §4.3 says only "01 stands for fail": it may mean
+//     "not paid (yet)" as well as "ended", and 61/P3 may describe one
+//     declined attempt the customer can follow with another. So inside
+//     the payable window they read UserPaying, after it Failed (review
+//     A3, A4). To confirm in the sandbox: INQY of an unscanned QRCODE
+//     order.
+//   - Purchase answer. §5.1.1/§5.2.4/§5.9.2 promise only RespCode,
+//     RespMsg and code_url. The signature is still required (every
+//     AllPay message carries one; a §5.1.1 answer without signType is
+//     verified with the configured type); transType, orderNum, merID and
+//     orderAmount are compared when present, not required (review A5).
+//   - Cancellation (VOID, §4.8) is documented for card (paymentSchema
+//     "FC") transactions of the same day (review A2). Unless
+//     Options.VoidQR (yaml void_qr: "the acquirer confirmed VOID for
+//     WX/AP/APHK in writing") is set, no VOID is ever sent: Capabilities
+//     declare no Reverse, the flows poll the unpaid order until it ends,
+//     the QR comes off the display, and a late payment ends Succeeded
+//     (flagged for refund by the flows). Reverse, if called anyway, only
+//     reads the order (INQY): paid → Failed (not reversed: the payment
+//     stands), open → UserPaying, ended unpaid → Succeeded. With VoidQR,
+//     each attempt draws a fresh cancellation number (VoidNumber: §4.8
+//     forbids repeating one); 00 is Succeeded, any other answer — U6
+//     included — is settled by INQY the same way, except that an order
+//     reading 01 after a VOID that was not refused counts as cancelled.
+//     A VOID answered U6 for a paid or open order therefore never loops
+//     on the same number (review A1). VOID is a reverse (撤销), not a
+//     close: there is no Closer.
 //   - Refunds. REFD names its own orderNum (OutRefundNo) and the
 //     original; several refunds of one order are allowed up to its amount
 //     ("refund amount" with no rule against parts). A retried refund is
@@ -115,9 +133,19 @@
 //   - Notifications carry no id: Notification.ID is
 //     "allpay:orderNum:transID:RespCode", stable across the resends
 //     (§4.2.3 schedule). Only RespCode 00 is read as paid, anything else
-//     is Unknown (query). Notifications other than PURC, or for another
-//     merID, are refused. The acknowledgement is "OK" (plain text); "FAIL"
-//     otherwise.
+//     is Unknown (query). Result carries OutTradeNo and Amount (in
+//     orderCurrency) for the flows to compare with the journal (review
+//     A6); one for another merID, in another currency than the
+//     merchant's, or without orderAmount is Unknown with Result.Mismatch.
+//     Notifications other than PURC are refused. The acknowledgement is
+//     "OK" (plain text); "FAIL" otherwise.
+//   - Points the spec leaves open (review A8), to confirm in the
+//     sandbox: signature hex case (lower sent, either accepted); INQY and
+//     RFQY transTime (the time of the inquiry is sent); answers signed
+//     with the merchant's configured signType (required).
+//   - The simulator (allpaysim) is a second reading written from the
+//     spec: it imports nothing of this package (deps_test.go); its
+//     disagreements with this reading are the contract tests' findings.
 //   - Polling. The spec sets no query interval: posagent's floor is 5 s
 //     (MinPollInterval) against a real endpoint, any value when Simulated.
 package allpay

@@ -44,15 +44,16 @@ func FuzzAnswer(f *testing.F) {
 	f.Add(signedSeed(f, Fields{"transType": "INQY", "orderNum": "PA1", "merID": "000000000000015", "signType": SignSHA256, "RespCode": "U7"}))
 	f.Add([]byte(`{"RespCode":"00","signature":"00"}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = c.verify(b)
+		_, _ = c.verify(b, false)
+		_, _ = c.verify(b, true)
 		// The mapping runs on verified answers only, but must not panic on
 		// any fields: it is fuzzed without the signature check.
 		ans, err := ParseFields(b)
 		if err != nil {
 			return
 		}
-		for _, cl := range []opClass{classPurchase, classInquiry, classRefund, classRefundQuery, classVoid} {
-			res, _ := c.result(cl, ans, "")
+		for _, cl := range []opClass{classPurchase, classInquiry, classRefund, classRefundQuery, classVoid, classNotification} {
+			res, _ := c.result(cl, ans, "", true)
 			if res.Status < gateways.StatusUnknown || res.Status > gateways.StatusFailed {
 				t.Fatalf("status %d", res.Status)
 			}

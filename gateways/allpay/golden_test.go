@@ -54,6 +54,7 @@ func fixedClient(t *testing.T, endpoint string, mutate func(*Options)) *Client {
 		t.Fatal(err)
 	}
 	c.now = func() time.Time { return time.Date(2026, 3, 1, 4, 5, 6, 0, time.UTC) }
+	c.voidNo = func(no string) string { return "V" + no + "-00000001" }
 	return c
 }
 
@@ -83,7 +84,7 @@ func TestGoldenRequests(t *testing.T) {
 			return err
 		}},
 		{"query", "/api/orderquery", nil, func(c *Client) error { _, err := c.Query(ctx, ref); return err }},
-		{"void", "/api/canc", nil, func(c *Client) error { _, err := c.Reverse(ctx, ref); return err }},
+		{"void", "/api/canc", func(o *Options) { o.VoidQR = true }, func(c *Client) error { _, err := c.Reverse(ctx, ref); return err }},
 		{"refund", "/api/refund", nil, func(c *Client) error { _, err := c.Refund(ctx, refund); return err }},
 		{"refund_query", "/api/refundquery", nil, func(c *Client) error { _, err := c.QueryRefund(ctx, refund); return err }},
 	}

@@ -33,6 +33,11 @@ const (
 	DefaultCurrency = "USD"
 	// DefaultGoodsInfo is goodsInfo when a payment has no description.
 	DefaultGoodsInfo = "posagent"
+	// DefaultPayableWindow is how long a QR order is taken to stay
+	// payable after its creation: the wallets' own default lifetime of a
+	// code_url (WeChat Pay and Alipay: 2 hours). Inside it, INQY 01, 61
+	// and P3 are not final.
+	DefaultPayableWindow = 2 * time.Hour
 )
 
 // Alipay channel codes (§5.2 AP, §5.9 APHK). posagent has one Alipay
@@ -89,6 +94,15 @@ type Options struct {
 	CallTimeout     time.Duration `yaml:"call_timeout"`
 	RetryBackoff    time.Duration `yaml:"retry_backoff"`
 	RetryBackoffMax time.Duration `yaml:"retry_backoff_max"`
+	// VoidQR says the acquirer confirmed in writing that VOID (§4.8,
+	// documented for cards only) cancels WX/AP/APHK QR orders. Off by
+	// default: an unpaid QR order is then never voided but polled until
+	// it ends, and Capabilities declare no Reverse.
+	VoidQR bool `yaml:"void_qr"`
+	// PayableWindow is how long after its creation a QR order may still
+	// be paid (PURC sends no expiry); default 2 h (DefaultPayableWindow).
+	// Inside it INQY 01, 61 and P3 are read as "not paid yet".
+	PayableWindow time.Duration `yaml:"payable_window"`
 	// Simulated marks an endpoint that is a simulator: plain http and
 	// timings faster than the floors are allowed.
 	Simulated bool `yaml:"simulated"`
@@ -126,6 +140,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.CallTimeout == 0 {
 		o.CallTimeout = DefaultCallTimeout
+	}
+	if o.PayableWindow == 0 {
+		o.PayableWindow = DefaultPayableWindow
 	}
 	return o
 }
@@ -171,7 +188,7 @@ func (o Options) validate() error {
 	if err := checkField("goodsInfo", truncateBytes(clean(o.GoodsInfo), 60)); err != nil {
 		return bad("goods_info: %v", err)
 	}
-	for _, d := range []time.Duration{o.PollInterval, o.QRTimeout, o.CallTimeout, o.RetryBackoff, o.RetryBackoffMax} {
+	for _, d := range []time.Duration{o.PollInterval, o.QRTimeout, o.CallTimeout, o.RetryBackoff, o.RetryBackoffMax, o.PayableWindow} {
 		if d < 0 {
 			return bad("durations must not be negative")
 		}

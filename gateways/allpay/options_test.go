@@ -65,7 +65,7 @@ func TestNewValidatesOptions(t *testing.T) {
 				if tm.PollInterval != allpay.MinPollInterval || tm.QRTimeout != allpay.DefaultQRTimeout || tm.CallTimeout != allpay.DefaultCallTimeout {
 					t.Errorf("Timing = %+v, want the documented defaults", tm)
 				}
-				if caps := cl.Capabilities(); !caps.Accepts(allpay.DefaultCurrency) || caps.Close || !caps.Reverse {
+				if caps := cl.Capabilities(); !caps.Accepts(allpay.DefaultCurrency) || caps.Close || caps.Reverse {
 					t.Errorf("Capabilities = %+v", caps)
 				}
 				return

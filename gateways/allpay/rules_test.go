@@ -33,7 +33,7 @@ func TestFieldRulesBeforeSending(t *testing.T) {
 		{"zero amount", qr("PA1", usd(0), pos.WeChatPay), "orderAmount"},
 		{"wallet without a channel", qr("PA1", usd(100), pos.UnionPay), "paymentSchema"},
 		{"void number too long", func() error {
-			_, err := c.Reverse(ctx, gateways.OrderRef{OutTradeNo: strings.Repeat("1", 60), Wallet: pos.WeChatPay})
+			_, err := fixedClient(t, ts.URL, func(o *Options) { o.VoidQR = true }).Reverse(ctx, gateways.OrderRef{OutTradeNo: strings.Repeat("1", 60), Wallet: pos.WeChatPay})
 			return err
 		}(), "orderNum"},
 		{"refund number", func() error {

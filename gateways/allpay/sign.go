@@ -85,6 +85,13 @@ func Verify(f Fields, key, wantType string) error {
 	if st := f["signType"]; st != wantType {
 		return fmt.Errorf("%w: signType %q, want %q", ErrBadSignature, st, wantType)
 	}
+	return verifyAs(f, key, wantType)
+}
+
+// verifyAs checks f's signature as signType's digest, whatever f's own
+// signType field says (or lacks): for the §5.1.1 purchase answer, which
+// need not carry signType.
+func verifyAs(f Fields, key, wantType string) error {
 	got := strings.ToLower(strings.TrimSpace(f[SignatureField]))
 	if got == "" {
 		return fmt.Errorf("%w: no signature", ErrBadSignature)

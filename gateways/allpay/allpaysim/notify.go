@@ -6,9 +6,11 @@ import (
 	"time"
 
 	"github.com/posagent/posagent"
-	"github.com/posagent/posagent/gateways/allpay"
 	"github.com/posagent/posagent/gateways/sim"
 )
+
+// AckOK is what the merchant answers a notification it took (§4.2.3).
+const AckOK = "OK"
 
 // Notification builds the JSON payment notification (§4.2.3) the platform
 // POSTs to backURL for a paid order. With sim.BadSignature it is signed
@@ -30,42 +32,39 @@ func (s *Server) Notification(orderNum string, f sim.Fault) (http.Header, []byte
 	return h, body, nil
 }
 
+// notification is §4.2.3's table, every M field, signed.
 func (s *Server) notification(o sim.Order, badSign bool) ([]byte, error) {
 	m, err := pos.NewMoney(o.Amount, o.Currency)
 	if err != nil {
 		return nil, err
 	}
-	schema := allpay.SchemaWeChat
+	schema := "WX"
 	if pos.Wallet(o.Wallet) == pos.Alipay {
-		schema = allpay.SchemaAlipay
+		schema = "AP"
 	}
-	f := allpay.Fields{
-		"version":       allpay.Version,
-		"charSet":       allpay.CharSet,
-		"transType":     allpay.TransPurchase,
+	f := fields{
+		"version":       "VER000000005",
+		"charSet":       "UTF-8",
+		"transType":     "PURC",
 		"orderNum":      o.OutTradeNo,
 		"orderAmount":   m.Decimal(),
 		"orderCurrency": o.Currency,
 		"merID":         s.o.MerID,
 		"acqID":         s.o.AcqID,
 		"paymentSchema": schema,
-		"RespCode":      allpay.RespSuccess,
+		"RespCode":      "00",
 		"RespMsg":       "Success",
 		"transID":       o.TransactionID,
-		"GWTime":        allpay.FormatTime(o.PaidAt),
-		"transTime":     allpay.FormatTime(o.CreatedAt),
+		"GWTime":        gwTime(o.PaidAt),
+		"transTime":     gwTime(o.CreatedAt),
 		"signType":      s.o.SignType,
 	}
 	key := s.key
 	if badSign {
 		key += "-wrong"
 	}
-	sig, err := allpay.Sign(f, key)
-	if err != nil {
-		return nil, err
-	}
-	f[allpay.SignatureField] = sig
-	return f.JSON(), nil
+	sign(f, key)
+	return jsonBody(f), nil
 }
 
 // notifyPaid pushes the notification of an order just paid: before
@@ -119,7 +118,7 @@ func (s *Server) deliverOnce(o sim.Order, url string) bool {
 		return false
 	}
 	ack, err := sim.PostNotification(s.ctx, s.o.HTTPClient, url, "application/json; charset=UTF-8", body)
-	ok := err == nil && string(ack) == allpay.AckOK
+	ok := err == nil && string(ack) == AckOK
 	s.log.Info("notification", "orderNum", o.OutTradeNo, "acked", ok)
 	if ok {
 		s.mu.Lock()

@@ -1,39 +1,52 @@
-// Package allpaysim simulates the AllPay V5 platform (gateways/allpay) over
-// real HTTP: form POSTs to the §4.1 paths, request signatures and field
-// rules checked, answers signed with the same key and signType, orders kept
-// in a gateways/sim Ledger (in memory, or a JSON file that survives
+// Package allpaysim simulates the AllPay V5 platform (allpay-v5.txt) over
+// real HTTP: form POSTs to the §4.1 paths, request signatures and the §4
+// tables checked, answers signed with the same key and signType, orders
+// kept in a gateways/sim Ledger (in memory, or a JSON file that survives
 // restarts), the magic amounts and per-order scripts of gateways/sim, and
 // JSON payment notifications POSTed to backURL (or Options.NotifyURL)
 // until they are answered "OK".
 //
+// It is a second reading of the spec: its signing, parsing and field
+// rules (wire.go) are written from the spec and import nothing from
+// gateways/allpay, so a misreading in the adapter shows as a failing
+// contract test instead of being shared.
+//
 // It runs inside `posagent demo --gateway allpay` and `posagent simulate`:
 // build it with New(DemoOptions()) (fast) or New(Options{}), serve it with
-// any http.Server, and point an allpay.Client at it with ClientOptions.
+// any http.Server, and point an allpay.Client at it (cmd/posagent wires the
+// client options; the contract tests do the same).
 //
 // QR orders follow the magic amounts through inquiries: ..00 paid on the
-// first INQY, ..91 on the second, ..92 never (until cancelled with VOID),
-// ..93 declined when the customer tries; ..94/..95 get no answer to PURC.
+// first INQY, ..91 on the second, ..92 never (until cancelled), ..93
+// declined when the customer tries; ..94/..95 get no answer to PURC.
 //
-// Answers it invents where the spec is silent:
+// What the simulator answers where the spec is silent (its reading):
+//   - PURC QRCODE: only what §5.1.1 promises (RespCode, RespMsg, code_url),
+//     signed, with signType;
 //   - bad signature or signType: U2; unknown merID: U1; a missing M field:
-//     U4; a field that breaks its table, or a transType sent to another
-//     interface's path: U5; orderNum reused (purchase, refund or
-//     cancellation numbers): U6; unknown order or refund: U7; an inquiry
-//     sooner than Rules.MinQueryInterval or a VOID sooner than
-//     Rules.ReverseAfter: U9 "try again later";
+//     U4; an empty one: U8; one longer than its String(n), a bad
+//     transTime, or a transType sent to another interface's path: U5;
+//     orderNum reused (purchase, refund or cancellation numbers): U6;
+//     unknown order or refund: U7; an inquiry sooner than
+//     Rules.MinQueryInterval or a VOID sooner than Rules.ReverseAfter: U9;
 //   - tradeFrom other than QRCODE: P4; a paymentSchema other than WX, AP,
-//     APHK: P1;
-//   - INQY: 00 paid (also after refunds), 04 not yet paid, 01 declined
-//     (the script's DeclineCode when it is a §6 code, else 01) or
-//     cancelled;
+//     APHK: P1; a currency it does not take: P2; an amount with more
+//     decimals than its currency has (zeros excepted: "100.00" JPY is 100
+//     yen, §4.2 "100 or 100.00"): U5;
+//   - INQY: 00 paid (also after refunds), 04 not yet paid, 01 declined or
+//     cancelled, or no longer payable after Options.PayableWindow;
 //   - REFD: 61 above what is left to refund, 01 for an unpaid order;
-//   - VOID: 00 for any order without refunds, whatever its state; 01 when
-//     it has refunds. Cancellation numbers are remembered in memory only.
-//   - sim.NotifyBeforeResponse on a PURC: the customer pays at once (as if
-//     the code had been scanned off another screen), and the notification
-//     is delivered before the PURC is answered.
+//     RFQY 00 for an executed refund;
+//   - VOID: §4.8 documents it for cards ("FC") only, so a VOID of a
+//     WX/AP/APHK order is refused with P4 unless Options.VoidQR says the
+//     acquirer confirmed it; then 00 for an order without refunds (paid or
+//     not), 01 for one with refunds.
 //   - Notifications name Alipay orders AP (the ledger keeps the wallet,
-//     not the channel); the adapter reads AP and APHK alike.
+//     not the channel).
+//
+// Scripted answers (ScriptAnswer, the gatewaytest.Truther the truth check
+// drives) give any §6 code on any call, or none ("no_answer"), with the
+// ledger moving as the answer's Truth says (truth.go).
 package allpaysim
 
 import (
@@ -44,11 +57,11 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/posagent/posagent"
-	"github.com/posagent/posagent/gateways/allpay"
 	"github.com/posagent/posagent/gateways/sim"
 )
 
@@ -56,6 +69,8 @@ import (
 const (
 	TestMerID = "000000000000015"
 	TestKey   = pos.Secret("2f2c77e3718c47cfb47a89a6fbc9d361")
+	// AcqID is the acqID every table of the spec fixes.
+	AcqID = "99020344"
 )
 
 // SpecNotifySchedule is §4.2.3's delivery schedule: at once, then resent
@@ -69,13 +84,18 @@ type Options struct {
 	// accepted and used; default SHA256.
 	Key      pos.Secret
 	SignType string
-	// MerID and AcqID are the only ones accepted; defaults TestMerID and
-	// allpay.DefaultAcqID.
+	// MerID and AcqID are the only ones accepted; defaults TestMerID and AcqID.
 	MerID, AcqID string
 	// Currencies accepted; default every currency posagent knows.
 	Currencies []pos.Currency
 	// Rules are the timing rules enforced; zero enforces none.
 	Rules sim.Rules
+	// VoidQR makes VOID cancel WX/AP/APHK orders (the acquirer confirmed
+	// it); by default §4.8's "FC" only, anything else P4.
+	VoidQR bool
+	// PayableWindow is how long an unpaid QR order stays payable; after it
+	// INQY answers 01 and the order can no longer be paid. Zero: for ever.
+	PayableWindow time.Duration
 	// LedgerPath keeps the orders in a JSON file; empty keeps them in memory.
 	LedgerPath string
 	// NotifyURL, when set, receives every notification instead of the
@@ -99,36 +119,20 @@ func DemoOptions() Options {
 	return Options{NotifySchedule: []time.Duration{0, time.Second, 2 * time.Second, 5 * time.Second}}
 }
 
-// ClientOptions returns allpay client options that talk to a simulator
-// built with o at endpoint (its base URL), sending backURL, with Simulated
-// set and queries every 500 ms (or o's MinQueryInterval when slower).
-func ClientOptions(o Options, endpoint, backURL string) allpay.Options {
-	o = o.withDefaults()
-	return allpay.Options{
-		Endpoint:     endpoint,
-		MerID:        o.MerID,
-		AcqID:        o.AcqID,
-		Key:          o.Key,
-		SignType:     o.SignType,
-		BackURL:      backURL,
-		Currency:     allpay.DefaultCurrency,
-		PollInterval: max(500*time.Millisecond, o.Rules.MinQueryInterval),
-		Simulated:    true,
-	}
-}
-
-func (o Options) withDefaults() Options {
+// WithDefaults returns o with its defaults filled, so a caller wiring a
+// client to the simulator sees the merchant, key and signType it uses.
+func (o Options) WithDefaults() Options {
 	if o.Key == "" {
 		o.Key = TestKey
 	}
 	if o.SignType == "" {
-		o.SignType = allpay.SignSHA256
+		o.SignType = "SHA256"
 	}
 	if o.MerID == "" {
 		o.MerID = TestMerID
 	}
 	if o.AcqID == "" {
-		o.AcqID = allpay.DefaultAcqID
+		o.AcqID = AcqID
 	}
 	if len(o.NotifySchedule) == 0 {
 		o.NotifySchedule = SpecNotifySchedule
@@ -144,11 +148,12 @@ func (o Options) withDefaults() Options {
 
 // Server is the simulated platform, an http.Handler.
 type Server struct {
-	o      Options
-	key    string
-	ledger *sim.Ledger
-	script sim.Script
-	log    *slog.Logger
+	o       Options
+	key     string
+	ledger  *sim.Ledger
+	script  sim.Script
+	answers sim.Answers
+	log     *slog.Logger
 
 	ctx    context.Context // cancelled by Close: stops notification resends
 	cancel context.CancelFunc
@@ -157,15 +162,18 @@ type Server struct {
 	mu    sync.Mutex
 	voids map[string]string // cancellation orderNum → original orderNum
 	acked map[string]bool   // notifications answered OK, by orderNum
+	// refusedRefund is the refunds refused by a script: refund orderNum →
+	// original orderNum (RFQY answers 01 for them).
+	refusedRefund map[string]string
 }
 
 // New validates opts and builds a Server.
 func New(opts Options) (*Server, error) {
-	o := opts.withDefaults()
-	if o.SignType != allpay.SignMD5 && o.SignType != allpay.SignSHA256 {
+	o := opts.WithDefaults()
+	if o.SignType != "MD5" && o.SignType != "SHA256" {
 		return nil, fmt.Errorf("allpaysim: signType %q", o.SignType)
 	}
-	if o.Rules.ReverseAfter < 0 || o.Rules.MinQueryInterval < 0 {
+	if o.Rules.ReverseAfter < 0 || o.Rules.MinQueryInterval < 0 || o.PayableWindow < 0 {
 		return nil, errors.New("allpaysim: negative timing rule")
 	}
 	l, err := sim.OpenLedger(o.LedgerPath)
@@ -173,8 +181,8 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	l.SetRules(o.Rules)
-	s := &Server{o: o, key: o.Key.Reveal(), ledger: l, log: o.Logger.With("simulator", allpay.Kind),
-		voids: map[string]string{}, acked: map[string]bool{}}
+	s := &Server{o: o, key: o.Key.Reveal(), ledger: l, log: o.Logger.With("simulator", "allpay"),
+		voids: map[string]string{}, acked: map[string]bool{}, refusedRefund: map[string]string{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
 }
@@ -201,12 +209,21 @@ func (s *Server) Close() error {
 
 // exchange is one verified request and its answer under construction.
 type exchange struct {
-	req allpay.Fields
-	ans allpay.Fields
+	tt  string
+	req fields
+	ans fields
 	r   *http.Request
+	// fault is what the answer suffers (scripted or magic-amount).
+	fault sim.Fault
 }
 
-func (x *exchange) set(code, msg string) { x.ans["RespCode"], x.ans["RespMsg"] = code, msg }
+func (x *exchange) set(code string, msg ...string) {
+	x.ans["RespCode"] = code
+	x.ans["RespMsg"] = respMsg[code]
+	if len(msg) > 0 {
+		x.ans["RespMsg"] = msg[0]
+	}
+}
 
 // ServeHTTP answers one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -215,105 +232,133 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "POST only", http.StatusMethodNotAllowed)
 		return
 	}
+	tt, ok := pathType[r.URL.Path]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
 	if err != nil {
 		return
 	}
-	req, err := allpay.ParseFields(body)
-	if err != nil {
+	req, err := parseForm(string(body))
+	if err != nil || len(req) == 0 {
 		http.Error(w, "bad request body", http.StatusBadRequest)
 		return
 	}
-	now := time.Now()
-	x := &exchange{req: req, r: r, ans: allpay.Fields{
-		"version":       allpay.Version,
-		"charSet":       allpay.CharSet,
+	x := &exchange{tt: tt, req: req, r: r, ans: fields{
+		"version":       "VER000000005",
+		"charSet":       "UTF-8",
 		"transType":     req["transType"],
 		"orderNum":      req["orderNum"],
 		"merID":         req["merID"],
 		"acqID":         s.o.AcqID,
 		"paymentSchema": req["paymentSchema"],
 		"transTime":     req["transTime"],
-		"GWTime":        allpay.FormatTime(now),
+		"GWTime":        gwTime(time.Now()),
 		"signType":      s.o.SignType,
 	}}
-	if code, msg := s.admit(r, req); code != "" {
+	if code, msg := s.admit(x); code != "" {
 		x.set(code, msg)
-		s.answer(w, x, sim.FaultNone)
+		s.answer(w, x)
 		return
 	}
-	switch req["transType"] {
-	case allpay.TransPurchase:
-		s.purchase(w, x)
-	case allpay.TransInquiry:
-		s.inquiry(w, x)
-	case allpay.TransRefund:
-		s.refund(w, x)
-	case allpay.TransRefundQuery:
-		s.refundQuery(w, x)
-	case allpay.TransVoid:
-		s.void(w, x)
+	switch tt {
+	case "PURC":
+		s.purchase(x)
+	case "INQY":
+		s.inquiry(x)
+	case "REFD":
+		s.refund(x)
+	case "RFQY":
+		s.refundQuery(x)
+	case "VOID":
+		s.void(x)
 	}
+	s.answer(w, x)
 }
 
 // admit checks what every request must satisfy; it returns the RespCode
 // and message of a refusal, or "".
-func (s *Server) admit(r *http.Request, req allpay.Fields) (string, string) {
-	if err := allpay.Verify(req, s.key, s.o.SignType); err != nil {
-		return allpay.RespBadSignature, "Signature is not correct"
+func (s *Server) admit(x *exchange) (string, string) {
+	req := x.req
+	if !signatureOK(req, s.key, s.o.SignType) {
+		return "U2", "Signature is not correct"
 	}
 	if req["merID"] != s.o.MerID {
-		return allpay.RespNoMerchant, "Merchant ID is not exsit"
+		return "U1", "Merchant ID is not exsit"
 	}
-	if err := allpay.CheckRequest(req); err != nil {
-		var fe *allpay.FieldError
-		if errors.As(err, &fe) && fe.Missing {
-			return allpay.RespMissingParam, "Missing parameter " + fe.Field
-		}
-		return allpay.RespInvalidParam, "Invalid parameter: " + err.Error()
+	if req["transType"] != x.tt {
+		return "U5", fmt.Sprintf("Invalid parameter: transType %q is not served at %s", req["transType"], x.r.URL.Path)
+	}
+	if code, msg := checkTable(x.tt, req); code != "" {
+		return code, msg
 	}
 	if req["acqID"] != s.o.AcqID {
-		return allpay.RespInvalidParam, "Invalid parameter acqID"
+		return "U5", "Invalid parameter acqID"
 	}
-	if allpay.TransTypeForPath(r.URL.Path) != req["transType"] {
-		return allpay.RespInvalidParam, fmt.Sprintf("Invalid parameter: transType %s is not served at %s", req["transType"], r.URL.Path)
-	}
-	if allpay.WalletOf(req["paymentSchema"]) == "" {
-		return allpay.RespNoChannel, "Channel is not setted"
+	if walletOf(req["paymentSchema"]) == "" {
+		return "P1", "Channel is not setted"
 	}
 	return "", ""
 }
 
-// answer signs and writes x's answer, after applying fault.
-func (s *Server) answer(w http.ResponseWriter, x *exchange, fault sim.Fault) {
-	if fault.Transport() {
-		s.log.Info("fault", "transType", x.req["transType"], "orderNum", x.req["orderNum"], "fault", string(fault))
-		sim.ServeFault(w, x.r, fault, s.o.Hold)
+func walletOf(schema string) pos.Wallet {
+	switch schema {
+	case "WX":
+		return pos.WeChatPay
+	case "AP", "APHK":
+		return pos.Alipay
+	}
+	return ""
+}
+
+// answer signs and writes x's answer, after applying its fault.
+func (s *Server) answer(w http.ResponseWriter, x *exchange) {
+	if x.fault.Transport() {
+		s.log.Info("fault", "transType", x.tt, "orderNum", x.req["orderNum"], "fault", string(x.fault))
+		sim.ServeFault(w, x.r, x.fault, s.o.Hold)
 		return
 	}
 	key := s.key
-	if fault == sim.BadSignature {
+	if x.fault == sim.BadSignature {
 		key += "-wrong"
 	}
-	sig, err := allpay.Sign(x.ans, key)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	x.ans[allpay.SignatureField] = sig
+	sign(x.ans, key)
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	_, _ = w.Write(x.ans.JSON())
+	_, _ = w.Write(jsonBody(x.ans))
 }
 
-func (s *Server) money(amount, currency string) (pos.Money, bool) {
-	m, err := pos.ParseMoney(amount, currency)
-	if err != nil {
-		return pos.Money{}, false
+// money reads a §4.2 amount ("100 or 100.00") in minor units of cur: more
+// decimals than the currency has only when they are zeros.
+func (s *Server) money(amount, currency string) (int64, pos.Currency, string) {
+	cur := pos.Currency(currency)
+	if !cur.Valid() || len(s.o.Currencies) > 0 && !slices.Contains(s.o.Currencies, cur) {
+		return 0, "", "P2"
 	}
-	if len(s.o.Currencies) > 0 && !slices.Contains(s.o.Currencies, m.Currency) {
-		return pos.Money{}, false
+	whole, frac, dot := strings.Cut(amount, ".")
+	exp := cur.Exponent()
+	if whole == "" || strings.Trim(whole, "0123456789") != "" || dot && (frac == "" || strings.Trim(frac, "0123456789") != "") {
+		return 0, "", "U5"
 	}
-	return m, true
+	if len(frac) > exp {
+		if strings.Trim(frac[exp:], "0") != "" {
+			return 0, "", "U5"
+		}
+		frac = frac[:exp]
+	}
+	frac += strings.Repeat("0", exp-len(frac))
+	var n int64
+	for _, c := range whole + frac {
+		n = n*10 + int64(c-'0')
+		if n > 1e15 {
+			return 0, "", "U5"
+		}
+	}
+	if n <= 0 {
+		return 0, "", "U5"
+	}
+	return n, cur, ""
 }
 
 // numberInUse reports whether orderNum already names an order, a refund
@@ -331,193 +376,225 @@ func (s *Server) numberInUse(no string) bool {
 	return ok
 }
 
-func (s *Server) purchase(w http.ResponseWriter, x *exchange) {
+func (s *Server) purchase(x *exchange) {
 	req := x.req
-	if req["tradeFrom"] != allpay.TradeFromQR {
-		x.set(allpay.RespNotSupported, "Function is not supported: tradeFrom "+req["tradeFrom"])
-		s.answer(w, x, sim.FaultNone)
-		return
-	}
-	amt, ok := s.money(req["orderAmount"], req["orderCurrency"])
-	if !ok {
-		x.set(allpay.RespNoCurrency, "Currency is not setted")
-		s.answer(w, x, sim.FaultNone)
+	minor, cur, code := s.money(req["orderAmount"], req["orderCurrency"])
+	if code != "" {
+		x.set(code)
 		return
 	}
 	no := req["orderNum"]
 	if s.numberInUse(no) {
-		x.set(allpay.RespRepeatOrderNum, "Repeat order number")
-		s.answer(w, x, sim.FaultNone)
+		x.set("U6")
 		return
 	}
-	o := sim.Order{OutTradeNo: no, Amount: amt.Minor, Currency: string(amt.Currency),
-		Wallet: string(allpay.WalletOf(req["paymentSchema"])), Method: "qr", NotifyURL: req["backURL"]}
-	s.script.Behaviour(no, amt.Minor).Fill(&o)
+	o := sim.Order{OutTradeNo: no, Amount: minor, Currency: string(cur),
+		Wallet: string(walletOf(req["paymentSchema"])), Method: "qr", NotifyURL: req["backURL"]}
+	s.script.Behaviour(no, minor).Fill(&o)
+	scriptedAns, isScripted := s.answers.Take(no, sim.OpSubmit)
+	if isScripted && scriptedAns.Truth == sim.TruthDone {
+		o.Scenario = sim.Immediate // paid by the customer: seen on the next inquiry
+	}
 	created, err := s.ledger.NewOrder(o)
 	if errors.Is(err, sim.ErrDuplicate) {
-		x.set(allpay.RespRepeatOrderNum, "Repeat order number")
-		s.answer(w, x, sim.FaultNone)
+		x.set("U6")
 		return
 	}
 	if err != nil {
 		s.log.Error("ledger", "err", err.Error())
-		x.set(allpay.RespSystemError, "System error")
-		s.answer(w, x, sim.FaultNone)
+		x.set("U9")
 		return
 	}
-	s.log.Info("order", "orderNum", no, "amount", amt.String(), "schema", req["paymentSchema"], "scenario", string(created.Scenario))
-	fault := s.script.TakeFault(no, amt.Minor, sim.OpSubmit)
-	if fault == sim.NotifyBeforeResponse {
+	s.log.Info("order", "orderNum", no, "amount", minor, "schema", req["paymentSchema"], "scenario", string(created.Scenario))
+	// §5.1.1: the QRCODE answer is RespCode, RespMsg and code_url.
+	x.ans = fields{"signType": s.o.SignType}
+	x.fault = s.script.TakeFault(no, minor, sim.OpSubmit)
+	if isScripted {
+		if scriptedAns.Truth == sim.TruthNotDone {
+			_, _ = s.ledger.Close(no) // the customer walked away
+		}
+		if scriptedAns.Code == NoAnswer {
+			x.fault = sim.NoAnswer
+			return
+		}
+		x.set(scriptedAns.Code)
+		if scriptedAns.Code == "00" {
+			x.ans["code_url"] = codeURL(req["paymentSchema"], created.TransactionID)
+		}
+		return
+	}
+	if x.fault == sim.NotifyBeforeResponse {
 		// The customer pays before the till has shown the code.
 		if paid, err := s.ledger.Query(no); err == nil && paid.State == sim.Success {
-			s.notifyPaid(paid, fault)
+			s.notifyPaid(paid, x.fault)
 		}
 	}
-	x.ans["transID"] = created.TransactionID
-	x.ans["orderAmount"] = req["orderAmount"]
-	x.ans["orderCurrency"] = req["orderCurrency"]
 	x.ans["code_url"] = codeURL(req["paymentSchema"], created.TransactionID)
-	x.set(allpay.RespSuccess, "Success")
-	s.answer(w, x, fault)
+	x.set("00")
 }
 
 func codeURL(schema, id string) string {
-	if schema == allpay.SchemaWeChat {
+	if schema == "WX" {
 		return "weixin://wxpay/bizpayurl?pr=allpaysim" + id
 	}
 	return "https://qr.alipay.com/allpaysim" + id
 }
 
+// expired reports whether an unpaid order is past the payable window.
+func (s *Server) expired(o sim.Order) bool {
+	return s.o.PayableWindow > 0 && time.Since(o.CreatedAt) > s.o.PayableWindow
+}
+
 // stateCode is an inquiry's RespCode and message for an order's state.
-func stateCode(o sim.Order) (string, string) {
+func (s *Server) stateCode(o sim.Order) (string, string) {
 	switch o.State {
 	case sim.Success, sim.Refunded:
-		return allpay.RespSuccess, "Success"
+		return "00", "Success"
 	case sim.NotPay, sim.UserPaying:
-		return allpay.RespProcessing, "Processing"
+		if s.expired(o) {
+			return "01", "Fail: the order is no longer payable"
+		}
+		return "04", "Processing"
 	case sim.PayError:
-		code, msg := allpay.RespFail, "Fail"
-		if c := o.DeclineCode; c == allpay.RespExceedLimit || c == allpay.RespNoBalance {
-			code = c
+		code, msg := "01", "Fail: the payment was declined"
+		if c := o.DeclineCode; c == "61" || c == "P3" {
+			code, msg = c, respMsg[c]
 		}
 		if o.DeclineMsg != "" {
 			msg = o.DeclineMsg
-		} else if code == allpay.RespFail {
-			msg = "Fail: the payment was declined"
 		}
 		return code, msg
 	case sim.Revoked, sim.Closed:
-		return allpay.RespFail, "Fail: the order is cancelled"
+		return "01", "Fail: the order is cancelled"
 	}
-	return allpay.RespSystemError, "System error"
+	return "U9", "System error"
 }
 
-func (s *Server) inquiry(w http.ResponseWriter, x *exchange) {
+func (s *Server) inquiry(x *exchange) {
 	no := x.req["orderNum"]
 	before, found := s.ledger.Get(no)
 	if !found || before.Tombstone {
-		x.set(allpay.RespNoOrder, "Order is not exist")
-		s.answer(w, x, sim.FaultNone)
+		x.set("U7")
+		return
+	}
+	if s.expired(before) && (before.State == sim.NotPay || before.State == sim.UserPaying) {
+		// Past its window nobody can pay it any more.
+		_, _ = s.ledger.Close(no)
+	}
+	x.fault = s.script.TakeFault(no, before.Amount, sim.OpQuery)
+	if s.scripted(x, no, sim.OpQuery) {
+		o, _ := s.ledger.Get(no)
+		x.ans["transID"] = o.TransactionID
 		return
 	}
 	o, err := s.ledger.Query(no)
 	if errors.Is(err, sim.ErrQueryTooSoon) {
-		x.set(allpay.RespSystemError, "System error: query too frequent, try again later")
-		s.answer(w, x, sim.FaultNone)
+		x.set("U9", "System error: query too frequent, try again later")
 		return
 	}
 	if err != nil {
-		sim.ServeFault(w, x.r, sim.HTTP5xx, 0)
+		x.fault = sim.HTTP5xx
 		return
 	}
-	fault := s.script.TakeFault(no, o.Amount, sim.OpQuery)
 	if before.State != sim.Success && o.State == sim.Success {
-		s.notifyPaid(o, fault)
+		s.notifyPaid(o, x.fault)
 	}
 	x.ans["transID"] = o.TransactionID
-	x.ans["paymentSchema"] = x.req["paymentSchema"]
-	x.set(stateCode(o))
-	s.answer(w, x, fault)
+	x.set(s.stateCode(o))
 }
 
-func (s *Server) refund(w http.ResponseWriter, x *exchange) {
+func (s *Server) refund(x *exchange) {
 	orig, no := x.req["origOrderNum"], x.req["orderNum"]
 	o, found := s.ledger.Get(orig)
 	if !found || o.Tombstone {
-		x.set(allpay.RespNoOrder, "Order is not exist")
-		s.answer(w, x, sim.FaultNone)
+		x.set("U7")
 		return
 	}
 	if s.numberInUse(no) {
-		x.set(allpay.RespRepeatOrderNum, "Repeat order number")
-		s.answer(w, x, sim.FaultNone)
+		x.set("U6")
 		return
 	}
-	amt, ok := s.money(x.req["returnAmount"], x.req["orderCurrency"])
-	if !ok || string(amt.Currency) != o.Currency {
-		x.set(allpay.RespInvalidParam, "Invalid parameter: returnAmount or orderCurrency")
-		s.answer(w, x, sim.FaultNone)
+	minor, cur, code := s.money(x.req["returnAmount"], x.req["orderCurrency"])
+	if code != "" || string(cur) != o.Currency {
+		x.set("U5", "Invalid parameter: returnAmount or orderCurrency")
 		return
 	}
-	fault := s.script.TakeFault(orig, o.Amount, sim.OpRefund)
+	x.fault = s.script.TakeFault(orig, o.Amount, sim.OpRefund)
+	if s.scriptedRefund(x, o, no, minor) {
+		return
+	}
 	switch {
 	case o.State != sim.Success && o.State != sim.Refunded:
-		x.set(allpay.RespFail, "Fail: the original order is not paid")
-	case o.RefundedAmount()+amt.Minor > o.Amount:
-		x.set(allpay.RespExceedLimit, "Exceed the limit")
+		x.set("01", "Fail: the original order is not paid")
+	case o.RefundedAmount()+minor > o.Amount:
+		x.set("61")
 	default:
-		_, r, err := s.ledger.Refund(orig, no, amt.Minor)
+		_, r, err := s.ledger.Refund(orig, no, minor)
 		if err != nil {
-			x.set(allpay.RespFail, "Fail: "+err.Error())
+			x.set("01", "Fail: "+err.Error())
 			break
 		}
 		x.ans["transID"] = r.RefundID
-		x.set(allpay.RespSuccess, "Success")
+		x.set("00")
 	}
-	s.answer(w, x, fault)
 }
 
-func (s *Server) refundQuery(w http.ResponseWriter, x *exchange) {
-	o, r, err := s.ledger.FindRefundByNo(x.req["orderNum"])
-	if err != nil || r.OutRefundNo != x.req["orderNum"] {
-		x.set(allpay.RespNoOrder, "Order is not exist")
-		s.answer(w, x, sim.FaultNone)
+func (s *Server) refundQuery(x *exchange) {
+	no := x.req["orderNum"]
+	o, r, err := s.ledger.FindRefundByNo(no)
+	if err != nil || r.OutRefundNo != no {
+		if orig, ok := s.refused(no); ok {
+			o, _ := s.ledger.Get(orig)
+			x.fault = s.script.TakeFault(orig, o.Amount, sim.OpQueryRefund)
+			if !s.scripted(x, orig, sim.OpQueryRefund) {
+				x.set("01", "Fail: the refund was refused")
+			}
+			return
+		}
+		x.set("U7")
 		return
 	}
+	x.fault = s.script.TakeFault(o.OutTradeNo, o.Amount, sim.OpQueryRefund)
 	x.ans["transID"] = r.RefundID
-	x.set(allpay.RespSuccess, "Success")
-	s.answer(w, x, s.script.TakeFault(o.OutTradeNo, o.Amount, sim.OpQueryRefund))
+	if s.scripted(x, o.OutTradeNo, sim.OpQueryRefund) {
+		return
+	}
+	x.set("00")
 }
 
-func (s *Server) void(w http.ResponseWriter, x *exchange) {
+func (s *Server) void(x *exchange) {
 	orig, no := x.req["origOrderNum"], x.req["orderNum"]
 	o, found := s.ledger.Get(orig)
 	if !found || o.Tombstone {
-		x.set(allpay.RespNoOrder, "Order is not exist")
-		s.answer(w, x, sim.FaultNone)
+		x.set("U7")
 		return
 	}
-	fault := s.script.TakeFault(orig, o.Amount, sim.OpReverse)
+	x.fault = s.script.TakeFault(orig, o.Amount, sim.OpReverse)
 	if s.numberInUse(no) {
-		x.set(allpay.RespRepeatOrderNum, "Repeat order number")
-		s.answer(w, x, fault)
+		x.set("U6")
+		return
+	}
+	s.mu.Lock()
+	s.voids[no] = orig
+	s.mu.Unlock()
+	if s.scripted(x, orig, sim.OpReverse) {
+		return
+	}
+	if x.req["paymentSchema"] != "FC" && !s.o.VoidQR {
+		// §4.8: "The cancellation interface is suitable for international
+		// credit card transactions"; paymentSchema "FC".
+		x.set("P4", "Function is not supported: cancellation is for FC card transactions")
 		return
 	}
 	voided, err := s.ledger.Reverse(orig)
 	switch {
 	case errors.Is(err, sim.ErrTooEarly):
-		x.set(allpay.RespSystemError, "System error: cancellation too soon, try again later")
-		s.answer(w, x, fault)
-		return
+		x.set("U9", "System error: cancellation too soon, try again later")
 	case err != nil:
-		x.set(allpay.RespFail, "Fail: the order has refunds and cannot be cancelled")
+		x.set("01", "Fail: the order has refunds and cannot be cancelled")
 	default:
 		x.ans["transID"] = voided.TransactionID
-		x.set(allpay.RespSuccess, "Success")
+		x.set("00")
 	}
-	s.mu.Lock()
-	s.voids[no] = orig
-	s.mu.Unlock()
 	s.log.Info("void", "orderNum", no, "origOrderNum", orig, "respCode", x.ans["RespCode"])
-	s.answer(w, x, fault)
 }

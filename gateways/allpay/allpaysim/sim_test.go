@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/posagent/posagent"
 	"github.com/posagent/posagent/gateways"
@@ -91,7 +92,7 @@ func TestLedgerSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts := httptest.NewServer(srv)
-	c, err := allpay.New(allpaysim.ClientOptions(o, ts.URL, "http://127.0.0.1:9/n"), gateways.Env{})
+	c, err := allpay.New(clientOptions(o, ts.URL, "http://127.0.0.1:9/n"), gateways.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +110,7 @@ func TestLedgerSurvivesRestart(t *testing.T) {
 	defer ts2.Close()
 	defer srv2.Close()
 	u, _ := url.Parse(ts2.URL)
-	c2, err := allpay.New(allpaysim.ClientOptions(o, u.String(), "http://127.0.0.1:9/n"), gateways.Env{})
+	c2, err := allpay.New(clientOptions(o, u.String(), "http://127.0.0.1:9/n"), gateways.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,4 +118,11 @@ func TestLedgerSurvivesRestart(t *testing.T) {
 	if err != nil || res.Status != gateways.StatusSucceeded {
 		t.Fatalf("Query after restart = %+v, %v", res, err)
 	}
+}
+
+// clientOptions pairs an allpay client with a simulator built with o.
+func clientOptions(o allpaysim.Options, endpoint, backURL string) allpay.Options {
+	o = o.WithDefaults()
+	return allpay.Options{Endpoint: endpoint, MerID: o.MerID, AcqID: o.AcqID, Key: o.Key, SignType: o.SignType,
+		BackURL: backURL, PollInterval: 500 * time.Millisecond, Simulated: true}
 }
