@@ -290,5 +290,6 @@ func openCommonAt(stateDir, tokenFile string, log *slog.Logger) (*commonParts, e
 	if err != nil {
 		return fail(fmt.Errorf("journal: %w", err))
 	}
+	checkClock(context.Background(), db, time.Now(), log)
 	return &commonParts{journal: db, token: token, codeKey: []byte(key), lock: lock}, nil
 }
