@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"time"
 
 	"github.com/posagent/posagent/gateways"
 	"github.com/posagent/posagent/gateways/allinpay"
@@ -26,7 +27,12 @@ func init() {
 				LedgerPath:       filepath.Join(dir, "ledger.json"),
 				NotifyURL:        notifyURL,
 				MinQueryInterval: demoTiming.PollInterval * 9 / 10,
-				Logger:           log,
+				// A micropay never confirmed ends when the wallet gives
+				// up, after the till's pay timeout: the till's reverse
+				// (a void, which Allinpay offers only for paid orders)
+				// waits for that, and the payment ends reversed.
+				WalletTimeout: demoTiming.PayTimeout + 2*time.Second,
+				Logger:        log,
 			}
 			if err := ks.Load(&o); err != nil {
 				return nil, err
@@ -38,7 +44,18 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			o := ks.ClientOptions(baseURL+"/gateway/pay/consumeTrans", notifyURL)
+			// The pairing of adapter and simulator lives here, not in the
+			// simulator, which imports nothing of the adapter.
+			o := allinpay.Options{
+				Endpoint:        baseURL + "/gateway/pay/consumeTrans",
+				AccessCode:      allinpaysim.DefaultAccessCode,
+				MchNo:           allinpaysim.DefaultMchNo,
+				Currency:        allinpaysim.DefaultCurrency,
+				MerchantKeyFile: ks.MerchantKeyFile,
+				PlatformKeyFile: ks.PlatformPublicKeyFile,
+				NotifyURL:       notifyURL,
+				Simulated:       true,
+			}
 			o.PollInterval = demoTiming.PollInterval
 			o.PayTimeout = demoTiming.PayTimeout
 			o.QRTimeout = demoTiming.QRTimeout

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/gateways"
 )
 
 // MaxBillBytes bounds a reconciliation answer: the spec caps the file at
@@ -86,6 +87,9 @@ func ParseBill(data []byte) (Bill, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = -1
+	// The spec says only "separated by comma" (§1.5.3.1): a merchant name
+	// with a quote in it is data, not a malformed file.
+	r.LazyQuotes = true
 	var rows [][]string
 	var lines []int
 	for {
@@ -286,10 +290,14 @@ func isDecimal(s string) bool {
 }
 
 // DownloadBill fetches and parses the reconciliation file of one day
-// (DOWNLOAD_CHECK_BILL), available from the next day. day's own calendar
-// date is used. A download changes nothing, so every transport failure is
+// (DOWNLOAD_CHECK_BILL), available from the next day. The day is the
+// platform's: day's date in UTC+8 (20:00 UTC on 2 January is 3 January
+// there). A download changes nothing, so every transport failure is
 // pos.Unavailable (retry); a refusal is pos.NotFound for "no such bill"
-// codes and pos.Declined otherwise, with the platform's code and message.
+// codes, pos.Unavailable for "processing" and "busy", and pos.Declined
+// otherwise, with the platform's code and message. An answer without a
+// bill is an error, never an empty day: a day without sales still has its
+// summary line.
 func (c *Client) DownloadBill(ctx context.Context, day time.Time) (Bill, error) {
 	const op = "allinpay.DownloadBill"
 	req := billRequest{
@@ -298,7 +306,7 @@ func (c *Client) DownloadBill(ctx context.Context, day time.Time) (Bill, error) 
 		AccessCode: c.opts.AccessCode,
 		TransType:  "DOWNLOAD_CHECK_BILL",
 		SignType:   SignType,
-		BillDate:   day.Format("20060102"),
+		BillDate:   day.In(platformZone).Format("20060102"),
 	}
 	body, err := c.encode(req)
 	if err != nil {
@@ -311,7 +319,12 @@ func (c *Client) DownloadBill(ctx context.Context, day time.Time) (Bill, error) 
 		return Bill{}, pos.E(pos.Internal, op, err)
 	}
 	hr.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
-	resp, err := c.http.Do(hr)
+	// Like gateways.Do, never follow a redirect (a 3xx is an error); but a
+	// bill may be larger than Do's bound. A download changes nothing, so
+	// whatever went wrong, trying again later is safe.
+	hc := *c.http
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := hc.Do(hr)
 	if err != nil {
 		return Bill{}, pos.E(pos.Unavailable, op, err)
 	}
@@ -325,22 +338,31 @@ func (c *Client) DownloadBill(ctx context.Context, day time.Time) (Bill, error) 
 	case resp.StatusCode/100 != 2:
 		return Bill{}, pos.Errorf(pos.Unavailable, op, "HTTP %d from gateway", resp.StatusCode)
 	}
-	r, err := c.answer(op, raw, req.RequestNo, "")
+	r, err := c.answer(op, raw, req.RequestNo)
 	if err != nil {
 		return Bill{}, pos.E(pos.Unavailable, op, err)
 	}
-	v := classify(classBill, r)
-	if r.ReturnCode != codeOK || r.ResultCode != codeOK {
+	if r.ReturnCode == codeOK && r.ResultCode == "" && r.BillData != "" {
+		// resultCode is C (§1.5.3.1): returnCode 0000 with the file is
+		// the bill.
+		r.ResultCode = codeOK
+	}
+	v := classify(opBill, r)
+	if v.status != gateways.StatusSucceeded {
 		kind := pos.Declined
-		if notFoundCodes[v.code] {
+		switch v.out {
+		case outNotFound:
 			kind = pos.NotFound
-		} else if processingCodes[v.code] || v.code == "9996" {
+		case outProcessing:
+			kind = pos.Unavailable
+		}
+		if r.ReturnCode == "" {
 			kind = pos.Unavailable
 		}
 		return Bill{}, pos.Errorf(kind, op, "bill for %s refused: %s (%s)", req.BillDate, v.reason, v.code)
 	}
-	if r.BillData == "" {
-		return Bill{}, nil
+	if strings.TrimSpace(r.BillData) == "" {
+		return Bill{}, pos.Errorf(pos.Unavailable, op, "bill for %s: the answer carries no billData (a day without sales still has its summary line)", req.BillDate)
 	}
 	data, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(r.BillData), ""))
 	if err != nil {
@@ -351,4 +373,48 @@ func (c *Client) DownloadBill(ctx context.Context, day time.Time) (Bill, error) 
 		return Bill{}, pos.E(pos.Unavailable, op, err)
 	}
 	return b, nil
+}
+
+// billLookback bounds how many days of bills QueryRefund reads.
+const billLookback = 7
+
+// refundInBills looks for the refund's own number in the bills from the
+// original order's day (at most billLookback days back) to yesterday,
+// platform time. A day's bill is final once published and is kept.
+func (c *Client) refundInBills(ctx context.Context, req gateways.RefundRequest) (BillRecord, bool) {
+	today := startOfPlatformDay(c.now())
+	from := today.AddDate(0, 0, -billLookback)
+	if s := req.Order.SubmittedAt; !s.IsZero() && startOfPlatformDay(s).After(from) {
+		from = startOfPlatformDay(s)
+	}
+	for day := from; day.Before(today); day = day.AddDate(0, 0, 1) {
+		key := day.Format("20060102")
+		c.mu.Lock()
+		b, ok := c.bills[key]
+		c.mu.Unlock()
+		if !ok {
+			var err error
+			if b, err = c.DownloadBill(ctx, day); err != nil {
+				c.log.Debug("allinpayRefundBill", "billDate", key, "err", err)
+				continue
+			}
+			c.mu.Lock()
+			if c.bills == nil || len(c.bills) > 64 {
+				c.bills = map[string]Bill{}
+			}
+			c.bills[key] = b
+			c.mu.Unlock()
+		}
+		for _, l := range b.Records {
+			if l.OrderNo == req.OutRefundNo {
+				return l, true
+			}
+		}
+	}
+	return BillRecord{}, false
+}
+
+func startOfPlatformDay(t time.Time) time.Time {
+	y, m, d := t.In(platformZone).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, platformZone)
 }

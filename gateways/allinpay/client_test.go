@@ -32,7 +32,7 @@ func TestNewValidatesOptions(t *testing.T) {
 	if err := os.Chmod(loose, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	base := keySet.ClientOptions("https://pay.example/gateway/pay/consumeTrans", "https://till.example/notify")
+	base := clientOptions("https://pay.example/gateway/pay/consumeTrans", "https://till.example/notify")
 	base.Simulated = false
 	base.PollInterval = 0
 	cases := []struct {
@@ -148,8 +148,12 @@ func TestParseNotification(t *testing.T) {
 		g[allinpay.SignatureField] = s
 		return []byte(g.Encode())
 	}
+	// Another merchant's is not refused forever: it is reported, never adopted.
+	if n, err := p.client.ParseNotification(http.Header{}, resign(func(g allinpay.Fields) { g["mchNo"] = "999" })); err != nil ||
+		n.Result.Mismatch == "" || n.Result.Status != gateways.StatusUnknown {
+		t.Errorf("another merchant's notification = %+v, %v; want Unknown with Mismatch", n, err)
+	}
 	for name, b := range map[string][]byte{
-		"other merchant":    resign(func(g allinpay.Fields) { g["mchNo"] = "999" }),
 		"no order number":   resign(func(g allinpay.Fields) { delete(g, "outTransNo") }),
 		"amount changed":    []byte(strings.Replace(string(body), "transAmount=100", "transAmount=1", 1)),
 		"signature removed": []byte(strings.Replace(string(body), "signature=", "x=", 1)),
@@ -177,7 +181,7 @@ func TestSimulatorRefusesBadRequests(t *testing.T) {
 	if _, err := allinpaysim.GenerateKeySet(stranger.Dir); err != nil {
 		t.Fatal(err)
 	}
-	o := keySet.ClientOptions(p.ctl.ts.URL, "https://till.example/notify")
+	o := clientOptions(p.ctl.ts.URL, "https://till.example/notify")
 	o.MerchantKeyFile = stranger.MerchantKeyFile
 	c, err := allinpay.New(o, gateways.Env{})
 	if err != nil {
@@ -204,15 +208,18 @@ func TestReverseNextDay(t *testing.T) {
 		t.Fatalf("Micropay = %+v, %v", res, err)
 	}
 	p.ctl.srv.SetClock(time.Now)
-	res, err = p.client.Reverse(ctx, gateways.OrderRef{OutTradeNo: "PA3", Wallet: pos.WeChatPay, SubmittedAt: yesterday})
-	if err != nil || res.Status != gateways.StatusFailed || res.Code != "0038" {
-		t.Errorf("Reverse of yesterday's paid order = %+v, %v; want Failed 0038 (refund instead)", res, err)
+	// A micropay is never closed (§1.5.2.5 offers close for QR orders
+	// only): the order is read, found paid on an earlier day, and the
+	// reverse is refused so the flows keep the payment for a refund.
+	res, err = p.client.Reverse(ctx, gateways.OrderRef{OutTradeNo: "PA3", Wallet: pos.WeChatPay, Method: pos.Micropay, SubmittedAt: yesterday})
+	if err != nil || res.Status != gateways.StatusFailed || res.Code != "0032" {
+		t.Errorf("Reverse of yesterday's paid order = %+v, %v; want Failed 0032 (refund instead)", res, err)
 	}
 	// Without SubmittedAt the adapter voids; the platform refuses the
-	// void of another day's order and the close of a paid one.
-	res, err = p.client.Reverse(ctx, gateways.OrderRef{OutTradeNo: "PA3", Wallet: pos.WeChatPay})
-	if err != nil || res.Status != gateways.StatusFailed || res.Code != "0038" {
-		t.Errorf("Reverse without SubmittedAt = %+v, %v; want Failed 0038", res, err)
+	// void of another day's order (0032).
+	res, err = p.client.Reverse(ctx, gateways.OrderRef{OutTradeNo: "PA3", Wallet: pos.WeChatPay, Method: pos.Micropay})
+	if err != nil || res.Status != gateways.StatusFailed || res.Code != "0032" {
+		t.Errorf("Reverse without SubmittedAt = %+v, %v; want Failed 0032", res, err)
 	}
 
 	// Yesterday's bill lists the payment; today's is not ready.

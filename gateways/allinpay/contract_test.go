@@ -61,7 +61,7 @@ type pair struct {
 
 func newPair(t *testing.T, notifyURL string) pair {
 	t.Helper()
-	so := allinpaysim.Options{NotifyURL: notifyURL, MinQueryInterval: 40 * time.Millisecond, Hold: 5 * time.Second}
+	so := allinpaysim.Options{NotifyURL: notifyURL, MinQueryInterval: 40 * time.Millisecond, Hold: 5 * time.Second, WalletTimeout: 1500 * time.Millisecond}
 	if err := keySet.Load(&so); err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func newPair(t *testing.T, notifyURL string) pair {
 	if notifyURL == "" {
 		notifyURL = "http://127.0.0.1:9/allinpay/notify" // mandatory on the wire; nobody listens
 	}
-	o := keySet.ClientOptions(ts.URL+"/gateway/pay/consumeTrans", notifyURL)
+	o := clientOptions(ts.URL+"/gateway/pay/consumeTrans", notifyURL)
 	o.PollInterval = 50 * time.Millisecond
 	o.CallTimeout = 10 * time.Second
 	tr := &http.Transport{}
@@ -93,4 +93,26 @@ func TestContract(t *testing.T) {
 		},
 		Currency: "HKD",
 	})
+}
+
+// clientOptions are adapter options for talking to a simulator at
+// endpoint with the test key set: the simulator's default merchant, plain
+// http allowed (Simulated) and fast timings.
+func clientOptions(endpoint, notifyURL string) allinpay.Options {
+	return allinpay.Options{
+		Endpoint:        endpoint,
+		AccessCode:      allinpaysim.DefaultAccessCode,
+		MchNo:           allinpaysim.DefaultMchNo,
+		Currency:        allinpaysim.DefaultCurrency,
+		MerchantKeyFile: keySet.MerchantKeyFile,
+		PlatformKeyFile: keySet.PlatformPublicKeyFile,
+		NotifyURL:       notifyURL,
+		PollInterval:    time.Second,
+		PayTimeout:      30 * time.Second,
+		QRTimeout:       2 * time.Minute,
+		CallTimeout:     5 * time.Second,
+		RetryBackoff:    time.Second,
+		RetryBackoffMax: 10 * time.Second,
+		Simulated:       true,
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,6 +29,11 @@ const (
 	// platform's home (spec §1.5.2.1 names HKD and SGD).
 	DefaultCurrency = "HKD"
 )
+
+// Currencies are the platform's (§1.8.3): 人民币 CNY, 港币 HKD, 美元 USD,
+// 加币 CAD, 新币 SGD. All have two decimals, which transAmount's "cent"
+// (§1.5.1.2) assumes; a merchant's currency is one of them.
+var Currencies = []string{"CNY", "HKD", "USD", "CAD", "SGD"}
 
 // TestEndpoint is the spec's test environment (§1.6.4). It is not a
 // default: the spec warns that test transactions are real payments.
@@ -60,10 +66,13 @@ type Options struct {
 	// close request must carry. It need not be reachable from the platform:
 	// queries decide every payment; notifications only speed them up.
 	NotifyURL string `yaml:"notify_url"`
-	// Currency is the merchant's fixed currency (currency). Default HKD.
+	// Currency is the merchant's fixed currency (currency), one of
+	// Currencies. Default HKD. PayNow is offered only in SGD.
 	Currency string `yaml:"currency"`
-	// StoreID, TerminalID and LimitPay are sent with every payment when
-	// set (storeId, terminalId, limitPay). Default: not sent.
+	// StoreID and TerminalID are sent with every payment when set
+	// (storeId, terminalId); LimitPay (limitPay, e.g. "no_credit") only with
+	// WeChat Pay and Alipay payments, the only ones §1.5.2.1 allows it for.
+	// Default: not sent.
 	StoreID    string `yaml:"store_id"`
 	TerminalID string `yaml:"terminal_id"`
 	LimitPay   string `yaml:"limit_pay"`
@@ -71,8 +80,8 @@ type Options struct {
 	// PollInterval is the wait between queries. Default and minimum 10 s
 	// (MinPollInterval), except for a Simulated endpoint.
 	PollInterval time.Duration `yaml:"poll_interval"`
-	// PayTimeout: default 90 s. QRTimeout: default 5 min. CallTimeout:
-	// default 20 s.
+	// PayTimeout: default 90 s. QRTimeout: default 5 min, at most 3 min
+	// for an SGD merchant (PayNow's validity). CallTimeout: default 20 s.
 	PayTimeout  time.Duration `yaml:"pay_timeout"`
 	QRTimeout   time.Duration `yaml:"qr_timeout"`
 	CallTimeout time.Duration `yaml:"call_timeout"`
@@ -154,8 +163,8 @@ func (o Options) validate() error {
 	if u, err := url.Parse(o.NotifyURL); err != nil || u.Host == "" {
 		return bad("notify_url %q is not a URL", o.NotifyURL)
 	}
-	if _, err := pos.ParseCurrency(o.Currency); err != nil {
-		return bad("currency %q is not supported", o.Currency)
+	if !slices.Contains(Currencies, o.Currency) {
+		return bad("currency %q is not one the platform lists (§1.8.3: %s)", o.Currency, strings.Join(Currencies, ", "))
 	}
 	if o.MerchantKeyFile == "" {
 		return bad("merchant_key_file is required")

@@ -1,15 +1,19 @@
 package allinpay
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/posagent/posagent/gateways/internal/keyfile"
+	"os"
 	"strings"
+
+	"github.com/posagent/posagent/gateways/internal/keyfile"
 )
 
 // SignType is the only signing algorithm the spec names: RSA2, which it
@@ -47,7 +51,10 @@ func Verify(pub *rsa.PublicKey, f Fields) error {
 	if s == "" {
 		return fmt.Errorf("%w: no signature", ErrBadSignature)
 	}
-	// Java's MIME encoder breaks lines; whitespace carries no data.
+	// A body that was not percent-encoded turns the base64 '+' into a
+	// space when decoded as a form; base64 has no space, so a space is a
+	// '+'. Java's MIME encoder breaks lines; line breaks carry no data.
+	s = strings.ReplaceAll(s, " ", "+")
 	s = strings.Join(strings.Fields(s), "")
 	sig, err := base64.StdEncoding.DecodeString(s)
 	if err != nil {
@@ -76,6 +83,28 @@ func LoadPrivateKey(path string) (*rsa.PrivateKey, error) {
 	return keyfile.LoadRSAPrivate(path, KeyBits)
 }
 
-// LoadPublicKey reads a public key file (the platform's, or in the
-// simulator the merchant's).
-func LoadPublicKey(path string) (*rsa.PublicKey, error) { return keyfile.LoadRSAPublic(path, KeyBits) }
+// LoadPublicKey reads the platform's public key file: PEM as
+// ParsePublicKeyPEM reads it, or bare base64 of the DER
+// SubjectPublicKeyInfo, the form the platform's download page and PHP
+// integrations hand out.
+func LoadPublicKey(path string) (*rsa.PublicKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if k, err := ParsePublicKeyPEM(b); err == nil || bytes.Contains(b, []byte("-----BEGIN")) {
+		if err != nil {
+			return nil, fmt.Errorf("public key file %s: %w", path, err)
+		}
+		return k, nil
+	}
+	der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(string(b)), ""))
+	if err != nil {
+		return nil, fmt.Errorf("public key file %s: neither PEM nor base64", path)
+	}
+	k, err := ParsePublicKeyPEM(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+	if err != nil {
+		return nil, fmt.Errorf("public key file %s: %w", path, err)
+	}
+	return k, nil
+}

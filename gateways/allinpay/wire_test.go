@@ -160,13 +160,21 @@ func TestGoldenRequests(t *testing.T) {
 			return err
 		}},
 		{"qr_paynow", func(c *Client) error {
-			_, err := c.CreateQR(ctx, gateways.QRRequest{OutTradeNo: "PA202401020304050003", Amount: hkd(990), Wallet: pos.PayNow,
-				Expires: time.Date(2024, 1, 2, 3, 7, 6, 0, time.UTC)})
+			// PayNow is SGD only, and its code lives 3 minutes whatever
+			// the till asks (expireTime=3).
+			c.opts.Currency = "SGD"
+			_, err := c.CreateQR(ctx, gateways.QRRequest{OutTradeNo: "PA202401020304050003", Amount: pos.Money{Minor: 990, Currency: "SGD"}, Wallet: pos.PayNow,
+				Expires: time.Date(2024, 1, 2, 3, 14, 6, 0, time.UTC)})
 			return err
 		}},
 		{"query", func(c *Client) error { _, err := c.Query(ctx, ref); return err }},
 		{"void", func(c *Client) error { _, err := c.Reverse(ctx, ref); return err }},
-		{"close", func(c *Client) error { _, err := c.Close(ctx, ref); return err }},
+		{"close", func(c *Client) error {
+			qr := ref
+			qr.Method = pos.MerchantQR
+			_, err := c.Close(ctx, qr)
+			return err
+		}},
 		{"refund", func(c *Client) error {
 			_, err := c.Refund(ctx, gateways.RefundRequest{Order: ref, OutRefundNo: "RF202401020304050001", Amount: hkd(250), Reason: "退货 returned"})
 			return err

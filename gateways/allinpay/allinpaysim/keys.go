@@ -3,16 +3,19 @@ package allinpaysim
 import (
 	"fmt"
 	"path/filepath"
-	"time"
 
-	"github.com/posagent/posagent/gateways/allinpay"
 	"github.com/posagent/posagent/gateways/internal/keyfile"
 )
+
+// keyBits is the key length §1.6.3 asks for ("RSA2 secret key is 2048").
+const keyBits = 2048
 
 // KeySet is a matched set of key files for a demo: the merchant's pair
 // (the adapter signs with the private key, the simulator verifies with the
 // public one) and the platform's pair (the simulator signs, the adapter
 // verifies). Nothing here is ever committed; it is generated on the till.
+// Pairing an adapter with the simulator (its options) is the caller's:
+// the simulator imports nothing of the adapter.
 type KeySet struct {
 	Dir                   string
 	MerchantKeyFile       string // merchant private key, PKCS#8 PEM
@@ -38,7 +41,7 @@ func KeySetIn(dir string) KeySet {
 // dir 0700.
 func GenerateKeySet(dir string) (KeySet, error) {
 	ks := KeySetIn(dir)
-	if err := keyfile.EnsurePairs(allinpay.KeyBits, keyfile.KeyPair{Private: ks.MerchantKeyFile, Public: ks.MerchantPublicKeyFile}, keyfile.KeyPair{Private: ks.PlatformKeyFile, Public: ks.PlatformPublicKeyFile}); err != nil {
+	if err := keyfile.EnsurePairs(keyBits, keyfile.KeyPair{Private: ks.MerchantKeyFile, Public: ks.MerchantPublicKeyFile}, keyfile.KeyPair{Private: ks.PlatformKeyFile, Public: ks.PlatformPublicKeyFile}); err != nil {
 		return KeySet{}, err
 	}
 	return ks, nil
@@ -47,38 +50,14 @@ func GenerateKeySet(dir string) (KeySet, error) {
 // Load reads the simulator's half: the merchant public key and the
 // platform private key, into o.
 func (k KeySet) Load(o *Options) error {
-	mpub, err := allinpay.LoadPublicKey(k.MerchantPublicKeyFile)
+	mpub, err := keyfile.LoadRSAPublic(k.MerchantPublicKeyFile, keyBits)
 	if err != nil {
 		return fmt.Errorf("allinpaysim: %w", err)
 	}
-	ppriv, err := allinpay.LoadPrivateKey(k.PlatformKeyFile)
+	ppriv, err := keyfile.LoadRSAPrivate(k.PlatformKeyFile, keyBits)
 	if err != nil {
 		return fmt.Errorf("allinpaysim: %w", err)
 	}
 	o.MerchantKey, o.PlatformKey = mpub, ppriv
 	return nil
-}
-
-// ClientOptions are adapter options for talking to a simulator at
-// endpoint with this key set: the simulator's default merchant, plain
-// http allowed (Simulated) and fast timings (queries every second, a 30 s
-// pay timeout, a 2 minute QR). The simulator must then be built with a
-// MinQueryInterval of at most a second.
-func (k KeySet) ClientOptions(endpoint, notifyURL string) allinpay.Options {
-	return allinpay.Options{
-		Endpoint:        endpoint,
-		AccessCode:      DefaultAccessCode,
-		MchNo:           DefaultMchNo,
-		Currency:        DefaultCurrency,
-		MerchantKeyFile: k.MerchantKeyFile,
-		PlatformKeyFile: k.PlatformPublicKeyFile,
-		NotifyURL:       notifyURL,
-		PollInterval:    time.Second,
-		PayTimeout:      30 * time.Second,
-		QRTimeout:       2 * time.Minute,
-		CallTimeout:     5 * time.Second,
-		RetryBackoff:    time.Second,
-		RetryBackoffMax: 10 * time.Second,
-		Simulated:       true,
-	}
 }

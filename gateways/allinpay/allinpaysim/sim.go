@@ -68,6 +68,12 @@ type Options struct {
 	// Hold bounds how long a NoAnswer fault holds a request (default
 	// sim.DefaultHold).
 	Hold time.Duration
+	// WalletTimeout is how long a micropay waits for the customer's
+	// confirmation before the wallet gives up and the order fails (9998).
+	// Nothing in the spec cancels a micropay still waiting, so this is how
+	// one that is never confirmed ends. Default 2 minutes; demos and tests
+	// run shorter.
+	WalletTimeout time.Duration
 	// Logger; default discards.
 	Logger *slog.Logger
 }
@@ -104,6 +110,9 @@ func New(o Options) (*Server, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.WalletTimeout <= 0 {
+		o.WalletTimeout = 2 * time.Minute
 	}
 	l, err := sim.OpenLedger(o.LedgerPath)
 	if err != nil {
@@ -334,8 +343,10 @@ func (s *Server) describe(a *answer, o sim.Order, withOrder bool) {
 		a.result("P000", "Transaction is processing")
 	case sim.PayError:
 		code, msg := o.DeclineCode, o.DeclineMsg
-		if code == "" {
-			code = "9998"
+		if !declineCodes[code] {
+			// A scripted decline in another acquirer's words: the spec's
+			// own "Transaction fails".
+			code, msg = "9998", "Transaction fails"
 		}
 		if msg == "" {
 			msg = "Transaction fails"
@@ -344,13 +355,31 @@ func (s *Server) describe(a *answer, o sim.Order, withOrder bool) {
 	case sim.Revoked:
 		a.result("0029", "original transaction has been voided.")
 	case sim.Closed:
-		a.result("0039", "Order has been closed.")
+		if o.Method == "micropay" {
+			// The wallet gave up waiting for the customer.
+			a.result("9998", "Transaction fails")
+		} else {
+			a.result("0039", "Order has been closed.")
+		}
 	default:
 		a.result("9999", "Unknown mistake, please contact the administrator.")
 	}
 }
 
 var zone = time.FixedZone("UTC+8", 8*60*60)
+
+// declineCodes are the spec's codes for a refused payment (§1.7.2).
+var declineCodes = map[string]bool{"0008": true, "0019": true, "0023": true, "0076": true, "0077": true,
+	"0078": true, "0079": true, "3003": true, "3004": true, "3009": true, "3010": true, "9998": true}
+
+// walletGaveUp ends a micropay the customer never confirmed once
+// WalletTimeout has passed: the wallet fails it.
+func (s *Server) walletGaveUp(no string) {
+	o, ok := s.ledger.Get(no)
+	if ok && o.Method == "micropay" && o.State == sim.UserPaying && s.clock().Sub(o.CreatedAt) >= s.opts.WalletTimeout {
+		_, _ = s.ledger.Close(no)
+	}
+}
 
 func (s *Server) query(req allinpay.Fields, a *answer) {
 	no := req["oriOutTransNo"]
@@ -368,6 +397,7 @@ func (s *Server) query(req allinpay.Fields, a *answer) {
 		return
 	}
 	a.fault = s.script.TakeFault(no, prev.Amount, sim.OpQuery)
+	s.walletGaveUp(no)
 	o, err := s.ledger.Query(no)
 	switch {
 	case errors.Is(err, sim.ErrQueryTooSoon):
@@ -386,6 +416,7 @@ func (s *Server) query(req allinpay.Fields, a *answer) {
 func (s *Server) void(req allinpay.Fields, a *answer) {
 	no := req["oriOutTransNo"]
 	a.f["outTransNo"] = req["outTransNo"]
+	s.walletGaveUp(no)
 	o, ok := s.ledger.Get(no)
 	if !ok || o.Tombstone {
 		a.result("0025", "original transaction doesn't exist.")
@@ -420,6 +451,11 @@ func (s *Server) close(req allinpay.Fields, a *answer) {
 		return
 	}
 	a.fault = s.script.TakeFault(no, o.Amount, sim.OpClose)
+	if o.Method != "qr" || (o.Wallet != string(pos.WeChatPay) && o.Wallet != string(pos.Alipay)) {
+		// §1.5.2.5: close is for WeChat Pay and Alipay QR orders only.
+		a.result("0018", "unauthorized transaction")
+		return
+	}
 	switch o.State {
 	case sim.Closed:
 		a.result("0039", "Order has been closed.")
