@@ -12,6 +12,7 @@ import (
 
 	"github.com/posagent/posagent"
 	"github.com/posagent/posagent/gateways"
+	"github.com/posagent/posagent/hw/display"
 	"github.com/posagent/posagent/store"
 )
 
@@ -39,8 +40,10 @@ type RefundOptions struct {
 	Gateways map[string]gateways.Gateway
 	// Receipts journals and prints refund receipts. Nil: none.
 	Receipts RefundReceiptPlanner
-	Clock    Clock        // default SystemClock
-	Logger   *slog.Logger // default: discard
+	// Display shows the customer a refund that went through. Nil: none.
+	Display display.Display
+	Clock   Clock        // default SystemClock
+	Logger  *slog.Logger // default: discard
 	// Tick is how often the refund outbox is checked (default 200 ms).
 	Tick time.Duration
 	// NotFoundAfter is how long after its submit a refund whose answer was
@@ -247,6 +250,11 @@ func (rr *RefundRunner) apply(ctx context.Context, id string, in RefundInput, op
 		}
 		if d.To.Final() && rr.o.Receipts != nil {
 			rr.o.Receipts.Wake()
+		}
+		if d.To == pos.RefundSucceeded && r.State != d.To && rr.o.Display != nil {
+			if err := rr.o.Display.Show(ctx, display.Screen{Kind: display.Refunded, PaymentID: r.PaymentID, Amount: d.Refund.Amount}); err != nil {
+				rr.log.Warn("display failed", "err", err)
+			}
 		}
 		return d.Refund, nil
 	}

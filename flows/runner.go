@@ -397,9 +397,9 @@ func (r *Runner) afterChange(ctx context.Context, from pos.State, p pos.Payment)
 	case p.State == from:
 		// A poll that changed nothing: the screen already says it.
 	case p.State == pos.StateUserPaying && p.Method == pos.MerchantQR:
-		r.show(ctx, display.Screen{Kind: display.ShowQR, PaymentID: p.ID, Amount: p.Amount, Wallet: p.Wallet, State: p.State, QR: p.CodeURL, Message: "Scan to pay with " + p.Wallet.DisplayName()})
+		r.show(ctx, display.Screen{Kind: display.ShowQR, PaymentID: p.ID, Amount: p.Amount, Wallet: p.Wallet, State: p.State, QR: p.CodeURL, Expires: p.Deadline, Message: "Scan to pay with " + p.Wallet.DisplayName()})
 	case p.State == pos.StateUserPaying:
-		r.show(ctx, display.Screen{Kind: display.Processing, PaymentID: p.ID, Amount: p.Amount, Wallet: p.Wallet, State: p.State, Message: "Please confirm the payment on your phone"})
+		r.show(ctx, display.Screen{Kind: display.Processing, PaymentID: p.ID, Amount: p.Amount, Wallet: p.Wallet, State: p.State, Expires: p.Deadline, Message: "Please confirm the payment on your phone"})
 	}
 }
 
@@ -707,7 +707,7 @@ func (r *Runner) onScan(ctx context.Context, scan scanner.Scan) {
 	if !g.Capabilities().Supports(pos.Micropay, code.Wallet()) {
 		msg := fmt.Sprintf("%s is not accepted here", code.Wallet().DisplayName())
 		r.log.Info("scan rejected", "payment", p.ID, "scan", scan, "reason", msg)
-		r.show(ctx, display.Screen{Kind: display.Rejected, PaymentID: p.ID, Amount: p.Amount, State: p.State, Message: msg + " — please use another wallet"})
+		r.show(ctx, display.Screen{Kind: display.Rejected, PaymentID: p.ID, Amount: p.Amount, Wallet: code.Wallet(), State: p.State, Outcome: display.OutcomeWalletNotAccepted, Message: msg + " — please use another wallet"})
 		return
 	}
 	next := p

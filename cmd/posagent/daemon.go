@@ -73,7 +73,7 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 		refunds  localapi.Refunds
 	)
 	if rj, ok := d.journal.(flows.RefundJournal); ok {
-		ro := flows.RefundOptions{Journal: rj, Gateways: d.gateways, Logger: d.log, Tick: d.tick}
+		ro := flows.RefundOptions{Journal: rj, Gateways: d.gateways, Display: d.display, Logger: d.log, Tick: d.tick}
 		if d.spool != nil {
 			ro.Receipts = d.spool
 		}

@@ -28,6 +28,7 @@ type displayState struct {
 	State     string `json:"state"`
 	Message   string `json:"message"`
 	QR        string `json:"qr"`
+	ExpiresIn int64  `json:"expires_in_ms"`
 }
 
 func getDisplayState(t *testing.T, base string) displayState {
@@ -127,8 +128,8 @@ func TestDemoWebDisplayShowsTheMerchantQR(t *testing.T) {
 	codeURL := p["code_url"].(string)
 
 	s := waitDisplay(t, base, 10*time.Second, func(s displayState) bool { return s.Kind == "show_qr" && s.PaymentID == id })
-	if s.Amount != "12.92" || s.Currency != "CNY" || s.Wallet != "WeChat Pay" || s.State != "user_paying" {
-		t.Errorf("the QR screen shows %+v, want 12.92 CNY, WeChat Pay, user_paying", s)
+	if s.Amount != "12.92" || s.Currency != "CNY" || s.Wallet != "WeChat Pay · 微信支付" || s.State != "user_paying" || s.ExpiresIn <= 0 {
+		t.Errorf("the QR screen shows %+v, want 12.92 CNY, WeChat Pay in English and Chinese, user_paying, and a countdown to the order's expiry", s)
 	}
 	if strings.Contains(a.out.String(), codeURL) {
 		t.Errorf("the code_url reached the demo's output (logs or help)")

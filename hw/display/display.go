@@ -5,6 +5,7 @@ package display
 
 import (
 	"context"
+	"time"
 
 	"github.com/posagent/posagent"
 )
@@ -18,7 +19,8 @@ const (
 	ShowQR     ScreenKind = "show_qr"     // amount due and a merchant QR to scan
 	Processing ScreenKind = "processing"  // submitted, or waiting for the customer to confirm
 	Result     ScreenKind = "result"      // final state
-	Rejected   ScreenKind = "rejected"    // a scan was refused; Message says why
+	Rejected   ScreenKind = "rejected"    // a scan was refused; Outcome says why
+	Refunded   ScreenKind = "refunded"    // a refund went through; Amount is the refund
 )
 
 // Screen is one full state of the display; each Show replaces the last.
@@ -31,8 +33,60 @@ type Screen struct {
 	// QR is the merchant-presented payload to render (ShowQR). It is a
 	// bearer link, hence a Secret: displays reveal it, logs do not.
 	QR pos.Secret
-	// Message is a short line for the customer ("Confirm on your phone").
+	// Message is the flows' own line ("Payment failed: ..."). It may carry
+	// a gateway's wording, so customer displays do not show it: they say
+	// what happened from Kind, State and Outcome in the customer's words
+	// (Words). It stays for logs and test output.
 	Message string
+	// Expires is when the customer's time runs out: the merchant QR
+	// order's expiry (ShowQR) or the wait for the customer's confirmation
+	// (Processing while the payment is user_paying). Zero: no countdown.
+	Expires time.Time
+	// Outcome says, for Result and Rejected screens, why in terms a
+	// customer can act on. Empty: derived from State.
+	Outcome Outcome
+}
+
+// Outcome is what became of a payment or a scan, in terms of what the
+// customer should know: never a wire code or an error text.
+type Outcome string
+
+const (
+	// OutcomePaid: the money was taken.
+	OutcomePaid Outcome = "paid"
+	// OutcomeNotCharged: the payment failed and no money moved.
+	OutcomeNotCharged Outcome = "not_charged"
+	// OutcomeReversed: the payment was cancelled; any charge is returned.
+	OutcomeReversed Outcome = "reversed"
+	// OutcomeUnreadable: the scanned code is not a payment code.
+	OutcomeUnreadable Outcome = "unreadable"
+	// OutcomeWalletNotAccepted: the wallet is not taken here.
+	OutcomeWalletNotAccepted Outcome = "wallet_not_accepted"
+	// OutcomeRefunded: a refund went through.
+	OutcomeRefunded Outcome = "refunded"
+)
+
+// OutcomeOf is s's outcome: Outcome when set, else what Kind and State
+// say.
+func OutcomeOf(s Screen) Outcome {
+	if s.Outcome != "" {
+		return s.Outcome
+	}
+	switch s.Kind {
+	case Rejected:
+		return OutcomeUnreadable
+	case Refunded:
+		return OutcomeRefunded
+	case Result:
+		switch s.State {
+		case pos.StateSucceeded:
+			return OutcomePaid
+		case pos.StateReversed:
+			return OutcomeReversed
+		}
+		return OutcomeNotCharged
+	}
+	return ""
 }
 
 // Display shows screens to the customer.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/skip2/go-qrcode"
 
@@ -50,33 +51,54 @@ func (d *Display) Show(ctx context.Context, s display.Screen) error {
 	return err
 }
 
-// Render returns a screen's lines, without the prefix.
+// Render returns a screen's lines, without the prefix, in English: the
+// words are display.WordsFor's, never Screen.Message (which may carry a
+// gateway's error text; the log has it).
 func Render(s display.Screen) []string {
+	return RenderAt(s, time.Now())
+}
+
+// RenderAt is Render with the countdown as of now.
+func RenderAt(s display.Screen, now time.Time) []string {
+	w := display.WordsFor(s, display.English)
 	var lines []string
 	amount := ""
 	if s.Amount.Currency.Valid() {
 		amount = s.Amount.String()
 	}
+	left := ""
+	if !s.Expires.IsZero() {
+		secs := int64((max(s.Expires.Sub(now), 0) + time.Second - 1) / time.Second)
+		left = fmt.Sprintf("%s %d:%02d", w.TimeLeft, secs/60, secs%60)
+	}
 	switch s.Kind {
 	case display.Idle:
-		lines = append(lines, "Welcome")
+		lines = append(lines, w.Heading)
 	case display.ScanPrompt:
-		lines = append(lines, "Amount due: "+amount, s.Message)
+		lines = append(lines, "Amount due: "+amount, w.Message)
 	case display.ShowQR:
-		lines = append(lines, "Amount due: "+amount, s.Message)
+		lines = append(lines, "Amount due: "+amount+"  "+w.Wallet, w.Message)
+		if left != "" {
+			lines = append(lines, left)
+		}
 		q, err := QRLines(s.QR.Reveal())
 		if err != nil {
-			lines = append(lines, "(QR could not be drawn: "+err.Error()+")")
+			lines = append(lines, "(the QR code could not be drawn; please ask the cashier)")
 		}
 		lines = append(lines, q...)
 	case display.Processing:
-		lines = append(lines, fmt.Sprintf("%s  %s", amount, s.Wallet.DisplayName()), s.Message)
+		lines = append(lines, strings.TrimSpace(fmt.Sprintf("%s  %s", amount, w.Wallet)), w.Message)
+		if left != "" {
+			lines = append(lines, left)
+		}
 	case display.Result:
-		lines = append(lines, fmt.Sprintf("%s  %s  %s", amount, s.Wallet.DisplayName(), strings.ToUpper(string(s.State))), s.Message)
+		lines = append(lines, strings.TrimSpace(fmt.Sprintf("%s  %s  %s", amount, w.Wallet, strings.ToUpper(string(s.State)))), w.Heading+". "+w.Message)
 	case display.Rejected:
-		lines = append(lines, "Amount due: "+amount, "Code not accepted: "+s.Message)
+		lines = append(lines, "Amount due: "+amount, w.Heading+": "+w.Message)
+	case display.Refunded:
+		lines = append(lines, "Refund: "+amount+"  "+w.Wallet, w.Heading+". "+w.Message)
 	default:
-		lines = append(lines, s.Message)
+		lines = append(lines, w.Heading)
 	}
 	return lines
 }

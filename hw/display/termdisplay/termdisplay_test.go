@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
@@ -83,9 +84,12 @@ func TestShowWritesEveryScreen(t *testing.T) {
 		want string
 	}{
 		{display.Screen{Kind: display.ScanPrompt, Amount: m, Message: "Please show your payment code"}, "Amount due: 12.91 CNY"},
-		{display.Screen{Kind: display.Rejected, Amount: m, Message: "that is a product barcode"}, "Code not accepted: that is a product barcode"},
+		{display.Screen{Kind: display.Rejected, Amount: m, Message: "that is a product barcode"}, "Code not accepted: That is not a payment code."},
 		{display.Screen{Kind: display.Result, Amount: m, Wallet: pos.Alipay, State: pos.StateSucceeded, Message: "Thank you"}, "12.91 CNY  Alipay  SUCCEEDED"},
 		{display.Screen{Kind: display.ShowQR, Amount: m, QR: "weixin://wxpay/bizpayurl?pr=x"}, "█"},
+		{display.Screen{Kind: display.ShowQR, Amount: m, Wallet: pos.WeChatPay, QR: "weixin://wxpay/bizpayurl?pr=x", Expires: time.Now().Add(2*time.Minute + 500*time.Millisecond)}, "Time left 2:01"},
+		{display.Screen{Kind: display.Result, Amount: m, State: pos.StateFailed, Message: "Payment failed: dial tcp: lookup gw.example: no such host"}, "Payment failed. You have not been charged."},
+		{display.Screen{Kind: display.Refunded, Amount: m, Wallet: pos.Alipay}, "Refund: 12.91 CNY  Alipay"},
 	}
 	for _, sc := range screens {
 		buf.Reset()
@@ -94,6 +98,9 @@ func TestShowWritesEveryScreen(t *testing.T) {
 		}
 		if !strings.Contains(buf.String(), sc.want) {
 			t.Errorf("%s screen: %q lacks %q", sc.s.Kind, buf.String(), sc.want)
+		}
+		if strings.Contains(buf.String(), "dial tcp") {
+			t.Errorf("%s screen shows the flows' technical message: %q", sc.s.Kind, buf.String())
 		}
 		for _, l := range strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n") {
 			if !strings.HasPrefix(l, "> ") {

@@ -40,6 +40,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -77,11 +78,34 @@ type Options struct {
 	// the result stays until the next screen).
 	IdleAfter time.Duration `yaml:"idle_after"`
 	// QRPixels is the PNG's size in pixels per QR module (default 10). The
-	// page scales the image to most of the screen's shorter side.
+	// page scales the image to the largest square the layout leaves.
 	QRPixels int `yaml:"qr_pixels"`
+	// Languages are the one or two languages every screen speaks, the
+	// first first: en, zh-Hans, zh-Hant (default en and zh-Hans).
+	Languages []string `yaml:"languages"`
+	// WalletLanguages switch the Chinese script for a wallet's customers
+	// (wallet name: zh-Hans, zh-Hant, or en for English alone). AlipayHK
+	// is Traditional unless set here (display.WalletLangs).
+	WalletLanguages map[string]string `yaml:"wallet_languages"`
+	// Rates are operator-set reference rates to CNY: a foreign-currency
+	// amount is shown with its CNY equivalent and the rate's time. A live
+	// RateSource, when set, is asked first.
+	Rates []RateOption `yaml:"rates"`
+	// RateSource gives live rates (a gateway's forex quote), or nil.
+	RateSource display.Rates `yaml:"-"`
+	// Now is the clock for countdowns (default time.Now).
+	Now func() time.Time `yaml:"-"`
 	// Logger receives browser connection problems, at debug level
 	// (default: discarded). QR payloads never reach it.
 	Logger *slog.Logger `yaml:"-"`
+}
+
+// RateOption is one configured rate: CNY per one unit of Currency, set at
+// At (shown to the customer beside the equivalent).
+type RateOption struct {
+	Currency string    `yaml:"currency"`
+	CNY      string    `yaml:"cny"`
+	At       time.Time `yaml:"at"`
 }
 
 // Validate checks the options as New and Start would, without listening:
@@ -91,16 +115,54 @@ func (o Options) Validate() error {
 	if o.QRPixels < 0 || o.QRPixels > 64 {
 		return fmt.Errorf("webdisplay: qr_pixels %d is not between 1 and 64", o.QRPixels)
 	}
+	if _, _, _, err := o.parsed(); err != nil {
+		return err
+	}
 	if o.Listen != "" && !o.AllowRemote {
 		return requireLoopback(loopbackDefault(o.Listen))
 	}
 	return nil
 }
 
+// parsed reads the language and rate options.
+func (o Options) parsed() ([]display.Lang, map[pos.Wallet]display.Lang, map[pos.Currency]display.Rate, error) {
+	langs := display.DefaultLangs
+	if len(o.Languages) > 0 {
+		l, err := display.ParseLangs(o.Languages)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("webdisplay: languages: %w", err)
+		}
+		langs = l
+	}
+	wl := map[pos.Wallet]display.Lang{}
+	for w, name := range o.WalletLanguages {
+		l, err := display.ParseLang(name)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("webdisplay: wallet_languages.%s: %w", w, err)
+		}
+		wl[pos.Wallet(w)] = l
+	}
+	rates := map[pos.Currency]display.Rate{}
+	for i, ro := range o.Rates {
+		r, err := display.ParseRate(ro.Currency, ro.CNY, ro.At)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("webdisplay: rates[%d]: %w", i, err)
+		}
+		if _, dup := rates[r.Currency]; dup {
+			return nil, nil, nil, fmt.Errorf("webdisplay: rates[%d]: %s set twice", i, r.Currency)
+		}
+		rates[r.Currency] = r
+	}
+	return langs, wl, rates, nil
+}
+
 // Display is the web customer display: a display.Display whose screens
 // are served by its ServeHTTP.
 type Display struct {
 	opts   Options
+	langs  []display.Lang
+	wlangs map[pos.Wallet]display.Lang
+	rates  map[pos.Currency]display.Rate
 	boot   string // changes with every process: the page reloads itself when it sees a new one
 	log    *slog.Logger
 	done   chan struct{}
@@ -108,8 +170,9 @@ type Display struct {
 
 	mu      sync.Mutex
 	cur     view
-	qrPNG   []byte // the current screen's QR, or nil
-	qrToken string // its token, or ""
+	expires time.Time // the current screen's countdown end, or zero
+	qrPNG   []byte    // the current screen's QR, or nil
+	qrToken string    // its token, or ""
 	changed chan struct{}
 	idle    *time.Timer
 	streams int // open event streams, for tests and the log
@@ -137,28 +200,48 @@ func New(opts Options) (*Display, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	d := &Display{opts: opts, boot: randomToken(8), log: opts.Logger, done: make(chan struct{}), changed: make(chan struct{})}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	langs, wl, rates, _ := opts.parsed() // checked by Validate
+	d := &Display{opts: opts, langs: langs, wlangs: wl, rates: rates, boot: randomToken(8), log: opts.Logger, done: make(chan struct{}), changed: make(chan struct{})}
 	d.cur = d.render(display.Screen{Kind: display.Idle}, "", 1)
 	return d, nil
 }
 
-// view is a screen as the page sees it: every text ready to show, the QR
-// only as the path of its PNG.
+// view is a screen as the page sees it: every text ready to show, in each
+// of its languages, the QR only as the path of its PNG.
 type view struct {
-	Seq       uint64 `json:"seq"`
-	Boot      string `json:"boot"`
-	Kind      string `json:"kind"`
-	Tone      string `json:"tone"` // wait, ok, bad: the page's colour
-	Title     string `json:"title"`
-	Heading   string `json:"heading"`
-	PaymentID string `json:"payment_id,omitempty"`
-	Amount    string `json:"amount,omitempty"`   // major units: "12.92"
-	Currency  string `json:"currency,omitempty"` // ISO 4217
-	Wallet    string `json:"wallet,omitempty"`   // its display name
-	State     string `json:"state,omitempty"`    // pos.State
-	Status    string `json:"status,omitempty"`   // the state in the customer's words
-	Message   string `json:"message,omitempty"`
-	QR        string `json:"qr,omitempty"` // path of the QR PNG
+	Seq       uint64     `json:"seq"`
+	Boot      string     `json:"boot"`
+	Kind      string     `json:"kind"`
+	Tone      string     `json:"tone"` // idle, wait, ok, bad: the page's colour
+	Title     string     `json:"title"`
+	Heading   string     `json:"heading"` // in the first language
+	Message   string     `json:"message"` // in the first language
+	Texts     []langText `json:"texts"`   // every language, the first first
+	PaymentID string     `json:"payment_id,omitempty"`
+	Amount    string     `json:"amount,omitempty"`   // major units: "12.92"
+	Currency  string     `json:"currency,omitempty"` // ISO 4217
+	Wallet    string     `json:"wallet,omitempty"`   // its names, " · " between languages
+	State     string     `json:"state,omitempty"`    // pos.State
+	// Equiv is the CNY equivalent of a foreign amount ("≈ CNY 11.04") and
+	// RateLine the rate it used and when it was set.
+	Equiv    string `json:"equiv,omitempty"`
+	RateLine string `json:"rate,omitempty"`
+	// TimeLeft labels the countdown; ExpiresIn is how long is left, in
+	// milliseconds, when this view was sent (0: no countdown).
+	TimeLeft  string `json:"time_left,omitempty"`
+	ExpiresIn int64  `json:"expires_in_ms,omitempty"`
+	Clock     string `json:"clock,omitempty"` // ExpiresIn as m:ss
+	QR        string `json:"qr,omitempty"`    // path of the QR PNG
+}
+
+// langText is a screen's words in one language.
+type langText struct {
+	Lang    string `json:"lang"`
+	Heading string `json:"heading"`
+	Message string `json:"message"`
 }
 
 // Show makes s the current screen. It never waits for a browser. A result
@@ -173,8 +256,6 @@ func (d *Display) Show(_ context.Context, s display.Screen) error {
 	if s.Kind == display.ShowQR {
 		if png, err = encodeQR(s.QR, d.opts.QRPixels); err == nil {
 			token = randomToken(16)
-		} else if s.Message == "" {
-			s.Message = "The QR code could not be shown; please ask the cashier"
 		}
 	}
 	d.mu.Lock()
@@ -184,13 +265,15 @@ func (d *Display) Show(_ context.Context, s display.Screen) error {
 		d.idle = nil
 	}
 	d.setLocked(d.render(s, token, d.cur.Seq+1), png, token)
-	if s.Kind == display.Result && d.opts.IdleAfter > 0 {
+	d.expires = s.Expires
+	if (s.Kind == display.Result || s.Kind == display.Refunded) && d.opts.IdleAfter > 0 {
 		seq := d.cur.Seq
 		d.idle = time.AfterFunc(d.opts.IdleAfter, func() {
 			d.mu.Lock()
 			defer d.mu.Unlock()
 			if d.cur.Seq == seq { // nothing newer came meanwhile
 				d.setLocked(d.render(display.Screen{Kind: display.Idle}, "", seq+1), nil, "")
+				d.expires = time.Time{}
 			}
 		})
 	}
@@ -216,70 +299,79 @@ func encodeQR(qr pos.Secret, pixels int) ([]byte, error) {
 	return q.PNG(-pixels)
 }
 
-// render turns a screen into what the page shows.
+// render turns a screen into what the page shows. The words come from
+// display.WordsFor, never from Screen.Message (which may carry a
+// gateway's error).
 func (d *Display) render(s display.Screen, qrToken string, seq uint64) view {
-	v := view{Seq: seq, Boot: d.boot, Kind: string(s.Kind), Title: d.opts.Title, PaymentID: s.PaymentID, Message: s.Message, State: string(s.State), Status: status(s.State)}
-	if s.Amount.Currency.Valid() {
-		v.Amount, v.Currency = s.Amount.Decimal(), string(s.Amount.Currency)
+	v := view{Seq: seq, Boot: d.boot, Kind: string(s.Kind), Title: d.opts.Title, PaymentID: s.PaymentID, State: string(s.State)}
+	langs := display.LangsFor(d.langs, s.Wallet, d.wlangs)
+	var wallets, timeLeft []string
+	for _, l := range langs {
+		w := display.WordsFor(s, l)
+		if s.Kind == display.Idle {
+			w.Heading = d.opts.Title
+		}
+		v.Texts = append(v.Texts, langText{Lang: string(l), Heading: w.Heading, Message: w.Message})
+		if w.Wallet != "" && !slices.Contains(wallets, w.Wallet) {
+			wallets = append(wallets, w.Wallet)
+		}
+		if !slices.Contains(timeLeft, w.TimeLeft) {
+			timeLeft = append(timeLeft, w.TimeLeft)
+		}
 	}
-	if s.Wallet != "" {
-		v.Wallet = s.Wallet.DisplayName()
+	if s.Kind == display.Idle && len(v.Texts) > 1 && v.Texts[0].Heading == v.Texts[1].Heading {
+		v.Texts[1].Heading = "" // the shop's name once
+	}
+	v.Heading, v.Message = v.Texts[0].Heading, v.Texts[0].Message
+	v.Wallet = strings.Join(wallets, " · ")
+	if s.Amount.Currency.Valid() && s.Kind != display.Idle {
+		v.Amount, v.Currency = s.Amount.Decimal(), string(s.Amount.Currency)
+		if r, ok := d.rate(s.Amount.Currency); ok {
+			if cny, ok := r.Equivalent(s.Amount); ok {
+				v.Equiv = "≈ CNY " + cny.Decimal()
+				var labels []string
+				for _, l := range langs {
+					if w := display.WordsFor(s, l).Rate; !slices.Contains(labels, w) {
+						labels = append(labels, w)
+					}
+				}
+				v.RateLine = strings.Join(labels, " ") + " " + r.Text() + " · " + r.At.Local().Format("2006-01-02 15:04")
+			}
+		}
 	}
 	if qrToken != "" {
 		v.QR = "/qr/" + qrToken + ".png"
 	}
+	if !s.Expires.IsZero() {
+		v.TimeLeft = strings.Join(timeLeft, " ")
+	}
 	v.Tone = "wait"
 	switch s.Kind {
 	case display.Idle:
-		v.Heading, v.Tone = d.opts.Title, "idle"
-		v.PaymentID, v.Amount, v.Currency, v.Wallet, v.State, v.Status = "", "", "", "", "", ""
-		if v.Message == "" {
-			v.Message = "Welcome"
+		v.Tone = "idle"
+		v.PaymentID, v.Wallet, v.State = "", "", ""
+	case display.Result, display.Rejected, display.Refunded:
+		if o := display.OutcomeOf(s); o == display.OutcomePaid || o == display.OutcomeRefunded {
+			v.Tone = "ok"
+		} else {
+			v.Tone = "bad"
 		}
-	case display.ScanPrompt, display.ShowQR:
-		v.Heading = "Amount due"
-	case display.Processing:
-		v.Heading = "Processing"
-	case display.Result:
-		switch s.State {
-		case pos.StateSucceeded:
-			v.Heading, v.Tone = "Payment successful", "ok"
-		case pos.StateReversed:
-			v.Heading, v.Tone = "Payment cancelled", "bad"
-		default:
-			v.Heading, v.Tone = "Payment failed", "bad"
-		}
-	case display.Rejected:
-		v.Heading, v.Tone = "Code not accepted", "bad"
-	default:
-		v.Heading = string(s.Kind)
 	}
 	return v
 }
 
-// status says a payment's state in the customer's words.
-func status(s pos.State) string {
-	switch s {
-	case "":
-		return ""
-	case pos.StateAwaitingCode:
-		return "Waiting for your payment code"
-	case pos.StateSubmitting:
-		return "Sending"
-	case pos.StateUserPaying:
-		return "Waiting for you to pay"
-	case pos.StateUnknown:
-		return "Checking with the bank"
-	case pos.StateReversing:
-		return "Cancelling"
-	case pos.StateSucceeded:
-		return "Paid"
-	case pos.StateFailed:
-		return "Not paid"
-	case pos.StateReversed:
-		return "Cancelled"
+// rate is the current rate of cur: the live source's, else the configured.
+func (d *Display) rate(cur pos.Currency) (display.Rate, bool) {
+	if cur == "CNY" {
+		return display.Rate{}, false
 	}
-	return string(s)
+	if d.opts.RateSource != nil {
+		if r, ok := d.opts.RateSource.Rate(cur); ok && r.Currency == cur && r.CNY != nil {
+			return r, true
+		}
+	}
+	r, ok := d.rates[cur]
+	return r, ok
 }
 
 // Streams reports how many browsers follow the display right now.
@@ -302,10 +394,18 @@ func (d *Display) Close() error {
 	return nil
 }
 
+// snapshot is the current view with its countdown as of now.
 func (d *Display) snapshot() (view, chan struct{}) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.cur, d.changed
+	v := d.cur
+	if !d.expires.IsZero() {
+		left := max(d.expires.Sub(d.opts.Now()), 0)
+		v.ExpiresIn = max(left.Milliseconds(), 1) // 1: a countdown at zero, not none
+		secs := int64((left + time.Second - 1) / time.Second)
+		v.Clock = fmt.Sprintf("%d:%02d", secs/60, secs%60)
+	}
+	return v, d.changed
 }
 
 // ServeHTTP serves the page, its events, its JSON and the QR image.

@@ -97,7 +97,7 @@ func TestPageShowsTheCurrentScreen(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("GET /: %s %s", resp.Status, resp.Header.Get("Content-Type"))
 	}
-	for _, want := range []string{`<title>Tea House</title>`, `data-kind="idle"`, `id="heading">Tea House<`, `new EventSource('/events')`} {
+	for _, want := range []string{`<title>Tea House</title>`, `data-kind="idle"`, `id="heading"><span class="l0" lang="en">Tea House</span></h1>`, `<span class="l1" lang="zh-Hans">欢迎光临</span>`, `new EventSource('/events')`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the idle page lacks %q", want)
 		}
@@ -114,7 +114,7 @@ func TestPageShowsTheCurrentScreen(t *testing.T) {
 	_, b = get(t, srv.URL+"/")
 	page = string(b)
 	v := state(t, srv.URL)
-	for _, want := range []string{`data-kind="show_qr"`, `<span id="amount">12.92</span>`, `<span id="currency">CNY</span>`, `WeChat Pay`, `Scan to pay with WeChat Pay`, `src="` + v.QR + `"`} {
+	for _, want := range []string{`data-kind="show_qr"`, `<span id="amount">12.92</span>`, `<span id="currency">CNY</span>`, `WeChat Pay · 微信支付`, `Scan the QR code with WeChat Pay to pay`, `请用微信支付扫码支付`, `src="` + v.QR + `"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the show_qr page lacks %q", want)
 		}
@@ -292,13 +292,15 @@ func TestEventStreamCarriesEveryScreenChange(t *testing.T) {
 	}{
 		{display.Screen{Kind: display.ScanPrompt, Amount: money(t, 1800, "CNY"), State: pos.StateAwaitingCode, Message: "Please show your payment code"},
 			"scan_prompt", "Amount due", "18.00", "", "Please show your payment code"},
-		{qrScreen(t), "show_qr", "Amount due", "12.92", "WeChat Pay", "Scan to pay with WeChat Pay"},
+		{qrScreen(t), "show_qr", "Amount due", "12.92", "WeChat Pay · 微信支付", "Scan the QR code with WeChat Pay to pay"},
 		{display.Screen{Kind: display.Processing, Amount: money(t, 1292, "CNY"), Wallet: pos.Alipay, State: pos.StateUserPaying, Message: "Please confirm the payment on your phone"},
-			"processing", "Processing", "12.92", "Alipay", "Please confirm the payment on your phone"},
+			"processing", "Confirm on your phone", "12.92", "Alipay · 支付宝", "Please confirm the payment on your phone"},
+		// The flows' message (here a scanner detail) is not the customer's:
+		// the display says what happened in its own words.
 		{display.Screen{Kind: display.Rejected, Amount: money(t, 1292, "CNY"), Message: "that is a product barcode — please scan again"},
-			"rejected", "Code not accepted", "12.92", "", "that is a product barcode — please scan again"},
+			"rejected", "Code not accepted", "12.92", "", "That is not a payment code. Please show your payment code again."},
 		{display.Screen{Kind: display.Result, Amount: money(t, 1292, "JPY"), Wallet: pos.Alipay, State: pos.StateSucceeded, Message: "Payment successful. Thank you!"},
-			"result", "Payment successful", "1292", "Alipay", "Payment successful. Thank you!"},
+			"result", "Payment successful", "1292", "Alipay · 支付宝", "Thank you!"},
 	}
 	for _, st := range steps {
 		if err := d.Show(context.Background(), st.s); err != nil {
@@ -364,8 +366,8 @@ func TestShowNeverWaitsForABrowserAndTheLatestScreenWins(t *testing.T) {
 }
 
 func TestTextIsEscaped(t *testing.T) {
-	d, srv := newDisplay(t, Options{Title: `Tom & Jerry's <Café>`})
-	evil := `Payment failed: <img src=x onerror=alert(1)><script>alert("x")</script> & "quotes"`
+	evil := `<img src=x onerror=alert(1)><script>alert("x")</script> & "quotes"`
+	d, srv := newDisplay(t, Options{Title: `Tom & Jerry's <Café>` + evil})
 	if err := d.Show(context.Background(), display.Screen{Kind: display.Result, Amount: money(t, 1293, "CNY"), State: pos.StateFailed, Message: evil}); err != nil {
 		t.Fatal(err)
 	}
@@ -384,8 +386,8 @@ func TestTextIsEscaped(t *testing.T) {
 	// The events carry JSON with <, > and & escaped, and the page sets
 	// only textContent: the text arrives intact and inert.
 	ev := openEvents(t, srv.URL)
-	if v := ev.next(); v.Message != evil {
-		t.Errorf("event message %q, want %q", v.Message, evil)
+	if v := ev.next(); v.Title != `Tom & Jerry's <Café>`+evil {
+		t.Errorf("event title %q, want %q", v.Title, `Tom & Jerry's <Café>`+evil)
 	}
 	resp, err := http.Get(srv.URL + "/events")
 	if err != nil {
@@ -490,5 +492,46 @@ func TestStartListensOnLoopbackOnly(t *testing.T) {
 		}
 	case <-time.After(3 * time.Second):
 		t.Fatal("Close hangs on an open event stream")
+	}
+}
+
+func TestLanguagesRatesAndCountdown(t *testing.T) {
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	d, srv := newDisplay(t, Options{Title: "Tea House", Languages: []string{"zh-Hans", "en"},
+		WalletLanguages: map[string]string{"alipay": "zh-Hant"},
+		Rates:           []RateOption{{Currency: "HKD", CNY: "0.92", At: now.Add(-2 * time.Hour)}},
+		Now:             func() time.Time { return now }})
+	if err := d.Show(context.Background(), display.Screen{Kind: display.ShowQR, Amount: money(t, 10000, "HKD"), Wallet: pos.Alipay,
+		State: pos.StateUserPaying, QR: codeURL, Expires: now.Add(90 * time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	v := state(t, srv.URL)
+	if len(v.Texts) != 2 || v.Texts[0].Lang != "zh-Hant" || v.Texts[1].Lang != "en" {
+		t.Fatalf("texts %+v: want Traditional (Alipay's override) first, then English", v.Texts)
+	}
+	if v.Texts[0].Message != "請用支付寶掃碼付款" || v.Wallet != "支付寶 · Alipay" {
+		t.Errorf("Traditional words %q, wallet %q", v.Texts[0].Message, v.Wallet)
+	}
+	if v.Equiv != "≈ CNY 92.00" || !strings.Contains(v.RateLine, "0.92") || !strings.Contains(v.RateLine, now.Add(-2*time.Hour).Local().Format("15:04")) {
+		t.Errorf("equivalent %q rate %q: want CNY 92.00 at 0.92 with the rate's time", v.Equiv, v.RateLine)
+	}
+	if v.ExpiresIn != 90000 || v.Clock != "1:30" || v.TimeLeft != "剩餘時間 Time left" {
+		t.Errorf("countdown %d ms %q %q, want 90000 1:30", v.ExpiresIn, v.Clock, v.TimeLeft)
+	}
+	now = now.Add(30 * time.Second)
+	if v := state(t, srv.URL); v.Clock != "1:00" {
+		t.Errorf("30 s later the countdown says %q, want 1:00", v.Clock)
+	}
+	for _, bad := range []Options{
+		{Languages: []string{"fr"}},
+		{Languages: []string{"en", "zh-Hans", "zh-Hant"}},
+		{WalletLanguages: map[string]string{"alipay": "klingon"}},
+		{Rates: []RateOption{{Currency: "HKD", CNY: "-1", At: now}}},
+		{Rates: []RateOption{{Currency: "HKD", CNY: "0.9"}}},
+		{Rates: []RateOption{{Currency: "XXX", CNY: "0.9", At: now}}},
+	} {
+		if err := bad.Validate(); err == nil {
+			t.Errorf("options %+v accepted", bad)
+		}
 	}
 }
