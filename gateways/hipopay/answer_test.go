@@ -66,8 +66,6 @@ func TestUntrustworthyAnswers(t *testing.T) {
 		status int
 		body   string
 	}{
-		{"another payment_no", 200, answer(with("payment_no", "P2"))},
-		{"another out_trade_id", 200, answer(with("out_trade_id", "PA2"))},
 		{"no status", 200, answer(with("status", nil))},
 		{"damaged amount", 200, answer(with("amount", "1.001"))},
 		{"unknown currency", 200, answer(with("currency", "XYZ"))},
@@ -79,6 +77,19 @@ func TestUntrustworthyAnswers(t *testing.T) {
 			res, err := platform(t, c.status, c.body).Query(t.Context(), ref)
 			if !pos.Match(pos.Unknown, err) {
 				t.Errorf("Query = %+v, %v; want a pos.Unknown error", res, err)
+			}
+		})
+	}
+	// About another order: Unknown with Mismatch, never adopted.
+	for name, body := range map[string]string{
+		"another payment_no":   answer(with("payment_no", "P2")),
+		"another out_trade_id": answer(with("out_trade_id", "PA2")),
+		"another amount":       answer(with("amount", "2.00")),
+	} {
+		t.Run(name, func(t *testing.T) {
+			res, err := platform(t, 200, body).Query(t.Context(), ref)
+			if err != nil || res.Status != gateways.StatusUnknown || res.Mismatch == "" {
+				t.Errorf("Query = %+v, %v; want Unknown with Mismatch", res, err)
 			}
 		})
 	}

@@ -174,7 +174,7 @@ func ParseBillAmount(s string) (pos.Money, error) {
 const BillDate = "20060102"
 
 // DownloadBill fetches the reconciliation report of one day: the calendar
-// date of day as given (its own location), sent as start_date and
+// date of day in the platform's zone (UTC+8), sent as start_date and
 // end_date. See DownloadBillRange.
 func (c *Client) DownloadBill(ctx context.Context, day time.Time) (Bill, error) {
 	return c.DownloadBillRange(ctx, day, day)
@@ -189,8 +189,10 @@ func (c *Client) DownloadBill(ctx context.Context, day time.Time) (Bill, error) 
 // signature failures are pos.Unavailable (not sent) or pos.Unknown.
 func (c *Client) DownloadBillRange(ctx context.Context, from, to time.Time) (Bill, error) {
 	const op = "hipopay.DownloadBill"
-	fy, fm, fd := from.Date()
-	ty, tm, td := to.Date()
+	// HipoPay's day runs in UTC+8 (review H8): a till in UTC after 16:00
+	// is already on the platform's next day.
+	fy, fm, fd := from.In(PlatformZone).Date()
+	ty, tm, td := to.In(PlatformZone).Date()
 	start := time.Date(fy, fm, fd, 0, 0, 0, 0, time.UTC)
 	end := time.Date(ty, tm, td, 0, 0, 0, 0, time.UTC)
 	if end.Before(start) {
@@ -212,11 +214,10 @@ func (c *Client) DownloadBillRange(ctx context.Context, from, to time.Time) (Bil
 		}
 		return Bill{}, pos.Errorf(pos.Invalid, op, "report refused: %s", reason(env))
 	}
-	ts := hdr.Get(HeaderTimestamp)
-	if err := Verify(c.platform, BillSigningString(raw, ts), hdr.Get(HeaderSignature)); err != nil {
-		return Bill{}, pos.E(pos.Unknown, op, fmt.Errorf("report not trusted: %w", err))
-	}
-	if err := c.fresh(ts); err != nil {
+	// The spec describes no signature on the report: trusted over TLS
+	// from the configured host, a Signature header verified when present
+	// or required (Options.RequireSignedAnswers; review H2).
+	if err := c.checkAnswerSignature(hdr, func(ts string) string { return BillSigningString(raw, ts) }); err != nil {
 		return Bill{}, pos.E(pos.Unknown, op, fmt.Errorf("report not trusted: %w", err))
 	}
 	b, err := ParseBill(raw)

@@ -138,11 +138,11 @@ func (c *Client) Query(ctx context.Context, ref gateways.OrderRef) (gateways.Res
 	}
 	for k, v := range p {
 		if a[k] != v {
-			return gateways.Result{}, pos.Errorf(pos.Unknown, op, "answer is for %s %q, not %q", k, a[k], v)
+			return mismatch(fmt.Sprintf("answer is for %s %q, not %q", k, a[k], v), detail), nil
 		}
 	}
 	if ref.OutTradeNo != "" && a["out_trade_id"] != ref.OutTradeNo {
-		return gateways.Result{}, pos.Errorf(pos.Unknown, op, "answer is for out_trade_id %q, not %q", a["out_trade_id"], ref.OutTradeNo)
+		return mismatch(fmt.Sprintf("answer is for out_trade_id %q, not %q", a["out_trade_id"], ref.OutTradeNo), detail), nil
 	}
 	res, err := paymentResult(a)
 	if err != nil {
@@ -154,9 +154,15 @@ func (c *Client) Query(ctx context.Context, ref gateways.OrderRef) (gateways.Res
 	}
 	if ref.Amount.Minor != 0 && res.Amount != ref.Amount {
 		res.Reason = fmt.Sprintf("order amount %s, expected %s", res.Amount, ref.Amount)
+		res.Mismatch = res.Reason
 		res.Status = gateways.StatusUnknown
 	}
 	return res, nil
+}
+
+// mismatch is the Unknown result of an answer about another order.
+func mismatch(what, detail string) gateways.Result {
+	return gateways.Result{Status: gateways.StatusUnknown, Reason: what, Mismatch: what, Detail: detail + " (mismatch)"}
 }
 
 // paymentResult reads a payment order from verified parameters: an answer's
@@ -179,6 +185,7 @@ func paymentResult(a Params) (gateways.Result, error) {
 		Wallet:        walletOf(a["trade_type"]),
 		Amount:        amt,
 		Code:          st,
+		OutTradeNo:    a["out_trade_id"],
 	}
 	if res.Status == gateways.StatusSucceeded {
 		if t, err := time.ParseInLocation(TimeLayout, a["finish_time"], PlatformZone); err == nil {
@@ -308,17 +315,32 @@ func (c *Client) refundResult(op string, a Params, req gateways.RefundRequest, p
 	if cur == "" {
 		cur = req.Order.Amount.Currency
 	}
+	res.OutRefundNo = a["out_refund_id"]
+	res.OutTradeNo = req.Order.OutTradeNo
 	if cur != "" && a["refund_amount"] != "" {
 		m, err := pos.ParseMoney(a["refund_amount"], string(cur))
 		if err != nil {
 			return gateways.Result{}, pos.Errorf(pos.Unknown, op, "malformed answer: refund_amount %q: %v", a["refund_amount"], err)
 		}
 		res.Amount = m
+		res.RefundAmount = m
+		// The spec refunds the whole order when refund_amount is not
+		// taken: a refund of another amount than asked is not ours to
+		// adopt (review H4).
+		if req.Amount.Minor != 0 && m != req.Amount {
+			res.Status = gateways.StatusUnknown
+			res.Mismatch = fmt.Sprintf("answer refund_amount %s differs from the %s asked", m, req.Amount)
+			c.log.Error("refund answer for another amount", "outRefundId", req.OutRefundNo, "mismatch", res.Mismatch)
+		}
+	} else if res.Status == gateways.StatusSucceeded {
+		return gateways.Result{}, pos.Errorf(pos.Unknown, op, "malformed answer: a successful refund without refund_amount")
 	}
 	if res.Status == gateways.StatusSucceeded && res.RefundID == "" {
 		return gateways.Result{}, pos.Errorf(pos.Unknown, op, "malformed answer: a successful refund without refund_no")
 	}
-	if res.Status != gateways.StatusSucceeded {
+	if res.Mismatch != "" {
+		res.Reason = res.Mismatch
+	} else if res.Status != gateways.StatusSucceeded {
 		res.Reason = a["fail_message"]
 		if res.Reason == "" {
 			res.Reason = "refund " + st
@@ -346,21 +368,28 @@ func checkRefund(req gateways.RefundRequest) error {
 	return nil
 }
 
-// checkIDs applies posagent's rule to identifiers the spec gives no length
-// or alphabet for: 1 to 64 printable ASCII characters without spaces, so
-// the signed text and the URL encoding cannot disagree.
+// checkIDs refuses identifiers the two readings of the signing rule
+// would sign differently. The spec signs "URL key pair format": read raw
+// (as the callback vector is) or URL-encoded (as the vendor SDKs sign
+// requests), the two agree only on letters, digits, '.', '_' and '-'. An
+// identifier with any other character, or longer than 64, is refused
+// before anything is sent (review H3).
 func checkIDs(p Params) error {
 	for k, v := range p {
 		if v == "" || len(v) > 64 {
 			return fmt.Errorf("%s %q must be 1 to 64 characters", k, v)
 		}
 		for i := 0; i < len(v); i++ {
-			if v[i] <= ' ' || v[i] > '~' {
-				return fmt.Errorf("%s %q: only printable ASCII without spaces", k, v)
+			if !idChar(v[i]) {
+				return fmt.Errorf("%s %q: only letters, digits, '.', '_' and '-' can be signed the same way raw and URL-encoded", k, v)
 			}
 		}
 	}
 	return nil
+}
+
+func idChar(b byte) bool {
+	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b == '.' || b == '_' || b == '-'
 }
 
 func orderName(p Params) string {
@@ -471,25 +500,41 @@ func (r *headerRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// verifyAnswer reads a JSON answer and checks its Signature header with the
-// platform key over its parameters and Timestamp, and that the Timestamp is
-// within MaxClockSkew of now: an old signed answer replayed is not trusted.
+// verifyAnswer reads a JSON answer. The spec signs requests and
+// notifications, not answers: an answer over TLS from the configured host
+// is trusted as it is, unless Options.RequireSignedAnswers. A Signature
+// header, when there is one, is checked with the platform key over the
+// parameters and Timestamp, and the Timestamp must be within MaxClockSkew
+// of now (an old signed answer replayed is not trusted).
 func (c *Client) verifyAnswer(raw []byte, h http.Header) (Params, error) {
 	a, err := AnswerParams(raw)
 	if err != nil {
 		return nil, fmt.Errorf("malformed answer: %w", err)
 	}
-	ts := h.Get(HeaderTimestamp)
-	if err := Verify(c.platform, a.SigningString(ts), h.Get(HeaderSignature)); err != nil {
-		return nil, fmt.Errorf("answer not trusted: %w", err)
-	}
-	if err := c.fresh(ts); err != nil {
-		return nil, fmt.Errorf("answer not trusted: %w", err)
+	if err := c.checkAnswerSignature(h, func(ts string) string { return a.SigningString(ts) }); err != nil {
+		return nil, err
 	}
 	if m := h.Get(HeaderMerchantNO); m != "" && m != c.opts.MerchantNO {
 		return nil, fmt.Errorf("answer for merchant %q, not ours", m)
 	}
 	return a, nil
+}
+
+// checkAnswerSignature applies the answer trust rule above to an answer
+// or the bill, whose signed text text builds from the Timestamp header.
+func (c *Client) checkAnswerSignature(h http.Header, text func(ts string) string) error {
+	sig := h.Get(HeaderSignature)
+	if sig == "" && !c.opts.RequireSignedAnswers {
+		return nil
+	}
+	ts := h.Get(HeaderTimestamp)
+	if err := Verify(c.platform, text(ts), sig); err != nil {
+		return fmt.Errorf("answer not trusted: %w", err)
+	}
+	if err := c.fresh(ts); err != nil {
+		return fmt.Errorf("answer not trusted: %w", err)
+	}
+	return nil
 }
 
 func (c *Client) fresh(ts string) error {

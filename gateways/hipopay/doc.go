@@ -30,7 +30,9 @@
 //	place order        | Place an Order             | POST /wechatpay/mini_program/payment | out of scope: mini-program only
 //	customs            | WeChat Pay customs APIs    | /wechatpay/(re)declaration | out of scope (README)
 //
-// Status mapping (status.go): payment PAID succeeded; INIT and USERPAYING
+// Status mapping: outcome tables in status.go, one row per code the spec
+// lists with its section (TestOutcomeTablesCoverSpec reads the spec and
+// fails on a code without a row; an unlisted code is Unknown). Payment PAID succeeded; INIT and USERPAYING
 // user paying; FAIL and EXPIRED failed; anything else unknown. Refund
 // SUCCESS succeeded; PROCESSING in progress (user paying); FAIL failed,
 // except with a result code that does not say the refund was not made
@@ -54,19 +56,30 @@
 //   - Timestamp's format is not given: Unix seconds in decimal, like the
 //     mini-program's timeStamp. 13-digit milliseconds are accepted when
 //     received.
-//   - Answers. The spec says how to verify notifications, not answers. An
-//     answer is read as carrying the same Timestamp and Signature headers,
-//     over its JSON read as parameters (AnswerParams): the members of
-//     "response" lifted beside is_success, error, error_message and
-//     return_message; numbers and booleans as written; null absent; deeper
-//     objects as compact JSON. An answer with no or a wrong signature, or
-//     whose Timestamp is more than MaxClockSkew (default 10 min) from the
-//     till's clock, is not trusted: the skew check stands in for the
-//     request id HipoPay answers do not echo, so an old signed answer
-//     cannot be replayed. An answer must also name the order (or refund)
-//     asked about.
-//   - The report is a text file, not parameters: its signed text is the
-//     body itself, "," and the Timestamp header (BillSigningString).
+//   - Answers. The spec signs requests and verifies notifications; it
+//     documents no signature on answers (review H1). An answer over TLS
+//     from the configured host (https is required unless loopback or
+//     simulated) is trusted as it is, after the checks below; a Signature
+//     header, when present, must verify (over the JSON read as parameters,
+//     AnswerParams: the members of "response" lifted beside is_success,
+//     error, error_message and return_message) and its Timestamp be within
+//     MaxClockSkew, and Options.RequireSignedAnswers (yaml
+//     require_signed_answers) refuses unsigned answers, for when HipoPay
+//     confirms that it signs them. An answer must name the order (or
+//     refund) asked about, for the same amount: otherwise it is Unknown
+//     with Result.Mismatch.
+//   - Refunded amount. refund_amount in a refund answer is compared with
+//     the amount asked (review H4): another amount is Unknown with
+//     Result.Mismatch (the platform refunds the whole order when it does
+//     not take refund_amount).
+//   - Notifications: only PAID is believed ("it is notified only when
+//     payment is successful", review H5); any other status is Unknown and
+//     the order is queried.
+//   - The report is a text file with no documented signature (review
+//     H2): trusted like an answer; a Signature header is verified over the
+//     body itself, "," and the Timestamp header (BillSigningString). Its
+//     dates are the platform's (UTC+8): the day asked is converted to
+//     PlatformZone first (review H8).
 //   - The spec's examples write True, False and trailing commas (not JSON).
 //     Answers are parsed as strict JSON; is_success may be a JSON boolean
 //     or the string "true"/"True"/"false"/"False".
@@ -114,6 +127,12 @@
 //     (also the floor), calls time out after 15 s (floor 5 s); the floors
 //     are lifted only with Options.Simulated. No reverse or close exists.
 //   - Identifiers (out_trade_id, payment_no, out_refund_id) have no
-//     documented length or alphabet: posagent sends 1 to 64 printable
-//     ASCII characters without spaces.
+//     documented length or alphabet. The signed text may be read raw (as
+//     the vendor's callback vector is) or URL-encoded (as the vendor SDKs
+//     sign requests); the two agree only on letters, digits, '.', '_' and
+//     '-' (review H3). posagent sends 1 to 64 of those; anything else is
+//     refused before sending with an Invalid error naming the rule.
+//   - Timestamp (review H7): seconds are sent; answers are not signed by
+//     the spec, so the strict parse matters only for a Signature header
+//     that is present. Notifications' Timestamp is not parsed.
 package hipopay

@@ -26,8 +26,8 @@ const MaxNotificationBytes = 64 << 10
 // timestamp; a replayed verified notification only repeats the truth, and
 // the ID dedupes it.
 //
-// The spec notifies only on success (status PAID); any other status is
-// read as a query's (PaymentStatus), so an unrecognised one is Unknown.
+// The spec notifies only on success (status PAID); only PAID is believed
+// (Succeeded), any other status is Unknown and the order is queried.
 // The wire has no notification id: ID is payment_no and status, the same
 // for every resend.
 func (c *Client) ParseNotification(header http.Header, body []byte) (gateways.Notification, error) {
@@ -51,6 +51,13 @@ func (c *Client) ParseNotification(header http.Header, body []byte) (gateways.No
 		return gateways.Notification{}, pos.E(pos.Unknown, op, err)
 	}
 	res.Detail = "hipopay notification status=" + res.Code
+	if res.Status = NotificationStatus(p["status"]); res.Status != gateways.StatusSucceeded {
+		// "it is notified only when payment is successful": any other
+		// status is not believed from a notification (review H5); the
+		// order is queried instead.
+		res.Status = gateways.StatusUnknown
+		res.Reason = "notification with status " + p["status"] + ": only PAID is believed; query the order"
+	}
 	return gateways.Notification{
 		ID:         "hipopay:" + p["payment_no"] + ":" + p["status"],
 		OutTradeNo: p["out_trade_id"],

@@ -72,6 +72,12 @@ type Options struct {
 	// and the till's clock that is trusted. Default 10 min, floor 1 min.
 	MaxClockSkew time.Duration `yaml:"max_clock_skew"`
 
+	// RequireSignedAnswers refuses API answers and the bill file that
+	// carry no Signature header. Off by default: the spec signs requests
+	// and notifications only, so an answer over TLS from the configured
+	// host is trusted as it is (a Signature header, when present, is
+	// still verified). Set it once HipoPay confirms it signs answers.
+	RequireSignedAnswers bool `yaml:"require_signed_answers"`
 	// Simulated marks an endpoint that is a simulator: plain http is
 	// allowed on any host and the timing floors are not enforced.
 	Simulated bool `yaml:"simulated"`
