@@ -86,7 +86,9 @@ func TestForbiddenImports(t *testing.T) {
 				return ours(d, "gateways") || ours(d, "flows") || ours(d, "hw") || ours(d, "localapi")
 			}},
 		{"flows, localapi and configs import no implementation",
-			func(p string) bool { return ours(p, "flows") || ours(p, "localapi") || ours(p, "configs") },
+			func(p string) bool {
+				return (ours(p, "flows") && !ours(p, "flows/truthtest")) || ours(p, "localapi") || ours(p, "configs")
+			},
 			implementation},
 		// A simulator is a second reading of its spec (STYLE.md): it
 		// imports nothing of its adapter. Listed per simulator as each
@@ -94,6 +96,18 @@ func TestForbiddenImports(t *testing.T) {
 		{"allpaysim is a second reading: it imports nothing of gateways/allpay",
 			func(p string) bool { return ours(p, "gateways/allpay/allpaysim") },
 			func(d string) bool { return d == module+"/gateways/allpay" }},
+		// flows/truthtest is test support: the truth check drives a real
+		// runner on a real SQLite journal against a gateway's simulator,
+		// so it may import store/sqlite and gateways/sim, but no adapter
+		// (the gateway under test is handed to it) and no hardware.
+		{"flows/truthtest imports no implementation but store/sqlite and gateways/sim",
+			func(p string) bool { return ours(p, "flows/truthtest") },
+			func(d string) bool {
+				return implementation(d) && !ours(d, "store/sqlite") && !ours(d, "gateways/sim")
+			}},
+		{"only tests import flows/truthtest",
+			func(p string) bool { return !ours(p, "flows/truthtest") },
+			func(d string) bool { return ours(d, "flows/truthtest") }},
 		{"configs builds nothing: no flows, localapi, store or hw",
 			func(p string) bool { return ours(p, "configs") },
 			func(d string) bool {

@@ -156,6 +156,8 @@ type RefundRef struct {
 //	refund                executed             refused (kept as such)  accepted, pending
 //	query_refund          pending → executed   pending → refused       unchanged
 //
+// A submit's truth replaces what the scenario did at NewOrder (an order
+// of an ordinary amount is paid at creation; TruthNotDone unpays it).
 // TruthAsScenario moves nothing beyond what the handler's own ledger call
 // did. A truth that contradicts a settled outcome (charge a closed order,
 // abandon a paid one) is ErrSettled and moves nothing; the caller logs it
@@ -168,13 +170,16 @@ func (b *Base) Settle(op Op, outTradeNo string, t Truth, ref RefundRef) (Order, 
 	switch {
 	case t == TruthAsScenario:
 	case op == OpSubmit || op == OpQuery:
+		// A submit's truth replaces what the order's scenario did when
+		// NewOrder created it; a query's moves only an open order.
+		override := op == OpSubmit
 		switch t {
 		case TruthDone:
-			o, err = l.Charge(outTradeNo)
+			o, err = l.charge(outTradeNo, override)
 		case TruthNotDone:
-			o, err = l.Abandon(outTradeNo)
+			o, err = l.abandon(outTradeNo, override)
 		case TruthPending:
-			o, err = l.Hold(outTradeNo)
+			o, err = l.hold(outTradeNo, override)
 		}
 	case op == OpReverse && t == TruthDone:
 		o, err = l.ExecuteReverse(outTradeNo)

@@ -184,6 +184,9 @@ func TestSettle(t *testing.T) {
 	}{
 		{"busy and paid anyway", "micropay", 192, []step{{OpSubmit, TruthDone}}, Success, true, nil},
 		{"busy and walked away", "micropay", 192, []step{{OpSubmit, TruthNotDone}}, PayError, false, nil},
+		{"a submit's truth replaces the scenario's charge", "micropay", 100, []step{{OpSubmit, TruthNotDone}}, PayError, false, nil},
+		{"a submit's truth replaces the scenario's decline", "micropay", 193, []step{{OpSubmit, TruthDone}}, Success, true, nil},
+		{"a query's truth does not unpay", "micropay", 100, []step{{OpQuery, TruthNotDone}}, Success, true, ErrSettled},
 		{"held, then paid by a query's truth", "micropay", 100, []step{{OpSubmit, TruthPending}, {OpQuery, TruthDone}}, Success, true, nil},
 		{"held QR stays NOTPAY", "qr", 100, []step{{OpSubmit, TruthPending}}, NotPay, false, nil},
 		{"a paid order cannot be abandoned", "micropay", 100, []step{{OpQuery, TruthNotDone}}, Success, true, ErrSettled},

@@ -656,16 +656,23 @@ func (l *Ledger) settleRefund(outTradeNo, outRefundNo string, st RefundStatus) (
 // a query: "answer busy and pay anyway"). A paid order is left as it is; a
 // reversed, closed or declined one is ErrSettled.
 func (l *Ledger) Charge(outTradeNo string) (Order, error) {
+	return l.charge(outTradeNo, false)
+}
+
+// charge with override set also pays a declined order: the truth of a
+// submit replaces what the scenario did when the order was created.
+func (l *Ledger) charge(outTradeNo string, override bool) (Order, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	o, ok := l.orders[outTradeNo]
 	if !ok || o.Tombstone {
 		return Order{}, ErrNotFound
 	}
-	switch o.State {
-	case Success, Refunded:
+	switch {
+	case o.State == Success || o.State == Refunded:
 		return cloneOrder(o), nil
-	case NotPay, UserPaying:
+	case o.State == NotPay || o.State == UserPaying:
+	case override && o.State == PayError:
 	default:
 		return cloneOrder(o), ErrSettled
 	}
@@ -682,21 +689,29 @@ func (l *Ledger) Charge(outTradeNo string) (Order, error) {
 // no longer be paid. A declined, closed or reversed order is left as it
 // is; a paid one is ErrSettled.
 func (l *Ledger) Abandon(outTradeNo string) (Order, error) {
+	return l.abandon(outTradeNo, false)
+}
+
+// abandon with override set also unpays an order its scenario paid when it
+// was created (no refund yet): the truth of a submit replaces the
+// scenario's.
+func (l *Ledger) abandon(outTradeNo string, override bool) (Order, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	o, ok := l.orders[outTradeNo]
 	if !ok || o.Tombstone {
 		return Order{}, ErrNotFound
 	}
-	switch o.State {
-	case Success, Refunded:
+	switch {
+	case override && o.State == Success && len(o.Refunds) == 0:
+	case o.State == Success || o.State == Refunded:
 		return cloneOrder(o), ErrSettled
-	case NotPay, UserPaying:
+	case o.State == NotPay || o.State == UserPaying:
 	default:
 		return cloneOrder(o), nil
 	}
 	prev := snapshot(o)
-	o.State, o.Scenario = PayError, Decline
+	o.State, o.Scenario, o.PaidAt = PayError, Decline, time.Time{}
 	if err := l.commitLocked(o, prev); err != nil {
 		return Order{}, err
 	}
@@ -708,18 +723,21 @@ func (l *Ledger) Abandon(outTradeNo string) (Order, error) {
 // USERPAYING, a QR order NOTPAY, and queries no longer advance it. A paid
 // or ended order is ErrSettled.
 func (l *Ledger) Hold(outTradeNo string) (Order, error) {
+	return l.hold(outTradeNo, false)
+}
+
+// hold with override set also holds an order its scenario paid or
+// declined when it was created (no refund yet).
+func (l *Ledger) hold(outTradeNo string, override bool) (Order, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	o, ok := l.orders[outTradeNo]
 	if !ok || o.Tombstone {
 		return Order{}, ErrNotFound
 	}
-	switch o.State {
-	case NotPay, UserPaying:
-	case PayError:
-		if o.Queries > 0 {
-			return cloneOrder(o), ErrSettled
-		}
+	switch {
+	case o.State == NotPay || o.State == UserPaying:
+	case override && (o.State == Success || o.State == PayError) && len(o.Refunds) == 0:
 	default:
 		return cloneOrder(o), ErrSettled
 	}

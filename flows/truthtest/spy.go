@@ -1,0 +1,189 @@
+package truthtest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/gateways"
+	"github.com/posagent/posagent/gateways/gatewaytest"
+	"github.com/posagent/posagent/gateways/sim"
+)
+
+// spy wraps the gateway the runner uses: on the first call of each
+// scripted operation it scripts the cell's answer on the order number the
+// runner drew (which the check cannot know before the runner draws it),
+// and it keeps a log of every call and its result for the failure report.
+type spy struct {
+	g       gateways.Gateway
+	tr      gatewaytest.Truther
+	scripts map[sim.Op]sim.Answer
+
+	mu    sync.Mutex
+	calls map[sim.Op]int
+	lines []string
+}
+
+func (s *spy) before(no string, op sim.Op) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls[op]++
+	if s.calls[op] == 1 {
+		if a, ok := s.scripts[op]; ok {
+			s.tr.ScriptAnswer(no, op, a)
+			s.lines = append(s.lines, fmt.Sprintf("  scripted %s on %s: code %q truth %q", op, no, a.Code, a.Truth))
+		}
+	}
+}
+
+func (s *spy) after(op sim.Op, started time.Time, res gateways.Result, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	line := fmt.Sprintf("  %s %s (%s): status=%s code=%q reason=%q", started.Format("15:04:05.000"), op,
+		time.Since(started).Round(time.Millisecond), res.Status, res.Code, res.Reason)
+	if err != nil {
+		line += fmt.Sprintf(" err=%v (kind %s)", err, pos.KindOf(err))
+	}
+	if res.Alert != "" {
+		line += " alert=" + res.Alert
+	}
+	if res.Mismatch != "" {
+		line += " mismatch=" + res.Mismatch
+	}
+	s.lines = append(s.lines, line)
+}
+
+func (s *spy) count(op sim.Op) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[op]
+}
+
+func (s *spy) log() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return "gateway calls:\n" + strings.Join(s.lines, "\n")
+}
+
+func (s *spy) call(no string, op sim.Op, f func() (gateways.Result, error)) (gateways.Result, error) {
+	s.before(no, op)
+	started := time.Now()
+	res, err := f()
+	s.after(op, started, res, err)
+	return res, err
+}
+
+func (s *spy) Kind() string                        { return s.g.Kind() }
+func (s *spy) Capabilities() gateways.Capabilities { return s.g.Capabilities() }
+func (s *spy) Timing() gateways.Timing             { return s.g.Timing() }
+
+func (s *spy) Query(ctx context.Context, ref gateways.OrderRef) (gateways.Result, error) {
+	return s.call(ref.OutTradeNo, sim.OpQuery, func() (gateways.Result, error) { return s.g.Query(ctx, ref) })
+}
+
+// The capabilities guard these (the runner checks them before calling), so
+// a missing implementation is never reached; it is an error all the same.
+func missing(op string) error {
+	return pos.Errorf(pos.Internal, "truthtest", "the gateway does not implement %s", op)
+}
+
+func (s *spy) Micropay(ctx context.Context, req gateways.MicropayRequest) (gateways.Result, error) {
+	return s.call(req.OutTradeNo, sim.OpSubmit, func() (gateways.Result, error) {
+		m, ok := s.g.(gateways.Micropayer)
+		if !ok {
+			return gateways.Result{}, missing("Micropay")
+		}
+		return m.Micropay(ctx, req)
+	})
+}
+
+func (s *spy) CreateQR(ctx context.Context, req gateways.QRRequest) (gateways.Result, error) {
+	return s.call(req.OutTradeNo, sim.OpSubmit, func() (gateways.Result, error) {
+		q, ok := s.g.(gateways.QRCreator)
+		if !ok {
+			return gateways.Result{}, missing("CreateQR")
+		}
+		return q.CreateQR(ctx, req)
+	})
+}
+
+func (s *spy) Refund(ctx context.Context, req gateways.RefundRequest) (gateways.Result, error) {
+	return s.call(req.Order.OutTradeNo, sim.OpRefund, func() (gateways.Result, error) {
+		r, ok := s.g.(gateways.Refunder)
+		if !ok {
+			return gateways.Result{}, missing("Refund")
+		}
+		return r.Refund(ctx, req)
+	})
+}
+
+func (s *spy) QueryRefund(ctx context.Context, req gateways.RefundRequest) (gateways.Result, error) {
+	return s.call(req.Order.OutTradeNo, sim.OpQueryRefund, func() (gateways.Result, error) {
+		r, ok := s.g.(gateways.Refunder)
+		if !ok {
+			return gateways.Result{}, missing("QueryRefund")
+		}
+		return r.QueryRefund(ctx, req)
+	})
+}
+
+func (s *spy) reverse(ctx context.Context, ref gateways.OrderRef) (gateways.Result, error) {
+	return s.call(ref.OutTradeNo, sim.OpReverse, func() (gateways.Result, error) {
+		return s.g.(gateways.Reverser).Reverse(ctx, ref)
+	})
+}
+
+func (s *spy) close(ctx context.Context, ref gateways.OrderRef) (gateways.Result, error) {
+	return s.call(ref.OutTradeNo, sim.OpClose, func() (gateways.Result, error) {
+		return s.g.(gateways.Closer).Close(ctx, ref)
+	})
+}
+
+// The runner chooses between reverse and close by what the gateway
+// implements, so the wrapper implements exactly what the gateway does.
+type (
+	spyReverser       struct{ *spy }
+	spyCloser         struct{ *spy }
+	spyReverserCloser struct{ *spy }
+)
+
+func (s spyReverser) Reverse(ctx context.Context, ref gateways.OrderRef) (gateways.Result, error) {
+	return s.reverse(ctx, ref)
+}
+func (s spyCloser) Close(ctx context.Context, ref gateways.OrderRef) (gateways.Result, error) {
+	return s.close(ctx, ref)
+}
+func (s spyReverserCloser) Reverse(ctx context.Context, ref gateways.OrderRef) (gateways.Result, error) {
+	return s.reverse(ctx, ref)
+}
+func (s spyReverserCloser) Close(ctx context.Context, ref gateways.OrderRef) (gateways.Result, error) {
+	return s.close(ctx, ref)
+}
+
+// wrapped returns the spy as the gateway the runner sees.
+func (s *spy) wrapped() gateways.Gateway {
+	_, rv := s.g.(gateways.Reverser)
+	_, cl := s.g.(gateways.Closer)
+	switch {
+	case rv && cl:
+		return spyReverserCloser{s}
+	case rv:
+		return spyReverser{s}
+	case cl:
+		return spyCloser{s}
+	}
+	return s
+}
+
+var (
+	_ gateways.Micropayer = (*spy)(nil)
+	_ gateways.QRCreator  = (*spy)(nil)
+	_ gateways.Refunder   = (*spy)(nil)
+	_ gateways.Reverser   = spyReverser{}
+	_ gateways.Closer     = spyCloser{}
+	_ gateways.Reverser   = spyReverserCloser{}
+	_ gateways.Closer     = spyReverserCloser{}
+)
