@@ -24,12 +24,17 @@ func TestExampleConfigIsValid(t *testing.T) {
 		TerminalNo string `yaml:"terminal_no"`
 		KeyFile    string `yaml:"key_file"`
 		NotifyURL  string `yaml:"notify_url"`
+		// MMSP's slash rule is spelled out with why (issue 8).
+		SignSlashes string `yaml:"sign_slashes"`
 	}
 	if err := c.Gateways[0].Decode(&opts); err != nil {
 		t.Fatal(err)
 	}
 	if opts.MerchantNo != "001440353999853" {
 		t.Fatalf("merchant_no decoded as %q", opts.MerchantNo)
+	}
+	if opts.SignSlashes != "escaped" {
+		t.Fatalf("sign_slashes = %q, want the §3.3.2.1 default spelled out", opts.SignSlashes)
 	}
 	if c.Payments.AwaitCodeTimeout != 90*time.Second || c.Scanners[0].Name != "front" {
 		t.Fatalf("payments/scanners: %+v %+v", c.Payments, c.Scanners)

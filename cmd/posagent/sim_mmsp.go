@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"time"
 
 	"github.com/posagent/posagent/gateways"
 	"github.com/posagent/posagent/gateways/mmsp"
@@ -28,6 +29,7 @@ func init() {
 				ReverseAfter: demoTiming.ReverseAfter,
 			}
 			o.CallTimeout = demoTiming.CallTimeout
+			o.RefundSettle = time.Millisecond // the simulator's 受理成功 is final at once
 			return mmsp.New(o, gateways.Env{Logger: log})
 		},
 	}

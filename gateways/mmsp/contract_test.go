@@ -49,6 +49,7 @@ func newPair(t *testing.T, notifyURL string) (*mmsp.Client, controller) {
 	co := mmspsim.ClientOptions(so, ts.URL, notifyURL)
 	co.Timing.PollInterval = 20 * time.Millisecond
 	co.CallTimeout = 5 * time.Second
+	co.RefundSettle = time.Millisecond // 受理成功 is final at the first 2313
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
 	c, err := mmsp.New(co, gateways.Env{HTTPClient: &http.Client{Transport: tr}})

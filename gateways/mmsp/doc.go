@@ -24,74 +24,145 @@
 //	negative answer        | §3.1, §3.2.1        | 32768 0x8000 (unsigned)         | mapped, see below
 //	H5, 公众号, 服务窗        | §5.3, §6.5, §10.1-2 | 2321, 1030, TRADETYPE=2          | out of scope (not till flows)
 //
-// # Status mapping
+// # Outcome tables
 //
-// As §3.1 says: RetCode first, then the business STATUS, then ERR_CODE.
+// Every outcome comes from Outcomes (outcome.go): per operation, each code
+// the spec lists, its gateways.Status and the section that lists it. A
+// code that is not in the operation's table is StatusUnknown, never Failed
+// and never Succeeded. TestOutcomeTablesCoverTheSpec reads the spec file
+// (shared/specs beside the repository) and fails when a STATUS value, a
+// §11 header or body code, a negative-answer example's RetCode or a
+// "[-N]" sub-code of the document has no row.
+//
+//	operation (commands)             | code                      | outcome                    | spec
+//	---------------------------------+---------------------------+----------------------------+---------------------------
+//	every answer                     | RetCode 1 / RetCode 0     | read the Body              | §11 / §3.1 success example
+//	                                 | no RetCode, other RetCode | Unknown                    | §3.1 应答包必须带有该字段
+//	                                 | ERR_CODE 00 / AA / D4     | must agree with STATUS 1/3/2, else Unknown | §11 包体错误码列表
+//	pay (2307 2309 776)              | STATUS 1 / 2 / 3          | Succeeded / Failed / UserPaying | §5.2.3 §6.2.3 §7.2.3
+//	                                 | 32768 [-1001] [-1002] [-1006] [-1007] [-3005] | Failed (refused unread) | 代付 §6.2, 常见问题
+//	                                 | 32768 RetCode 39999 / 0, [-1008], [-2002], any other | Unknown (query; 撤销 at the deadline) | §3.1, §11, 快捷 §3.1
+//	QR create (2306 2308 2325 1025 1026 1027 1031) | STATUS 1 (with URL) / 2 | UserPaying / Failed | §5.1.3 §6.1.2 §6.3.2 §6.4.2 §7.1.2 §8.1.2 §9.1.2
+//	                                 | STATUS 1 without URL      | Unknown                    | URL 必须
+//	                                 | 32768 listed, except [-1008] | Failed: no URL was issued, nobody can pay | §3.1, §11, 代付 §6.2
+//	query (2310)                     | STATUS 1 / 2 / 3          | Succeeded / Failed / UserPaying | §10.3.2
+//	                                 | 32768 [-2002]             | pos.NotFound               | 快捷 §3.1
+//	reverse 撤销 (2311)               | STATUS 1 / 2              | Succeeded / Failed (flows query) | §10.4.2
+//	close (2314)                     | STATUS 1 / 2              | Succeeded / Failed (flows query) | §10.5.2
+//	refund (2312)                    | STATUS 1 受理成功 / 2      | UserPaying (processing) / Failed | §10.6.2
+//	                                 | 32768 refusals as pay     | Failed                     | 代付 §6.2, 常见问题
+//	refund query (2313)              | STATUS 1 受理成功 / 2      | UserPaying until RefundSettle after REFUND_TIME, then Succeeded / Failed | §10.7.2
+//	notification (2324)              | STATUS 1                  | Succeeded                  | §10.8
+//	reverse, close, refund query     | 32768 [-2002]; others     | pos.NotFound; Unknown      | 快捷 §3.1
+//
+// Trust, before any table is read:
 //   - Transport: not sent → pos.Unavailable; sent without a complete 2xx
-//     answer → pos.Unknown (gateways.Do).
-//   - Trust: an answer that is not JSON, has a wrong or missing Sign, a
-//     CommandID other than request+0x8000, another merchant/terminal, another
-//     MERORDERID or a different AMT is a pos.Unknown error: never trusted,
-//     never Failed.
-//   - Negative answer (32768): "[-2002] 没有该订单" → pos.NotFound (query,
-//     reverse, close, refund). For micropay, QR and refund only, RetCode 0
-//     (消息结构体错误), 1006 (签名错误), 39999 (支付失败) and "[-3005]"
-//     (金额不符) → StatusFailed: the platform refused the message, nothing
-//     was processed. 1008 (流水号重复) and everything else → StatusUnknown.
-//   - Typed answer: RetCode 1 (or 0, see below) then STATUS 1 → Succeeded
-//     (for a new QR order: UserPaying with CodeURL), 2 → Failed with
-//     ERR_CODE_MSG as Reason, 3 (ERR_CODE AA) → UserPaying; any other
-//     STATUS or RetCode → StatusUnknown.
+//     answer (or a redirect) → pos.Unknown (gateways.Do).
+//   - An answer that is not JSON, has a wrong or missing Sign, or a
+//     CommandID other than request+0x8000 (QQ micropay: only
+//     Options.QQMicropayAnswer, default 35094) is a pos.Unknown error.
+//   - A typed answer must carry MERNO and TERMNO, and MERORDERID on every
+//     pay, QR, query, 撤销 and close answer (必须); 2310 must carry AMT
+//     (必须); refund answers REFUND_MERORDERID. Missing: Unknown.
+//   - Another merchant, terminal, order, refund or amount: StatusUnknown
+//     with Result.Mismatch (an alert for the flows; never adopted).
+//   - Every Result names what the answer is about (OutTradeNo, Amount,
+//     OutRefundNo, RefundAmount) for the flows to check with the journal.
 //
 // # Ambiguities met, and the choice made
 //
 //   - QQ micropay command. The table lists 0x0308 (776) with answer 0x8916
 //     (35094), against the rule answer = request + 0x8000, and 776 is also
-//     the quick-pay card-binding query. Options.QQMicropayCommand (default
-//     776); an answer of 35094 or command+0x8000 is accepted for it.
-//   - Slashes in the signed text. §3.3.1 says URLs must have their slashes
-//     escaped (json_encode's "\/"; the backslashes were lost in extraction),
-//     and the FAQ says every "\" is replaced by "/" before signing (only for
-//     signing, not in what is sent). Read together, "http://a/b" is signed
-//     as "http:////a//b". That literal reading is the default (SlashFAQ);
-//     Options.SignSlashes offers "escaped" and "plain" should the production
-//     platform disagree. The body on the wire is PHP-style: "\/" escapes,
-//     UTF-8 Chinese (中文不需要转码).
+//     the quick-pay card-binding query (answer 33544, §5.8.3 of that part:
+//     STATUS 1 and no MERORDERID). Options.QQMicropayCommand (default 776)
+//     and Options.QQMicropayAnswer (default 35094) are configurable; only
+//     the configured answer is accepted, never 776+0x8000 by default.
+//   - Slashes in the signed text. §3.3.2.1 says: sort the Body, json_encode
+//     it (中文不需要转码, URL slashes escaped: "\/"; the backslashes of its
+//     example were lost in extraction) and MD5 that with "&key=" and the
+//     key. The default (SlashEscaped) signs exactly the bytes sent. The
+//     FAQ's damaged line "参数内\是否替换成/后签名" (replace "\" by "/" for
+//     signing only) is Options.SignSlashes "faq"; "plain" signs "/"
+//     unescaped. Settle it with one signed sample from the §12 test
+//     merchant before go-live; the example config says so.
 //   - Numbers. FAQ 3 warns that quoting numbers changes the signature. Every
 //     field posagent sends is a JSON string (AMT "100", the tables type them
 //     string(n)); received Bodies are verified with their own types kept
 //     (the notification's AMT is typed int and may come unquoted).
 //   - Sorting. "A–Z" / "按ASCII排序": top-level Body keys by byte order
 //     (ERR_CODE before ERR_CODE_MSG); nested values keep their order.
-//   - RetCode. §11 lists 1 = success and 0 = 消息结构体错误, but the
-//     section's own success example carries RetCode 0. A signed answer with
-//     the right CommandID and RetCode 0 or 1 is read by its STATUS; a real
-//     structure error comes as the negative answer.
-//   - Negative answers are unsigned by the spec, so they are the one answer
-//     not verified; the only definite conclusions drawn from them are
-//     NotFound and "refused before processing" for submits (listed above).
-//   - Reverse timing. §10.4 advises at least 15 s between payment and
-//     reverse. Timing.ReverseAfter declares 15 s and the flows respect it;
-//     the adapter itself sends whatever it is asked to.
+//   - RetCode. §11 lists 1 = success and 0 = 消息结构体错误, but §3.1's
+//     success example carries RetCode 0 on a signed, typed answer. A typed
+//     answer with RetCode 0 or 1 is read by its STATUS; one without RetCode
+//     is Unknown (应答包必须带有该字段).
+//   - Negative answers (M1). They are unsigned (§3.1) and RetCode 0 is the
+//     platform's generic negative code (the quick-pay example carries
+//     "[-2002] 没有该订单" under RetCode 0), so they are read by their
+//     sub-code. The scan-code part lists no sub-codes; the refusals that
+//     prove the message was refused before processing are the platform's
+//     numbered checks of the 代付 §6.2 返回码 table (1001 参数错误, 1002
+//     商户, 1006 签名错误, 1007 版本号错误) and the FAQ's [-3005] 交易金额不符.
+//     Only those are Failed, and only for pay, QR create and refund, where
+//     Failed means nothing moved. 39999 支付失败 (§3.1's example), RetCode 0
+//     without a sub-code, [-1008] and everything else are Unknown for pay
+//     and refund: the flows query, and 撤销 at the deadline.
+//   - QR create refused (negative answer): Failed, because no URL reached
+//     the customer (URL is the only way to pay, §5.1.3); a duplicate number
+//     is Unknown, the earlier order may be displayed.
+//   - A failed QR order (M9). 2310 STATUS 2 on a merchant-QR order is
+//     Failed by the table, but the order stays payable until TIME_END
+//     (§5.1.2 "不传默认5分钟订单失效"). Capabilities.Close is true for every
+//     QR wallet (2314 names no exception), so the flows close it (issue 8,
+//     the flows' part) and a success met on the way wins.
+//   - Refunds (M5). 2312 and 2313 STATUS 1 is 受理成功 (accepted), and 2313
+//     can still say 2 退款失败. 2312's 受理成功 is Processing; 2313's is
+//     Processing until Options.RefundSettle (default 2 minutes) has passed
+//     since its REFUND_TIME, then Succeeded: the spec has no later state,
+//     and a refund the platform still calls accepted after that is taken
+//     as done. 2313 without REFUND_TIME stays Processing.
+//   - Merchant certificate (M8). §3.1 证书要求: "调用申请退款、撤销订单接口需要
+//     商户证书". The document says nothing else about it; it is taken as a
+//     TLS client certificate (Options.ClientCertFile, ClientKeyFile, PEM),
+//     presented on every connection to the endpoint since all commands
+//     share one URL. A real endpoint without one is allowed (the operator
+//     may have none) but logged at start.
+//   - Reverse timing (M6, M7). §10.4 advises at least 15 s between payment
+//     and 撤销: Timing.ReverseAfter 15 s, and CallTimeout defaults to 10 s
+//     so a timed-out pay still leaves the gap. Timing from the pay's answer
+//     and QQ Wallet's longer minimum are the flows' (issue 8, per-wallet
+//     timing); the MMSP spec itself names no QQ rule.
 //   - Query by MERORDERID only: the spec wants ORDERNO or MERORDERID, and
 //     ours is journaled before the submit, so it works after a lost answer.
-//   - Refund STATUS 1 is 受理成功 (accepted); there is no later refund state
-//     in the spec, so it is reported Succeeded.
 //   - Header. NodeType 3 and NodeID "openplat" (defaults in §3.1; the note
 //     for tills is truncated in the source), Version "1.0.0", SeqID counts
 //     up per client. AGENTNO is sent only in agency mode (Options.AgentNo);
 //     then Key is the agency's key, which the spec says takes priority.
 //   - Time: TIME_END and the answers' times are Beijing time (UTC+8).
-//   - Limits: MERORDERID and REFUND_MERORDERID at most 20 characters,
-//     GOODSNAME cut to 15 characters, RANDSTR 14 characters (the tables say
-//     string(15) and "no longer than 20"), NOTIFY_URL at most 100 (50 for QR
-//     orders), CODE at most 32.
+//   - Limits, checked by New (so `serve --check` finds them): MERNO 15,
+//     TERMNO 8, AGENTNO 15 (the header table says string(8) but §3.1's
+//     example carries 15 digits), NodeID 20, IP 18, NOTIFY_URL 50 (the QR
+//     commands' string(50); micropay allows 100), goods_name 15 bytes.
+//     Per request: MERORDERID and REFUND_MERORDERID at most 20, CODE 32,
+//     RANDSTR 14 characters (string(15) in §10.3, "no longer than 20"
+//     elsewhere). GOODSNAME is string(15) "长度限制 1~15个字符串": characters
+//     or bytes is not said (M10); descriptions are cut to 15 bytes on a
+//     character boundary, which satisfies both readings.
+//   - LIMIT_PAY is sent (Options.LimitCredit) only on 2306, 2307, 2308,
+//     2309, 2325 and 776, whose tables list it (M10).
+//   - NOTIFY_URL. Every payment table marks it 必须, but a till may rely on
+//     polling alone: with Options.NotifyURL empty it is left out and the
+//     adapter declares no notifications. A platform that insists refuses
+//     with [-1001] 参数错误, a refusal before processing (Failed at once).
 //   - Notifications carry no ID; Notification.ID is "mmsp:" + ORDERNO +
 //     ":" + STATUS, stable across the platform's resends (0, 15, 15, 30,
-//     180, 1800… s until it reads SUCCESS).
+//     180, 1800… s until it reads SUCCESS). AMT (必须) fills Result.Amount
+//     for the flows to compare with the order (M4); another MERNO or
+//     TERMNO is a Mismatch.
 //   - Worked examples. The scan-code section's example signatures are
 //     placeholders ("ADSFADSFDDFSASDF"); the quick-pay example is signed
 //     with an unpublished merchant key and its 签名原文 is truncated, so no
 //     example in the document can be reproduced. The signing tests use
-//     vectors computed independently (Python hashlib) over the §12 test key.
+//     vectors computed independently (Python hashlib, md5sum) over the §12
+//     test key, and TestWireFields checks each request's Sign with
+//     crypto/md5 over the Body bytes as sent.
 package mmsp

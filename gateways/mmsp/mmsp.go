@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -30,6 +33,19 @@ const (
 	// MinPollInterval: the spec sets no query interval; this is posagent's
 	// floor for a real endpoint.
 	MinPollInterval = 5 * time.Second
+	// DefaultCallTimeout bounds one exchange: below SpecReverseAfter.
+	DefaultCallTimeout = 10 * time.Second
+	// DefaultRefundSettle: see Options.RefundSettle.
+	DefaultRefundSettle = 2 * time.Minute
+	// QR orders' NOTIFY_URL is string(50) (§5.1.2, §6.1.1, §6.3.1, §6.4.1,
+	// §7.1.1, §8.1.1, §9.1.1); micropay's is string(100).
+	maxNotifyURL = 50
+	// GOODSNAME is string(15) "长度限制 1~15个字符串"; cut to 15 bytes on a
+	// character boundary, which satisfies both readings (see the doc).
+	maxGoodsName = 15
+	// AGENTNO is string(8) in the header table, but §3.1's example carries
+	// 15 digits (an agency number is a merchant-style number): 15.
+	maxAgentNo = 15
 )
 
 // Options configure a Client. Zero values take the documented defaults.
@@ -52,15 +68,22 @@ type Options struct {
 	// may read it). Exactly one is required.
 	Key     pos.Secret `yaml:"key"`
 	KeyFile string     `yaml:"key_file"`
-	// NotifyURL is sent as NOTIFY_URL, which every payment request must
-	// carry: the daemon's notification endpoint as the platform reaches
-	// it. Required; at most 100 characters (50 for merchant QR orders).
+	// NotifyURL is sent as NOTIFY_URL: the daemon's notification endpoint
+	// (2324, §10.8) as the platform reaches it. Required only when
+	// notifications are used (the daemon's notify_listen); empty leaves
+	// NOTIFY_URL out and the adapter declares no notifications. At most 50
+	// characters: the QR commands' NOTIFY_URL is string(50) (100 on
+	// micropay), and it is checked here, not at the first QR order.
 	NotifyURL string `yaml:"notify_url"`
 	// NodeID is the header's NodeID; default "openplat".
 	NodeID string `yaml:"node_id"`
 	// QQMicropayCommand is the CommandID of QQ Wallet micropay; default
 	// 776 as documented (see the package doc for why it is configurable).
 	QQMicropayCommand int `yaml:"qq_micropay_command"`
+	// QQMicropayAnswer is the only CommandID accepted as its answer;
+	// default 35094 (0x8916) as §3.2.1 pairs it, never 776+0x8000 (33544,
+	// the quick-pay card-binding query's answer) unless set so.
+	QQMicropayAnswer int `yaml:"qq_micropay_answer"`
 	// AlipayQR picks the Alipay merchant-QR command: "preorder" (2308
 	// 正扫下预订单, default), "static" (1026 静态码) or "dynamic" (1027 动态码).
 	AlipayQR string `yaml:"alipay_qr"`
@@ -71,18 +94,33 @@ type Options struct {
 	// orders without their own expiry; 0 leaves it out (the platform's
 	// default is 5 minutes).
 	OrderExpiry time.Duration `yaml:"order_expiry"`
-	// LimitCredit sends LIMIT_PAY=1 (no credit cards); default unlimited.
+	// LimitCredit sends LIMIT_PAY=1 (no credit cards) on the commands whose
+	// tables list LIMIT_PAY (2306, 2307, 2308, 2309, 2325, 776); default
+	// unlimited. 1025, 1026, 1027 and 1031 do not take it.
 	LimitCredit bool `yaml:"limit_credit"`
 	// ClientIP is sent as IP (up to 18 characters) when set.
 	ClientIP string `yaml:"client_ip"`
-	// SignSlashes is the slash rule of signing: "faq" (default), "escaped"
-	// or "plain"; see SlashRule.
+	// SignSlashes is the slash rule of signing: "escaped" (default,
+	// §3.3.2.1: json_encode's output as it is), "faq" or "plain"; see
+	// SlashRule and the package doc.
 	SignSlashes SlashRule `yaml:"sign_slashes"`
+	// ClientCertFile and ClientKeyFile are the merchant certificate and
+	// its private key (PEM), presented as a TLS client certificate on
+	// every connection to the endpoint: §3.1 证书要求 "调用申请退款、撤销订单
+	// 接口需要商户证书". Both or neither; resolved against gateways.Env.Dir;
+	// the key file must not be readable by group or others.
+	ClientCertFile string `yaml:"client_cert_file"`
+	ClientKeyFile  string `yaml:"client_key_file"`
+	// RefundSettle is how long after its REFUND_TIME a refund that 2313
+	// still reports 受理成功 (accepted) is taken as refunded; until then it
+	// is processing and queried again. Default 2 minutes.
+	RefundSettle time.Duration `yaml:"refund_settle"`
 	// Timing overrides the follow-up rules; zero fields keep the defaults
 	// (poll 5 s, pay timeout 60 s, QR timeout 5 min, reverse after 15 s).
 	// Values below the spec minimums are refused unless Simulated.
 	Timing TimingOptions `yaml:"timing"`
-	// CallTimeout bounds one HTTP exchange; default 15 s.
+	// CallTimeout bounds one HTTP exchange; default 10 s, below the 15 s
+	// of ReverseAfter, so a 撤销 timed from a timed-out pay keeps the gap.
 	CallTimeout time.Duration `yaml:"call_timeout"`
 	// Simulated marks an endpoint that is a simulator: it allows plain
 	// http and timings faster than the spec's.
@@ -105,7 +143,7 @@ func DefaultTiming() gateways.Timing {
 		PayTimeout:      60 * time.Second,
 		QRTimeout:       5 * time.Minute,
 		ReverseAfter:    SpecReverseAfter,
-		CallTimeout:     15 * time.Second,
+		CallTimeout:     DefaultCallTimeout,
 	}.WithDefaults()
 }
 
@@ -160,18 +198,21 @@ func New(opts Options, env gateways.Env) (*Client, error) {
 	if opts.TerminalNo == "" || len(opts.TerminalNo) > 8 || !validText(opts.TerminalNo) {
 		return bad("terminal_no must be 1 to 8 characters")
 	}
-	if len(opts.AgentNo) > 20 || !validText(opts.AgentNo) {
-		return bad("agent_no is too long")
+	if len(opts.AgentNo) > maxAgentNo || !validText(opts.AgentNo) {
+		return bad("agent_no must be at most %d characters (AGENTNO)", maxAgentNo)
 	}
 	key, err := loadKey(opts, env.Dir)
 	if err != nil {
 		return nil, err
 	}
-	if opts.NotifyURL == "" {
-		return bad("notify_url is required: every MMSP payment request carries NOTIFY_URL")
-	}
-	if nu, err := url.Parse(opts.NotifyURL); err != nil || nu.Host == "" || utf8.RuneCountInString(opts.NotifyURL) > 100 {
-		return bad("notify_url must be an absolute URL of at most 100 characters")
+	if opts.NotifyURL != "" {
+		nu, err := url.Parse(opts.NotifyURL)
+		if err != nil || nu.Host == "" || (nu.Scheme != "http" && nu.Scheme != "https") || !validText(opts.NotifyURL) {
+			return bad("notify_url must be an absolute http(s) URL")
+		}
+		if len(opts.NotifyURL) > maxNotifyURL {
+			return bad("notify_url is %d characters; the QR commands' NOTIFY_URL is string(%d)", len(opts.NotifyURL), maxNotifyURL)
+		}
 	}
 	if opts.NodeID == "" {
 		opts.NodeID = DefaultNodeID
@@ -184,6 +225,18 @@ func New(opts Options, env gateways.Env) (*Client, error) {
 	}
 	if opts.QQMicropayCommand < 1 || opts.QQMicropayCommand >= ResponseOffset {
 		return bad("qq_micropay_command %d is not a request CommandID", opts.QQMicropayCommand)
+	}
+	if opts.QQMicropayAnswer == 0 {
+		opts.QQMicropayAnswer = QQMicropayResponse
+	}
+	if opts.QQMicropayAnswer < ResponseOffset || opts.QQMicropayAnswer > 0xFFFF {
+		return bad("qq_micropay_answer %d is not an answer CommandID", opts.QQMicropayAnswer)
+	}
+	if opts.RefundSettle < 0 {
+		return bad("refund_settle must not be negative")
+	}
+	if opts.RefundSettle == 0 {
+		opts.RefundSettle = DefaultRefundSettle
 	}
 	c := &Client{opts: opts, key: key, now: time.Now, randStr: randomString}
 	switch opts.AlipayQR {
@@ -202,6 +255,9 @@ func New(opts Options, env gateways.Env) (*Client, error) {
 	if !validText(c.opts.GoodsName) {
 		return bad("goods_name has control characters or invalid UTF-8")
 	}
+	if len(c.opts.GoodsName) > maxGoodsName {
+		return bad("goods_name is %d bytes; GOODSNAME is string(%d)", len(c.opts.GoodsName), maxGoodsName)
+	}
 	if opts.OrderExpiry < 0 {
 		return bad("order_expiry must not be negative")
 	}
@@ -210,7 +266,7 @@ func New(opts Options, env gateways.Env) (*Client, error) {
 	}
 	c.rule = opts.SignSlashes
 	if c.rule == "" {
-		c.rule = SlashFAQ
+		c.rule = SlashEscaped
 	}
 	if !c.rule.Valid() {
 		return bad("sign_slashes %q: want faq, escaped or plain", opts.SignSlashes)
@@ -218,16 +274,68 @@ func New(opts Options, env gateways.Env) (*Client, error) {
 	if c.timing, err = timing(opts); err != nil {
 		return nil, err
 	}
-	c.http = env.HTTPClient
-	if c.http == nil {
-		c.http = &http.Client{}
+	if c.http, err = httpClient(opts, env); err != nil {
+		return nil, err
 	}
 	c.log = env.Logger
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	c.log = c.log.With("gateway", Kind)
+	if opts.ClientCertFile == "" && !opts.Simulated && !isLoopback(u.Hostname()) {
+		c.log.Warn("no merchant certificate configured: §3.1 says refund and 撤销 need one (client_cert_file, client_key_file)")
+	}
 	return c, nil
+}
+
+// httpClient is env's client, with the merchant certificate added to its
+// TLS configuration when one is configured.
+func httpClient(opts Options, env gateways.Env) (*http.Client, error) {
+	const op = "mmsp.New"
+	hc := env.HTTPClient
+	if hc == nil {
+		hc = &http.Client{}
+	}
+	if (opts.ClientCertFile == "") != (opts.ClientKeyFile == "") {
+		return nil, pos.Errorf(pos.Invalid, op, "client_cert_file and client_key_file go together")
+	}
+	if opts.ClientCertFile == "" {
+		return hc, nil
+	}
+	resolve := func(p string) string {
+		if !filepath.IsAbs(p) && env.Dir != "" {
+			return filepath.Join(env.Dir, p)
+		}
+		return p
+	}
+	certPEM, err := os.ReadFile(resolve(opts.ClientCertFile))
+	if err != nil {
+		return nil, pos.E(pos.Invalid, op, fmt.Errorf("client_cert_file: %w", err))
+	}
+	keyPEM, err := keyfile.ReadSecret(resolve(opts.ClientKeyFile))
+	if err != nil {
+		return nil, pos.E(pos.Invalid, op, fmt.Errorf("client_key_file: %w", err))
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, pos.E(pos.Invalid, op, fmt.Errorf("merchant certificate: %w", err))
+	}
+	var tr *http.Transport
+	switch t := hc.Transport.(type) {
+	case nil:
+		tr = http.DefaultTransport.(*http.Transport).Clone()
+	case *http.Transport:
+		tr = t.Clone()
+	default:
+		return nil, pos.Errorf(pos.Invalid, op, "a merchant certificate needs an *http.Transport, not %T", t)
+	}
+	if tr.TLSClientConfig == nil {
+		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	tr.TLSClientConfig.Certificates = []tls.Certificate{cert}
+	out := *hc
+	out.Transport = tr
+	return &out, nil
 }
 
 func timing(opts Options) (gateways.Timing, error) {
@@ -249,6 +357,9 @@ func timing(opts Options) (gateways.Timing, error) {
 	set(&t.QRTimeout, o.QRTimeout)
 	set(&t.ReverseAfter, o.ReverseAfter)
 	set(&t.CallTimeout, opts.CallTimeout)
+	if t.CallTimeout >= t.ReverseAfter && !opts.Simulated {
+		return t, pos.Errorf(pos.Invalid, op, "call_timeout %v must be below timing.reverse_after %v (§10.4's gap after a pay)", t.CallTimeout, t.ReverseAfter)
+	}
 	if opts.Simulated {
 		t.MinPollInterval = min(t.MinPollInterval, t.PollInterval)
 		return t, nil
@@ -302,12 +413,21 @@ func (c *Client) Capabilities() gateways.Capabilities {
 		Close:         true,
 		Refund:        true,
 		PartialRefund: true,
-		Notify:        true,
+		Notify:        c.opts.NotifyURL != "",
 	}
 }
 
 // Timing implements gateways.Gateway.
 func (c *Client) Timing() gateways.Timing { return c.timing }
+
+// responseFor is the CommandID that answers cmd: request + 0x8000 (§3.2.1),
+// except the QQ micropay command, answered only by Options.QQMicropayAnswer.
+func (c *Client) responseFor(cmd int) int {
+	if cmd == c.opts.QQMicropayCommand {
+		return c.opts.QQMicropayAnswer
+	}
+	return cmd + ResponseOffset
+}
 
 // call signs and sends fields as command cmd and returns the verified
 // answer. Errors are pos.Unavailable (not sent) or pos.Unknown (sent, no
@@ -336,19 +456,13 @@ func (c *Client) call(ctx context.Context, op string, cmd int, fields map[string
 		return Message{}, pos.E(pos.Unknown, op, fmt.Errorf("answer not trusted: %w", err))
 	}
 	if m.CommandID == CmdNegative {
-		c.log.Info("negative answer", "op", op, "command", cmd, "outTradeNo", fields["MERORDERID"], "retCode", m.RetCode, "errorMsg", m.ErrorMsg)
+		c.log.Info("negative answer", "op", op, "command", cmd, "outTradeNo", fields["MERORDERID"], "retCode", m.RetCode, "errorMsg", truncateRunes(m.ErrorMsg, 60))
 		return m, nil
 	}
-	if want := ResponseFor(cmd); m.CommandID != want && !(cmd == c.opts.QQMicropayCommand && (m.CommandID == QQMicropayResponse || m.CommandID == cmd+ResponseOffset)) {
+	if want := c.responseFor(cmd); m.CommandID != want {
 		return Message{}, pos.Errorf(pos.Unknown, op, "answer CommandID %d does not answer %d (want %d)", m.CommandID, cmd, want)
 	}
-	if m.MerNo != "" && m.MerNo != c.opts.MerchantNo || m.TermNo != "" && m.TermNo != c.opts.TerminalNo {
-		return Message{}, pos.Errorf(pos.Unknown, op, "answer is for merchant %q terminal %q, not ours", m.MerNo, m.TermNo)
-	}
-	if no := m.Str("MERORDERID"); no != "" && fields["MERORDERID"] != "" && no != fields["MERORDERID"] {
-		return Message{}, pos.Errorf(pos.Unknown, op, "answer is for order %q, not %q", no, fields["MERORDERID"])
-	}
-	c.log.Debug("exchange", "op", op, "command", cmd, "outTradeNo", fields["MERORDERID"], "retCode", m.RetCode, "status", m.Str("STATUS"))
+	c.log.Debug("exchange", "op", op, "command", cmd, "outTradeNo", fields["MERORDERID"], "retCode", m.RetCode, "status", truncateRunes(m.Str("STATUS"), 10))
 	return m, nil
 }
 
@@ -367,7 +481,18 @@ func (c *Client) request(cmd int, fields map[string]string) ([]byte, error) {
 	return Marshal(h, body, Sign(body, c.key, c.rule)), nil
 }
 
-func (c *Client) commonPayFields(op, outTradeNo string, amount pos.Money, description string) (map[string]string, error) {
+// limitPayCommands are the commands whose request tables list LIMIT_PAY
+// (§5.1.2, §5.2.2, §6.1.1, §6.2.2, §7.1.1, §7.2.2); 1025, 1026, 1027 and
+// 1031 (§9.1.1, §6.3.1, §6.4.1, §8.1.1) do not.
+func (c *Client) limitPayCommand(cmd int) bool {
+	switch cmd {
+	case CmdWeChatQR, CmdWeChatMicropay, CmdAlipayQR, CmdAlipayMicropay, CmdQQQR, c.opts.QQMicropayCommand:
+		return true
+	}
+	return false
+}
+
+func (c *Client) commonPayFields(op string, cmd int, outTradeNo string, amount pos.Money, description string) (map[string]string, error) {
 	if err := checkOrderNo(op, outTradeNo); err != nil {
 		return nil, err
 	}
@@ -377,20 +502,20 @@ func (c *Client) commonPayFields(op, outTradeNo string, amount pos.Money, descri
 	if amount.Minor <= 0 {
 		return nil, pos.Errorf(pos.Invalid, op, "amount must be positive")
 	}
-	name := description
+	name := truncateBytes(description, maxGoodsName)
 	if name == "" || !validText(name) {
 		name = c.opts.GoodsName
 	}
 	f := map[string]string{
 		"AMT":        strconv.FormatInt(amount.Minor, 10),
 		"CUR":        "CNY",
-		"GOODSNAME":  truncateRunes(name, 15),
+		"GOODSNAME":  name,
 		"MERORDERID": outTradeNo,
 		"NOTIFY_URL": c.opts.NotifyURL,
 		"RANDSTR":    c.randStr(),
 		"IP":         c.opts.ClientIP,
 	}
-	if c.opts.LimitCredit {
+	if c.opts.LimitCredit && c.limitPayCommand(cmd) {
 		f["LIMIT_PAY"] = "1"
 	}
 	if c.opts.OrderExpiry > 0 {
@@ -412,6 +537,24 @@ func truncateRunes(s string, n int) string {
 	}
 	r := []rune(s)
 	return string(r[:n])
+}
+
+// truncateBytes cuts s to at most n bytes on a character boundary.
+func truncateBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := 0
+	for i := range s {
+		if i > n {
+			break
+		}
+		cut = i
+	}
+	if _, size := utf8.DecodeRuneInString(s[cut:]); cut+size <= n {
+		cut += size
+	}
+	return s[:cut]
 }
 
 // MicropayCommand is the CommandID used for a wallet's micropay.
@@ -454,7 +597,7 @@ func (c *Client) Micropay(ctx context.Context, req gateways.MicropayRequest) (ga
 	if !ok {
 		return gateways.Result{}, pos.Errorf(pos.Invalid, op, "MMSP cannot take %s payment codes", req.Code.Wallet().DisplayName())
 	}
-	f, err := c.commonPayFields(op, req.OutTradeNo, req.Amount, req.Description)
+	f, err := c.commonPayFields(op, cmd, req.OutTradeNo, req.Amount, req.Description)
 	if err != nil {
 		return gateways.Result{}, err
 	}
@@ -466,7 +609,7 @@ func (c *Client) Micropay(ctx context.Context, req gateways.MicropayRequest) (ga
 	if err != nil {
 		return gateways.Result{}, err
 	}
-	return c.payResult(op, cmd, m, req.Code.Wallet(), req.Amount)
+	return c.payResult(OpPay, op, cmd, m, req.OutTradeNo, req.Code.Wallet(), req.Amount)
 }
 
 // CreateQR implements gateways.QRCreator (正扫下预订单).
@@ -476,10 +619,7 @@ func (c *Client) CreateQR(ctx context.Context, req gateways.QRRequest) (gateways
 	if !ok {
 		return gateways.Result{}, pos.Errorf(pos.Invalid, op, "MMSP cannot create %s QR orders", req.Wallet.DisplayName())
 	}
-	if utf8.RuneCountInString(c.opts.NotifyURL) > 50 {
-		return gateways.Result{}, pos.Errorf(pos.Invalid, op, "notify_url is longer than the 50 characters QR orders allow")
-	}
-	f, err := c.commonPayFields(op, req.OutTradeNo, req.Amount, req.Description)
+	f, err := c.commonPayFields(op, cmd, req.OutTradeNo, req.Amount, req.Description)
 	if err != nil {
 		return gateways.Result{}, err
 	}
@@ -491,22 +631,19 @@ func (c *Client) CreateQR(ctx context.Context, req gateways.QRRequest) (gateways
 	if err != nil {
 		return gateways.Result{}, err
 	}
-	res, err := c.payResult(op, cmd, m, req.Wallet, req.Amount)
-	if err != nil || m.CommandID == CmdNegative {
+	res, err := c.payResult(OpQRCreate, op, cmd, m, req.OutTradeNo, req.Wallet, req.Amount)
+	if err != nil || res.Status != gateways.StatusUserPaying {
 		return res, err
 	}
-	switch m.Str("STATUS") {
-	case "1":
-		res.Status = gateways.StatusUserPaying // created: shown, not yet paid
-		res.PaidAt = time.Time{}
-		u := m.Str("URL")
-		if u == "" {
-			return gateways.Result{}, pos.Errorf(pos.Unknown, op, "order created without a URL")
-		}
-		res.CodeURL = pos.Secret(u)
-	case "3":
-		res.Status = gateways.StatusUserPaying
+	// Created: shown, not yet paid. URL is 必须; without one nothing can be
+	// shown, but the order may exist: Unknown, so the flows query it.
+	u := m.Str("URL")
+	if u == "" {
+		res.Status, res.Reason = gateways.StatusUnknown, "order created without a URL"
+		return res, nil
 	}
+	res.PaidAt = time.Time{}
+	res.CodeURL = pos.Secret(u)
 	return res, nil
 }
 
@@ -531,35 +668,36 @@ func (c *Client) Query(ctx context.Context, ref gateways.OrderRef) (gateways.Res
 	if err != nil {
 		return gateways.Result{}, err
 	}
-	return c.payResult(op, CmdQuery, m, ref.Wallet, ref.Amount)
+	return c.payResult(OpQuery, op, CmdQuery, m, ref.OutTradeNo, ref.Wallet, ref.Amount)
 }
 
 // Reverse implements gateways.Reverser (撤销订单 2311, §10.4). The spec asks
 // for at least 15 s between the payment and its reverse; Timing declares it
 // as ReverseAfter and the flows wait, the adapter does not.
 func (c *Client) Reverse(ctx context.Context, ref gateways.OrderRef) (gateways.Result, error) {
-	return c.cancel(ctx, "mmsp.Reverse", CmdReverse, ref)
+	return c.cancel(ctx, "mmsp.Reverse", OpReverse, CmdReverse, ref)
 }
 
 // Close implements gateways.Closer (关闭订单 2314, §10.5).
 func (c *Client) Close(ctx context.Context, ref gateways.OrderRef) (gateways.Result, error) {
-	return c.cancel(ctx, "mmsp.Close", CmdClose, ref)
+	return c.cancel(ctx, "mmsp.Close", OpClose, CmdClose, ref)
 }
 
-func (c *Client) cancel(ctx context.Context, op string, cmd int, ref gateways.OrderRef) (gateways.Result, error) {
-	f, err := orderFields(op, ref, c)
+func (c *Client) cancel(ctx context.Context, name string, op Operation, cmd int, ref gateways.OrderRef) (gateways.Result, error) {
+	f, err := orderFields(name, ref, c)
 	if err != nil {
 		return gateways.Result{}, err
 	}
-	m, err := c.call(ctx, op, cmd, f)
+	m, err := c.call(ctx, name, cmd, f)
 	if err != nil {
 		return gateways.Result{}, err
 	}
-	return c.doneResult(op, cmd, m, "")
+	return c.cancelResult(op, name, cmd, m, ref.OutTradeNo)
 }
 
 // Refund implements gateways.Refunder (退款 2312, §10.6). Several refunds of
-// one order may sum to at most its amount.
+// one order may sum to at most its amount. An accepted refund (受理成功) is
+// processing; QueryRefund says when it is final.
 func (c *Client) Refund(ctx context.Context, req gateways.RefundRequest) (gateways.Result, error) {
 	const op = "mmsp.Refund"
 	f, err := orderFields(op, req.Order, c)
@@ -578,7 +716,7 @@ func (c *Client) Refund(ctx context.Context, req gateways.RefundRequest) (gatewa
 	if err != nil {
 		return gateways.Result{}, err
 	}
-	return c.doneResult(op, CmdRefund, m, req.OutRefundNo)
+	return c.refundResult(OpRefund, op, CmdRefund, m, req)
 }
 
 // QueryRefund implements gateways.Refunder (退款查询订单 2313, §10.7).
@@ -592,5 +730,5 @@ func (c *Client) QueryRefund(ctx context.Context, req gateways.RefundRequest) (g
 	if err != nil {
 		return gateways.Result{}, err
 	}
-	return c.doneResult(op, CmdRefundQuery, m, req.OutRefundNo)
+	return c.refundResult(OpRefundQuery, op, CmdRefundQuery, m, req)
 }

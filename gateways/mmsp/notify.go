@@ -19,7 +19,9 @@ const (
 // §10.8): the signature over Body is verified with the same rules as any
 // answer, the merchant must be ours, and the ID is the platform's order
 // number with the status, so the resends the platform makes until it sees
-// SUCCESS (0, 15, 15, 30, 180, 1800... seconds) dedupe to one.
+// SUCCESS (0, 15, 15, 30, 180, 1800... seconds) dedupe to one. Result names
+// the order (OutTradeNo) and its amount; another merchant or terminal is
+// Result.Mismatch with StatusUnknown.
 func (c *Client) ParseNotification(_ http.Header, body []byte) (gateways.Notification, error) {
 	const op = "mmsp.ParseNotification"
 	m, err := Parse(body, c.key, c.rule)
@@ -30,9 +32,6 @@ func (c *Client) ParseNotification(_ http.Header, body []byte) (gateways.Notific
 	if m.CommandID != CmdNotify {
 		return gateways.Notification{}, pos.Errorf(pos.Invalid, op, "CommandID %d is not a payment notification", m.CommandID)
 	}
-	if m.MerNo != "" && m.MerNo != c.opts.MerchantNo {
-		return gateways.Notification{}, pos.Errorf(pos.Invalid, op, "notification for merchant %q", m.MerNo)
-	}
 	no := m.Str("MERORDERID")
 	if no == "" {
 		return gateways.Notification{}, pos.E(pos.Invalid, op, errors.New("notification without MERORDERID"))
@@ -42,24 +41,29 @@ func (c *Client) ParseNotification(_ http.Header, body []byte) (gateways.Notific
 	res := gateways.Result{
 		Status:        gateways.StatusUnknown,
 		TransactionID: platformNo,
+		OutTradeNo:    no,
 		Wallet:        tradeTypeWallet[m.Str("TRADETYPE")],
 		Code:          status,
 		Detail:        fmt.Sprintf("mmsp %d STATUS=%s", CmdNotify, truncateRunes(status, 10)),
 	}
-	if m.Str("AMT") != "" {
-		a, ok := amountOf(m)
-		if !ok {
-			return gateways.Notification{}, pos.Errorf(pos.Invalid, op, "notification AMT is not an amount")
-		}
-		res.Amount = a
+	// §10.8: AMT 必须. The flows compare it with the journaled amount.
+	a, ok := amountOf(m)
+	if !ok {
+		return gateways.Notification{}, pos.Errorf(pos.Invalid, op, "notification without a valid AMT")
 	}
-	// Only successes are pushed (§10.8); anything else is passed on as
-	// Unknown so the flows query rather than trust it.
-	if status == "1" {
-		res.Status = gateways.StatusSucceeded
+	res.Amount = a
+	// Signed with our key, but for another merchant or terminal (an agency
+	// key signs for several): never adopted, the flows alert and query.
+	if m.MerNo != c.opts.MerchantNo || m.TermNo != c.opts.TerminalNo {
+		res.Mismatch = fmt.Sprintf("notification for merchant %q terminal %q, not ours", truncateRunes(m.MerNo, 20), truncateRunes(m.TermNo, 20))
+		res.Reason = res.Mismatch
+	} else if row, ok := lookup(OpNotify, "STATUS "+status); ok {
+		// Only successes are pushed (§10.8); anything else is passed on
+		// as Unknown so the flows query rather than trust it.
+		res.Status = row.Status
 		res.PaidAt = parseTime(m.Str("PAYTIME"))
 	} else {
-		res.Reason = fmt.Sprintf("notification with STATUS %q", truncateRunes(status, 10))
+		res.Reason = fmt.Sprintf("notification with unlisted STATUS %q", truncateRunes(status, 10))
 	}
 	id := platformNo
 	if id == "" {

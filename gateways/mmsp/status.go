@@ -2,7 +2,6 @@ package mmsp
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -10,34 +9,6 @@ import (
 	"github.com/posagent/posagent"
 	"github.com/posagent/posagent/gateways"
 )
-
-// Negative answers (CommandID 32768). The scan-code spec lists RetCode 1
-// (成功) and 0 (消息结构体错误) only; its example carries 39999 (支付失败) and
-// the quick-pay example puts a sub-code in ErrorMsg ("[-2002] 没有该订单").
-// The codes below are the ones the document shows anywhere; any other is
-// mapped to StatusUnknown.
-const (
-	RetOK             = 1     // 成功
-	RetStructure      = 0     // 消息结构体错误: the message was refused unread
-	RetSignature      = 1006  // 签名错误 (the 代付 table's code; the simulator uses it)
-	RetDuplicate      = 1008  // 流水号重复 (the 代付 table's code; never a refusal: the first may be paid)
-	RetPayFailed      = 39999 // 支付失败 (§3.1 example)
-	SubNoOrder        = -2002 // [-2002] 没有该订单
-	SubAmountMismatch = -3005 // [-3005] 交易金额不符 (FAQ)
-)
-
-var subCodeRE = regexp.MustCompile(`^\s*\[(-?\d+)\]`)
-
-// SubCode extracts the "[-2002]" code at the start of a negative answer's
-// ErrorMsg; 0 when there is none.
-func SubCode(errorMsg string) int {
-	m := subCodeRE.FindStringSubmatch(errorMsg)
-	if m == nil {
-		return 0
-	}
-	n, _ := strconv.Atoi(m[1])
-	return n
-}
 
 func detail(cmd int, m Message) string {
 	var b strings.Builder
@@ -54,39 +25,94 @@ func detail(cmd int, m Message) string {
 	return b.String()
 }
 
-// negative maps the unified negative answer. Only refusals that mean "the
-// request was not processed" become StatusFailed, and only for submits and
-// refunds, where Failed means nothing moved; a query, reverse or close that
-// is refused stays Unknown so the flows try again.
-func negative(op string, cmd int, m Message, submit bool) (gateways.Result, error) {
+// negative maps the unified negative answer by its outcome table row: by
+// its sub-code when ErrorMsg carries one, else by RetCode. It is unsigned
+// (§3.1), so only rows that prove the request was refused unread are
+// Failed, and only for calls where that means nothing moved.
+func negative(op Operation, name string, cmd int, m Message) (gateways.Result, error) {
+	code := negativeCode(m)
 	res := gateways.Result{Status: gateways.StatusUnknown, Code: strconv.Itoa(m.RetCode), Reason: m.ErrorMsg, Detail: detail(cmd, m)}
+	if sub := SubCode(m.ErrorMsg); sub != 0 {
+		res.Code = strconv.Itoa(sub)
+	}
 	if res.Reason == "" {
 		res.Reason = fmt.Sprintf("negative answer RetCode %d", m.RetCode)
 	}
-	sub := SubCode(m.ErrorMsg)
-	if sub != 0 {
-		res.Code = strconv.Itoa(sub)
+	row, ok := lookup(op, code)
+	if !ok {
+		res.Reason = "unlisted negative answer, outcome unknown: " + res.Reason
+		return res, nil
 	}
-	switch {
-	case sub == SubNoOrder && !submit:
-		return res, pos.E(pos.NotFound, op, fmt.Errorf("the platform has no such order: %s", res.Reason))
-	case m.RetCode == RetDuplicate || sub == -RetDuplicate:
+	if row.NotFound {
+		return res, pos.E(pos.NotFound, name, fmt.Errorf("the platform has no such order: %s", res.Reason))
+	}
+	res.Status = row.Status
+	if code == "32768 [-1008]" {
 		res.Reason = "order number already used; query it: " + res.Reason
-	case submit && (m.RetCode == RetStructure || m.RetCode == RetSignature || m.RetCode == RetPayFailed || sub == SubAmountMismatch):
-		res.Status = gateways.StatusFailed
 	}
 	return res, nil
 }
 
-// checkRet handles a typed answer's RetCode: 1 is success as §11 says; 0 is
-// accepted too, because the scan-code section's own success example carries
-// it on a signed answer with the matching CommandID (a real structure error
-// comes as the negative answer). Anything else is not understood.
-func checkRet(op string, cmd int, m Message) (gateways.Result, bool) {
-	if m.RetCode == RetOK || m.RetCode == RetStructure {
-		return gateways.Result{}, true
+// statusFromRows is the outcome of a typed answer's Body: its STATUS row,
+// checked against ERR_CODE where §11 lists the code (ERR_CODE 00 goes with
+// STATUS 1, AA with 3, D4 with 2; a contradiction is not understood).
+func statusFromRows(op Operation, m Message) (gateways.Status, string) {
+	status := m.Str("STATUS")
+	row, ok := lookup(op, "STATUS "+status)
+	if !ok {
+		return gateways.StatusUnknown, fmt.Sprintf("unlisted STATUS %q, outcome unknown", truncateRunes(status, 10))
 	}
-	return gateways.Result{Status: gateways.StatusUnknown, Code: strconv.Itoa(m.RetCode), Reason: "unexpected RetCode " + strconv.Itoa(m.RetCode) + " " + m.ErrorMsg, Detail: detail(cmd, m)}, false
+	if want, listed := errCodeStatus[m.Str("ERR_CODE")]; listed && want != status {
+		return gateways.StatusUnknown, fmt.Sprintf("ERR_CODE %s contradicts STATUS %s", m.Str("ERR_CODE"), truncateRunes(status, 10))
+	}
+	return row.Status, ""
+}
+
+// errCodeStatus is the STATUS each of §11's body error codes goes with.
+var errCodeStatus = map[string]string{"00": "1", "AA": "3", "D4": "2"}
+
+// unknown builds an Unknown result for an answer that cannot be trusted or
+// understood; mismatch, when set, is the Result.Mismatch alert.
+func unknown(cmd int, m Message, reason, mismatch string) gateways.Result {
+	return gateways.Result{Status: gateways.StatusUnknown, Code: m.Str("STATUS"), Reason: reason, Mismatch: mismatch, Detail: detail(cmd, m)}
+}
+
+// header checks what every typed answer must carry (§3.1 消息头格式):
+// RetCode (应答包必须带有该字段) with a value §11 lists, and our merchant and
+// terminal. ok is false with the Unknown result to return otherwise.
+func (c *Client) header(op Operation, cmd int, m Message) (gateways.Result, bool) {
+	if !m.Answer {
+		return unknown(cmd, m, "answer without RetCode (应答包必须带有该字段)", ""), false
+	}
+	row, ok := lookup(op, "RetCode "+strconv.Itoa(m.RetCode))
+	if !ok || !row.ReadBody {
+		res := unknown(cmd, m, fmt.Sprintf("unlisted RetCode %d %s", m.RetCode, truncateRunes(m.ErrorMsg, 60)), "")
+		res.Code = strconv.Itoa(m.RetCode)
+		return res, false
+	}
+	if m.MerNo == "" || m.TermNo == "" {
+		return unknown(cmd, m, "answer without MERNO or TERMNO", ""), false
+	}
+	if m.MerNo != c.opts.MerchantNo || m.TermNo != c.opts.TerminalNo {
+		mm := fmt.Sprintf("answer for merchant %q terminal %q, not ours", truncateRunes(m.MerNo, 20), truncateRunes(m.TermNo, 20))
+		return unknown(cmd, m, mm, mm), false
+	}
+	return gateways.Result{}, true
+}
+
+// orderNamed checks the answer's MERORDERID: present (必须) and ours.
+func orderNamed(cmd int, m Message, ours string) (gateways.Result, bool) {
+	got := m.Str("MERORDERID")
+	if got == "" {
+		return unknown(cmd, m, "answer without MERORDERID", ""), false
+	}
+	if got != ours {
+		mm := fmt.Sprintf("answer for order %q, not %q", truncateRunes(got, 24), ours)
+		res := unknown(cmd, m, mm, mm)
+		res.OutTradeNo = got
+		return res, false
+	}
+	return gateways.Result{}, true
 }
 
 // tradeTypeWallet is TRADETYPE of query answers and notifications.
@@ -111,105 +137,166 @@ func amountOf(m Message) (pos.Money, bool) {
 	return pos.Money{Minor: n, Currency: "CNY"}, true
 }
 
-// payResult maps the answer to a payment submit or query: RetCode, then
-// STATUS (1 paid, 2 failed, 3 paying), then ERR_CODE. An answer whose AMT
-// contradicts the order is not trusted.
-func (c *Client) payResult(op string, cmd int, m Message, w pos.Wallet, amount pos.Money) (gateways.Result, error) {
-	submit := cmd != CmdQuery
+// payResult maps the answer to a payment submit, QR create or query: the
+// unified negative answer by its table; else the header, the order named,
+// the amount (required on 2310), then STATUS by the operation's table.
+func (c *Client) payResult(op Operation, name string, cmd int, m Message, ourNo string, w pos.Wallet, amount pos.Money) (gateways.Result, error) {
 	if m.CommandID == CmdNegative {
-		return negative(op, cmd, m, submit)
+		return negative(op, name, cmd, m)
 	}
-	if res, ok := checkRet(op, cmd, m); !ok {
+	if res, ok := c.header(op, cmd, m); !ok {
+		return res, nil
+	}
+	if res, ok := orderNamed(cmd, m, ourNo); !ok {
 		return res, nil
 	}
 	res := gateways.Result{
 		TransactionID: m.Str("ORDERNO"),
+		OutTradeNo:    m.Str("MERORDERID"),
 		Wallet:        w,
 		Code:          m.Str("ERR_CODE"),
 		Detail:        detail(cmd, m),
 	}
-	if tw, ok := tradeTypeWallet[m.Str("TRADETYPE")]; ok && cmd == CmdQuery {
+	if tw, ok := tradeTypeWallet[m.Str("TRADETYPE")]; ok && op == OpQuery {
 		res.Wallet = tw
 	}
-	if got, ok := amountOf(m); ok {
-		if amount.Minor != 0 && got.Minor != amount.Minor {
-			return gateways.Result{}, pos.Errorf(pos.Unknown, op, "answer amount %d fen differs from the order's %d", got.Minor, amount.Minor)
-		}
+	got, haveAmt := amountOf(m)
+	switch {
+	case haveAmt:
 		res.Amount = got
+		if amount.Minor != 0 && got.Minor != amount.Minor {
+			mm := fmt.Sprintf("answer amount %d fen differs from the order's %d", got.Minor, amount.Minor)
+			res.Status, res.Reason, res.Mismatch = gateways.StatusUnknown, mm, mm
+			return res, nil
+		}
+	case m.Str("AMT") != "" || op == OpQuery:
+		// §10.3.2: AMT 必须. Without it the answer cannot be checked
+		// against the order.
+		res.Status, res.Reason = gateways.StatusUnknown, "query answer without a valid AMT"
+		return res, nil
 	}
 	status := m.Str("STATUS")
 	if res.Code == "" {
 		res.Code = status
 	}
+	var why string
+	res.Status, why = statusFromRows(op, m)
 	msg := m.Str("ERR_CODE_MSG")
-	switch status {
-	case "1":
-		res.Status = gateways.StatusSucceeded
+	switch res.Status {
+	case gateways.StatusUnknown:
+		res.Reason = why
+	case gateways.StatusSucceeded:
 		res.PaidAt = parseTime(m.Str("PAYTIME"))
 		if res.PaidAt.IsZero() {
 			res.PaidAt = parseTime(m.Str("TRADETIME"))
 		}
-	case "2":
-		res.Status = gateways.StatusFailed
+	case gateways.StatusFailed:
 		res.Reason = msg
 		if res.Reason == "" {
 			res.Reason = "refused by the platform (STATUS=2"
 			if code := m.Str("ERR_CODE"); code != "" {
-				res.Reason += " ERR_CODE=" + code
+				res.Reason += " ERR_CODE=" + truncateRunes(code, 20)
 			}
 			res.Reason += ")"
 		}
-	case "3":
-		res.Status = gateways.StatusUserPaying
+	case gateways.StatusUserPaying:
 		res.Reason = msg
-	default:
-		res.Status = gateways.StatusUnknown
-		res.Reason = fmt.Sprintf("unrecognised STATUS %q", truncateRunes(status, 10))
 	}
 	return res, nil
 }
 
-// doneResult maps the answer to reverse, close, refund and refund query:
-// STATUS 1 done (撤单成功, 关闭订单成功, 受理成功), 2 refused with a reason.
-// A refund the platform has accepted (受理成功) is reported Succeeded: the
-// spec has no later refund state to wait for.
-func (c *Client) doneResult(op string, cmd int, m Message, outRefundNo string) (gateways.Result, error) {
+// cancelResult maps the answer to 撤销 (2311) and 关闭 (2314): STATUS 1 done,
+// 2 refused with a reason.
+func (c *Client) cancelResult(op Operation, name string, cmd int, m Message, ourNo string) (gateways.Result, error) {
 	if m.CommandID == CmdNegative {
-		return negative(op, cmd, m, cmd == CmdRefund)
+		return negative(op, name, cmd, m)
 	}
-	if res, ok := checkRet(op, cmd, m); !ok {
+	if res, ok := c.header(op, cmd, m); !ok {
 		return res, nil
 	}
-	if outRefundNo != "" {
-		if got := m.Str("REFUND_MERORDERID"); got != "" && got != outRefundNo {
-			return gateways.Result{}, pos.Errorf(pos.Unknown, op, "answer is for refund %q, not %q", got, outRefundNo)
-		}
+	if res, ok := orderNamed(cmd, m, ourNo); !ok {
+		return res, nil
 	}
 	res := gateways.Result{
 		TransactionID: m.Str("ORDERNO"),
-		RefundID:      m.Str("REFUND_ORDERNO"),
+		OutTradeNo:    m.Str("MERORDERID"),
 		Code:          m.Str("ERR_CODE"),
 		Detail:        detail(cmd, m),
 	}
 	if a, ok := amountOf(m); ok {
 		res.Amount = a
 	}
-	status := m.Str("STATUS")
 	if res.Code == "" {
-		res.Code = status
+		res.Code = m.Str("STATUS")
 	}
-	switch status {
-	case "1":
-		res.Status = gateways.StatusSucceeded
-	case "2":
-		res.Status = gateways.StatusFailed
+	var why string
+	res.Status, why = statusFromRows(op, m)
+	switch res.Status {
+	case gateways.StatusUnknown:
+		res.Reason = why
+	case gateways.StatusFailed:
 		res.Reason = m.Str("ERR_CODE_MSG")
 		if res.Reason == "" {
 			res.Reason = "refused by the platform (STATUS=2)"
 		}
-	default:
-		res.Status = gateways.StatusUnknown
-		res.Reason = fmt.Sprintf("unrecognised STATUS %q", truncateRunes(status, 10))
+	}
+	return res, nil
+}
+
+// refundResult maps the answer to 退款 (2312) and 退款查询 (2313). STATUS 1
+// is 受理成功 (accepted) in both: Processing, except that a 2313 answer whose
+// REFUND_TIME is older than Options.RefundSettle is taken as final.
+func (c *Client) refundResult(op Operation, name string, cmd int, m Message, req gateways.RefundRequest) (gateways.Result, error) {
+	if m.CommandID == CmdNegative {
+		return negative(op, name, cmd, m)
+	}
+	if res, ok := c.header(op, cmd, m); !ok {
+		return res, nil
+	}
+	got := m.Str("REFUND_MERORDERID")
+	if got == "" {
+		return unknown(cmd, m, "answer without REFUND_MERORDERID", ""), nil
+	}
+	res := gateways.Result{
+		RefundID:    m.Str("REFUND_ORDERNO"),
+		OutRefundNo: got,
+		Code:        m.Str("ERR_CODE"),
+		Detail:      detail(cmd, m),
+	}
+	if got != req.OutRefundNo {
+		mm := fmt.Sprintf("answer for refund %q, not %q", truncateRunes(got, 24), req.OutRefundNo)
+		res.Status, res.Reason, res.Mismatch = gateways.StatusUnknown, mm, mm
+		return res, nil
+	}
+	if a, ok := amountOf(m); ok {
+		res.RefundAmount = a
+		if req.Amount.Minor != 0 && a.Minor != req.Amount.Minor {
+			mm := fmt.Sprintf("answer refund amount %d fen differs from the refund's %d", a.Minor, req.Amount.Minor)
+			res.Status, res.Reason, res.Mismatch = gateways.StatusUnknown, mm, mm
+			return res, nil
+		}
+	}
+	if res.Code == "" {
+		res.Code = m.Str("STATUS")
+	}
+	var why string
+	res.Status, why = statusFromRows(op, m)
+	switch res.Status {
+	case gateways.StatusUnknown:
+		res.Reason = why
+	case gateways.StatusFailed:
+		res.Reason = m.Str("ERR_CODE_MSG")
+		if res.Reason == "" {
+			res.Reason = "refund refused by the platform (STATUS=2)"
+		}
+	case gateways.StatusUserPaying:
+		res.Reason = "受理成功: accepted by the platform, not yet final"
+		if op == OpRefundQuery {
+			at := parseTime(m.Str("REFUND_TIME"))
+			if !at.IsZero() && !c.now().Before(at.Add(c.opts.RefundSettle)) {
+				res.Status, res.Reason = gateways.StatusSucceeded, ""
+			}
+		}
 	}
 	return res, nil
 }

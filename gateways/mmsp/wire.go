@@ -61,12 +61,15 @@ func ResponseFor(cmd int) int {
 type SlashRule string
 
 const (
-	// SlashFAQ (the default) reads §3.3.1 and the FAQ together: json_encode
-	// escapes '/' as '\/', then every '\' in the encoded text becomes '/'
-	// for signing only, so "http://a/b" is signed as "http:////a//b".
-	SlashFAQ SlashRule = "faq"
-	// SlashEscaped signs the json_encode text as it is: "http:\/\/a\/b".
+	// SlashEscaped (the default) signs json_encode's output as it is, as
+	// §3.3.2.1 says ("将排序后的数组进行json_encode … url连接需要对斜杠转定义";
+	// the backslashes of its example were lost in extraction): "/" is
+	// signed as "\/", the bytes that are sent.
 	SlashEscaped SlashRule = "escaped"
+	// SlashFAQ reads the FAQ's damaged line "参数内\是否替换成/后签名"
+	// literally: every '\' of the encoded text becomes '/' for signing
+	// only, so "http://a/b" is signed as "http:////a//b".
+	SlashFAQ SlashRule = "faq"
 	// SlashPlain signs with '/' unescaped: "http://a/b".
 	SlashPlain SlashRule = "plain"
 )

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/posagent/posagent/gateways"
 )
 
 const testKey = "ea21842eea24e448b991b1cb0a0294cf" // §12.3
@@ -52,7 +54,7 @@ func TestSignNumbersKeepTheirType(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := Sign(c, testKey, SlashFAQ); got != tc.sign {
+		if got := Sign(c, testKey, SlashEscaped); got != tc.sign {
 			t.Errorf("Sign(%s) = %s, want %s", c, got, tc.sign)
 		}
 	}
@@ -90,8 +92,8 @@ func TestCanonicalBody(t *testing.T) {
 func TestParse(t *testing.T) {
 	body := EncodeBody(map[string]string{"STATUS": "1", "MERORDERID": "A1"})
 	good := Marshal(Header{CommandID: 35075, SeqID: 1, NodeType: 3, NodeID: "openplat", MerNo: "M", TermNo: "T", RetCode: 1, Answer: true},
-		body, Sign(body, testKey, SlashFAQ))
-	m, err := Parse(good, testKey, SlashFAQ)
+		body, Sign(body, testKey, SlashEscaped))
+	m, err := Parse(good, testKey, SlashEscaped)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,8 +102,8 @@ func TestParse(t *testing.T) {
 	}
 	// Lower-case signatures are accepted; a wrong key, tampered body or
 	// missing Sign is not.
-	lower := strings.Replace(string(good), Sign(body, testKey, SlashFAQ), strings.ToLower(Sign(body, testKey, SlashFAQ)), 1)
-	if _, err := Parse([]byte(lower), testKey, SlashFAQ); err != nil {
+	lower := strings.Replace(string(good), Sign(body, testKey, SlashEscaped), strings.ToLower(Sign(body, testKey, SlashEscaped)), 1)
+	if _, err := Parse([]byte(lower), testKey, SlashEscaped); err != nil {
 		t.Errorf("lower-case Sign: %v", err)
 	}
 	for name, raw := range map[string]string{
@@ -113,19 +115,19 @@ func TestParse(t *testing.T) {
 		if name == "wrong key" {
 			key = "other"
 		}
-		if _, err := Parse([]byte(raw), key, SlashFAQ); !errors.Is(err, ErrBadSignature) {
+		if _, err := Parse([]byte(raw), key, SlashEscaped); !errors.Is(err, ErrBadSignature) {
 			t.Errorf("%s: err = %v, want ErrBadSignature", name, err)
 		}
 	}
 	// The spec's examples: quoted header numbers, ErrMsg spelling, null
 	// AGENTNO, and an unsigned negative answer with Body "".
 	neg := `{"CommandID":32768,"SeqID":"1","NodeType":"3","NodeID":"openapi","Version":"1.0.0","RetCode":0,"ErrorMsg":"[-2002] 没有该订单","Body":"","Sign":"","AGENTNO":null,"MERNO":"001100098147733","TERMNO":"15400002"}`
-	m, err = Parse([]byte(neg), testKey, SlashFAQ)
+	m, err = Parse([]byte(neg), testKey, SlashEscaped)
 	if err != nil || m.CommandID != CmdNegative || m.RetCode != 0 || SubCode(m.ErrorMsg) != SubNoOrder || m.SeqID != 1 {
 		t.Errorf("negative answer = %+v, %v", m, err)
 	}
 	for _, bad := range []string{`{}`, `{"CommandID":35075}`, `{"CommandID":"x"}`, `{"CommandID":35075,"Body":"","Sign":""}`, `{"CommandID":32768}`} {
-		if _, err := Parse([]byte(bad), testKey, SlashFAQ); err == nil {
+		if _, err := Parse([]byte(bad), testKey, SlashEscaped); err == nil {
 			t.Errorf("Parse(%s) accepted", bad)
 		}
 	}
@@ -141,21 +143,32 @@ func TestResponseFor(t *testing.T) {
 
 func FuzzParseResponse(f *testing.F) {
 	body := EncodeBody(map[string]string{"STATUS": "1", "MERORDERID": "A1", "AMT": "100"})
-	f.Add(Marshal(Header{CommandID: 35075, RetCode: 1, Answer: true}, body, Sign(body, testKey, SlashFAQ)))
+	f.Add(Marshal(Header{CommandID: 35075, RetCode: 1, Answer: true}, body, Sign(body, testKey, SlashEscaped)))
 	f.Add([]byte(`{"CommandID":32768,"RetCode":39999,"ErrorMsg":"[-3005] x","Body":"","Sign":""}`))
 	f.Add([]byte(`{"CommandID":"35075","Body":{"A":[{"b":null}],"N":1e400},"Sign":"00"}`))
 	c, _ := New(Options{Endpoint: "http://127.0.0.1:1", MerchantNo: "M", TerminalNo: "T", Key: testKey, NotifyURL: "http://x/n"}, envForTest())
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		m, err := Parse(raw, testKey, SlashFAQ)
+		m, err := Parse(raw, testKey, SlashEscaped)
 		if err != nil {
 			return
 		}
-		for _, cmd := range []int{CmdWeChatMicropay, CmdQuery, CmdReverse, CmdRefund, CmdRefundQuery} {
-			if cmd == CmdQuery || cmd == CmdWeChatMicropay {
-				_, _ = c.payResult("fuzz", cmd, m, "", zeroMoney)
-			} else {
-				_, _ = c.doneResult("fuzz", cmd, m, "R1")
+		check := func(op Operation, res gateways.Result, err error) {
+			if res.Mismatch != "" && res.Status != gateways.StatusUnknown {
+				t.Fatalf("%s: Mismatch with status %s", op, res.Status)
 			}
+			if err == nil && res.Status != gateways.StatusUnknown && m.CommandID != CmdNegative && !m.Answer {
+				t.Fatalf("%s: an answer without RetCode read as %s", op, res.Status)
+			}
+		}
+		res, err := c.payResult(OpPay, "fuzz", CmdWeChatMicropay, m, "A1", "", zeroMoney)
+		check(OpPay, res, err)
+		res, err = c.payResult(OpQuery, "fuzz", CmdQuery, m, "A1", "", zeroMoney)
+		check(OpQuery, res, err)
+		res, err = c.cancelResult(OpReverse, "fuzz", CmdReverse, m, "A1")
+		check(OpReverse, res, err)
+		for _, op := range []Operation{OpRefund, OpRefundQuery} {
+			res, err = c.refundResult(op, "fuzz", CmdRefund, m, gateways.RefundRequest{OutRefundNo: "R1"})
+			check(op, res, err)
 		}
 	})
 }

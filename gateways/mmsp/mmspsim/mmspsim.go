@@ -132,7 +132,7 @@ func (o Options) withDefaults() Options {
 		o.TerminalNo = TestTerminalNo
 	}
 	if o.SignSlashes == "" {
-		o.SignSlashes = mmsp.SlashFAQ
+		o.SignSlashes = mmsp.SlashEscaped
 	}
 	if o.QQMicropayCommand == 0 {
 		o.QQMicropayCommand = mmsp.CmdQQMicropay
@@ -245,7 +245,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	m, err := mmsp.Parse(raw, s.key, s.o.SignSlashes)
 	if errors.Is(err, mmsp.ErrBadSignature) {
-		s.negative(w, h.Header, mmsp.RetSignature, "[-1006] 签名错误")
+		s.negative(w, h.Header, 1006, "[-1006] 签名错误")
 		return
 	}
 	if err != nil {
@@ -436,7 +436,7 @@ func (s *Server) newOrder(w http.ResponseWriter, req request, wallet pos.Wallet,
 	}
 	created, err := s.ledger.NewOrder(o)
 	if errors.Is(err, sim.ErrDuplicate) {
-		s.negative(w, req.Header, mmsp.RetDuplicate, "[-1008] 商户订单号重复")
+		s.negative(w, req.Header, 1008, "[-1008] 商户订单号重复")
 		return sim.Order{}, "", false
 	}
 	if err != nil {

@@ -70,7 +70,7 @@ func TestRequestChecks(t *testing.T) {
 		ret    int
 		errHas string
 	}{
-		{"wrong signature", mmsp.Header{CommandID: 2307}, ok, "wrong", mmsp.RetSignature, "[-1006]"},
+		{"wrong signature", mmsp.Header{CommandID: 2307}, ok, "wrong", 1006, "[-1006]"},
 		{"wrong merchant", mmsp.Header{CommandID: 2307, MerNo: "1", TermNo: "2"}, ok, key, mmsp.RetStructure, "[-1002]"},
 		{"unknown command", mmsp.Header{CommandID: 771}, ok, key, mmsp.RetStructure, "771"},
 		{"missing CODE", mmsp.Header{CommandID: 2307}, mmsp.EncodeBody(map[string]string{"AMT": "1", "CUR": "CNY", "GOODSNAME": "x", "NOTIFY_URL": "http://a/b", "MERORDERID": "A2", "RANDSTR": "r"}), key, mmsp.RetStructure, "CODE"},
@@ -92,7 +92,7 @@ func TestRequestChecks(t *testing.T) {
 			t.Fatalf("answer %+v", m)
 		}
 		m = send(t, ts.URL, mmsp.Header{CommandID: 2307}, ok, key)
-		if m.CommandID != mmsp.CmdNegative || m.RetCode != mmsp.RetDuplicate {
+		if m.CommandID != mmsp.CmdNegative || m.RetCode != 1008 {
 			t.Fatalf("duplicate answer %+v", m)
 		}
 	})
