@@ -36,14 +36,14 @@ func send(t *testing.T, url string, h mmsp.Header, body []byte, key string) mmsp
 		h.MerNo, h.TermNo = TestMerchantNo, TestTerminalNo
 	}
 	h.SeqID, h.NodeType, h.NodeID = 7, 3, "openplat"
-	raw := mmsp.Marshal(h, body, mmsp.Sign(body, key, mmsp.SlashFAQ))
+	raw := mmsp.Marshal(h, body, mmsp.Sign(body, key, mmsp.SlashEscaped))
 	resp, err := http.Post(url, "application/json", bytes.NewReader(raw))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	ans, _ := io.ReadAll(resp.Body)
-	m, err := mmsp.Parse(ans, TestKey.Reveal(), mmsp.SlashFAQ)
+	m, err := mmsp.Parse(ans, TestKey.Reveal(), mmsp.SlashEscaped)
 	if err != nil {
 		t.Fatalf("answer %s: %v", ans, err)
 	}
