@@ -113,6 +113,7 @@ func ClientOptions(o Options, endpoint, notifyURL string) mmsp.Options {
 		QQMicropayCommand: o.QQMicropayCommand,
 		SignSlashes:       o.SignSlashes,
 		Simulated:         true,
+		RefundSettle:      time.Millisecond,
 		Timing: mmsp.TimingOptions{
 			PollInterval: max(500*time.Millisecond, o.Rules.MinQueryInterval),
 			PayTimeout:   30 * time.Second,
