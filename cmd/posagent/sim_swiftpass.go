@@ -24,7 +24,19 @@ func init() {
 			return swiftpasssim.New(o)
 		},
 		client: func(baseURL, notifyURL, dir string, log *slog.Logger) (gateways.Gateway, error) {
-			o := swiftpasssim.ClientOptions(swiftpasssim.DemoOptions(), baseURL+"/pay/gateway", notifyURL)
+			// The simulator's merchant and key (DemoOptions' defaults), as
+			// a merchant would configure them; the pairing is wiring, so
+			// it lives here and not in the simulator.
+			so := swiftpasssim.DemoOptions().WithDefaults()
+			o := swiftpass.Options{
+				Endpoint:  baseURL + "/pay/gateway",
+				MchID:     so.MchID,
+				SignType:  swiftpass.SignType(so.SignType),
+				Key:       so.Key,
+				NotifyURL: notifyURL,
+				Currency:  so.Currency,
+				Simulated: true,
+			}
 			o.PollInterval = demoTiming.PollInterval
 			o.QRTimeout = demoTiming.QRTimeout
 			o.CloseAfter = demoTiming.CloseAfter

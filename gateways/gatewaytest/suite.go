@@ -603,8 +603,11 @@ func (s *suite) testClose(t *testing.T) {
 	// Close applies to unpaid orders: merchant QR when declared, else a
 	// micropay the customer is still confirming.
 	m, w := s.anyMethod()
-	if len(s.caps.MerchantQR) > 0 {
-		m, w = pos.MerchantQR, s.caps.MerchantQR[0]
+	for _, qw := range s.caps.MerchantQR {
+		if s.caps.CanClose(qw) {
+			m, w = pos.MerchantQR, qw
+			break
+		}
 	}
 	t.Run("Unpaid", func(t *testing.T) {
 		t.Parallel()

@@ -50,12 +50,53 @@ func (c controller) Stop() {
 	c.transport.CloseIdleConnections()
 }
 
+// The controller is the truth check's Truther: the simulator's own table
+// of documented answers, scripted answers, and its ledger.
+var _ gatewaytest.Truther = controller{}
+
+func (c controller) Answers(op sim.Op, method string) []sim.DocumentedAnswer {
+	return c.srv.Answers(op, method)
+}
+
+func (c controller) ScriptAnswer(no string, op sim.Op, a sim.Answer) { c.srv.ScriptAnswer(no, op, a) }
+
+func (c controller) Order(no string) (sim.Order, bool) { return c.srv.Order(no) }
+
+// simClientOptions are the adapter's options for a simulator built with
+// so at endpoint: its merchant, sign_type and key, Simulated, and timings
+// as fast as so allows. CloseAfter is the simulator's own, with no margin
+// a real endpoint would not get: the simulator counts from its receipt of
+// the create, the flows from its answer. The pairing lives here and in
+// cmd/posagent, not in the simulator, which imports nothing of the
+// adapter.
+func simClientOptions(so swiftpasssim.Options, endpoint, notifyURL string) swiftpass.Options {
+	so = so.WithDefaults()
+	co := swiftpass.Options{
+		Endpoint:     endpoint,
+		MchID:        so.MchID,
+		SignType:     swiftpass.SignType(so.SignType),
+		NotifyURL:    notifyURL,
+		Currency:     so.Currency,
+		PollInterval: max(500*time.Millisecond, so.Rules.MinQueryInterval),
+		QRTimeout:    2 * time.Minute,
+		CloseAfter:   so.CloseAfter,
+		CallTimeout:  5 * time.Second,
+		Simulated:    true,
+	}
+	if co.SignType == swiftpass.RSA {
+		co.PrivateKeyFile, co.PlatformKeyFile = rsaKeys.MerchantKeyFile, rsaKeys.PlatformPublicKeyFile
+	} else {
+		co.Key = so.Key
+	}
+	return co
+}
+
 // newPair builds a client and simulator pair signing with st, with fast
 // timings: polls every 20 ms, closes accepted 100 ms after the order.
 func newPair(t *testing.T, st swiftpass.SignType, notifyURL string) (*swiftpass.Client, controller) {
 	t.Helper()
 	so := swiftpasssim.DemoOptions()
-	so.SignType = st
+	so.SignType = string(st)
 	so.CloseAfter = 100 * time.Millisecond
 	so.NotifySchedule = []time.Duration{0, 100 * time.Millisecond}
 	if st == swiftpass.RSA {
@@ -72,10 +113,7 @@ func newPair(t *testing.T, st swiftpass.SignType, notifyURL string) (*swiftpass.
 	if notifyURL == "" {
 		notifyURL = "http://127.0.0.1:9/swiftpass/notify" // nobody listens; deliveries fail harmlessly
 	}
-	co := swiftpasssim.ClientOptions(so, ts.URL+"/pay/gateway", notifyURL)
-	if st == swiftpass.RSA {
-		rsaKeys.Client(&co)
-	}
+	co := simClientOptions(so, ts.URL+"/pay/gateway", notifyURL)
 	co.PollInterval = 20 * time.Millisecond
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)

@@ -3,7 +3,10 @@
 // gateway.wepayez.com): flat XML POSTed over HTTPS to one URL, every
 // message signed with MD5, SHA256 or RSA_1_256 (SHA256WithRSA). It
 // registers as kind "swiftpass"; gateways/swiftpass/swiftpasssim is its
-// simulator.
+// simulator, a second reading of the spec that imports nothing from this
+// package (its own XML, signing and request tables; its signer reproduces
+// the §4.2.1/§4.2.2 vectors too), so where the two readings disagree the
+// contract suite fails.
 //
 // The spec has merchant-presented QR codes only: the till shows code_url
 // and the customer scans it. There is no micropay and no reverse, so

@@ -5,14 +5,14 @@ import (
 	"path/filepath"
 
 	"github.com/posagent/posagent/gateways/internal/keyfile"
-	"github.com/posagent/posagent/gateways/swiftpass"
 )
 
 // KeyFiles are the RSA_1_256 key files of a simulated merchant: the
 // merchant's pair (the adapter signs with the private key, the simulator
 // verifies with the public one) and the platform's (the simulator signs,
 // the adapter verifies). They are generated where they are used; none is
-// ever committed.
+// ever committed. Pointing an adapter at its half is the wiring's job
+// (cmd/posagent, the adapter's tests), not the simulator's.
 type KeyFiles struct {
 	MerchantKeyFile       string // PKCS#8 PEM, mode 0600
 	MerchantPublicKeyFile string
@@ -29,7 +29,7 @@ func GenerateKeyFiles(dir string) (KeyFiles, error) {
 		PlatformKeyFile:       filepath.Join(dir, "platform_key.pem"),
 		PlatformPublicKeyFile: filepath.Join(dir, "platform_public.pem"),
 	}
-	if err := keyfile.EnsurePairs(swiftpass.RSAKeyBits, keyfile.KeyPair{Private: k.MerchantKeyFile, Public: k.MerchantPublicKeyFile}, keyfile.KeyPair{Private: k.PlatformKeyFile, Public: k.PlatformPublicKeyFile}); err != nil {
+	if err := keyfile.EnsurePairs(rsaBits, keyfile.KeyPair{Private: k.MerchantKeyFile, Public: k.MerchantPublicKeyFile}, keyfile.KeyPair{Private: k.PlatformKeyFile, Public: k.PlatformPublicKeyFile}); err != nil {
 		return KeyFiles{}, err
 	}
 	return k, nil
@@ -38,21 +38,14 @@ func GenerateKeyFiles(dir string) (KeyFiles, error) {
 // Load sets the simulator's half into o: sign_type RSA_1_256, the
 // merchant's public key and the platform's private key.
 func (k KeyFiles) Load(o *Options) error {
-	mpub, err := swiftpass.LoadPublicKey(k.MerchantPublicKeyFile)
+	mpub, err := keyfile.LoadRSAPublic(k.MerchantPublicKeyFile, rsaBits)
 	if err != nil {
 		return fmt.Errorf("swiftpasssim: %w", err)
 	}
-	ppriv, err := swiftpass.LoadPrivateKey(k.PlatformKeyFile)
+	ppriv, err := keyfile.LoadRSAPrivate(k.PlatformKeyFile, rsaBits)
 	if err != nil {
 		return fmt.Errorf("swiftpasssim: %w", err)
 	}
-	o.SignType, o.MerchantKey, o.PlatformKey = swiftpass.RSA, mpub, ppriv
+	o.SignType, o.MerchantKey, o.PlatformKey = SignRSA, mpub, ppriv
 	return nil
-}
-
-// Client sets the adapter's half into co: its private key and the
-// platform's public key.
-func (k KeyFiles) Client(co *swiftpass.Options) {
-	co.SignType, co.Key, co.KeyFile = swiftpass.RSA, "", ""
-	co.PrivateKeyFile, co.PlatformKeyFile = k.MerchantKeyFile, k.PlatformPublicKeyFile
 }

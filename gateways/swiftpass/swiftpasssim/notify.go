@@ -10,28 +10,27 @@ import (
 
 	"github.com/posagent/posagent"
 	"github.com/posagent/posagent/gateways/sim"
-	"github.com/posagent/posagent/gateways/swiftpass"
 )
 
 // Notification builds the payment notification (§6.2.1) of a paid order,
 // as the platform would POST it. With sim.BadSignature it is signed with a
 // key that is not the platform's.
 func (s *Server) Notification(outTradeNo string, f sim.Fault) (http.Header, []byte, error) {
-	o, ok := s.ledger.Get(outTradeNo)
+	o, ok := s.Ledger().Get(outTradeNo)
 	if !ok || o.Tombstone {
 		return nil, nil, fmt.Errorf("swiftpasssim: no order %s", outTradeNo)
 	}
-	if o.State != sim.Success && o.State != sim.Refunded {
+	if !o.Charged() {
 		return nil, nil, fmt.Errorf("swiftpasssim: order %s is %s; only paid orders are notified", outTradeNo, o.State)
 	}
 	return s.notification(o, f == sim.BadSignature)
 }
 
 func (s *Server) notification(o sim.Order, badSign bool) (http.Header, []byte, error) {
-	f := swiftpass.Fields{
-		"version":            swiftpass.Version,
-		"charset":            swiftpass.Charset,
-		"sign_type":          string(s.signer.Type()),
+	m := Message{
+		"version":            "2.0",
+		"charset":            "UTF-8",
+		"sign_type":          s.signer.typ,
 		"status":             "0",
 		"result_code":        "0",
 		"mch_id":             s.o.MchID,
@@ -43,20 +42,20 @@ func (s *Server) notification(o sim.Order, badSign bool) (http.Header, []byte, e
 		"out_trade_no":       o.OutTradeNo,
 		"total_fee":          strconv.FormatInt(o.Amount, 10),
 		"fee_type":           o.Currency,
-		"time_end":           o.PaidAt.In(zone).Format(swiftpass.TimeLayout),
+		"time_end":           o.PaidAt.In(zone).Format(timeLayout),
 	}
-	signer := s.signer
+	sg := s.signer
 	if badSign {
-		signer = s.wrong
+		sg = s.wrong
 	}
-	sig, err := signer.Sign(f)
+	sig, err := sg.sign(m)
 	if err != nil {
 		return nil, nil, err
 	}
-	f[swiftpass.SignField] = sig
+	m["sign"] = sig
 	h := http.Header{}
 	h.Set("Content-Type", "text/xml; charset=UTF-8")
-	return h, f.Marshal(), nil
+	return h, m.marshal(), nil
 }
 
 func (s *Server) notifyURL(o sim.Order) string {
@@ -67,11 +66,10 @@ func (s *Server) notifyURL(o sim.Order) string {
 }
 
 // notifyPaid pushes the notification of an order that has just been paid,
-// in the background, following the resend schedule; twice when f is
+// in the background, following the resend schedule (§5); twice when f is
 // NotifyDuplicate.
 func (s *Server) notifyPaid(o sim.Order, f sim.Fault) {
-	url := s.notifyURL(o)
-	if url == "" {
+	if s.notifyURL(o) == "" {
 		return
 	}
 	copies := 1
@@ -79,33 +77,19 @@ func (s *Server) notifyPaid(o sim.Order, f sim.Fault) {
 		copies = 2
 	}
 	for range copies {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.deliver(o, url)
-		}()
+		s.Notify(o.OutTradeNo, func(ctx context.Context) bool { return s.deliverOnce(ctx, o) })
 	}
 }
 
-// deliver follows the resend schedule until the receiver answers success.
-func (s *Server) deliver(o sim.Order, url string) {
-	for _, wait := range s.o.NotifySchedule {
-		t := time.NewTimer(wait)
-		select {
-		case <-s.ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		if s.deliverOnce(s.ctx, o, url) {
-			return
-		}
-	}
+// deliverNow posts the notification once, before the submit's answer.
+func (s *Server) deliverNow(ctx context.Context, o sim.Order) {
+	s.NotifyNow(ctx, o.OutTradeNo, func(ctx context.Context) bool { return s.deliverOnce(ctx, o) })
 }
 
 // deliverOnce posts the notification once and reports whether it was
 // acknowledged: the pure string "success", in any case (§7 note 4).
-func (s *Server) deliverOnce(ctx context.Context, o sim.Order, url string) bool {
+func (s *Server) deliverOnce(ctx context.Context, o sim.Order) bool {
+	url := s.notifyURL(o)
 	if url == "" {
 		return false
 	}
@@ -116,12 +100,5 @@ func (s *Server) deliverOnce(ctx context.Context, o sim.Order, url string) bool 
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	ack, err := sim.PostNotification(ctx, s.o.HTTPClient, url, "text/xml; charset=UTF-8", body)
-	ok := err == nil && strings.EqualFold(strings.TrimSpace(string(ack)), swiftpass.AckOK)
-	s.log.Info("notification", "outTradeNo", o.OutTradeNo, "acked", ok)
-	if ok {
-		s.mu.Lock()
-		s.acked[o.OutTradeNo] = true
-		s.mu.Unlock()
-	}
-	return ok
+	return err == nil && strings.EqualFold(strings.TrimSpace(string(ack)), "success")
 }

@@ -1,40 +1,63 @@
 // Package swiftpasssim simulates the Swiftpass QR payment platform
-// (gateways/swiftpass) over real HTTP, for tests and `posagent demo
-// --gateway swiftpass`. It speaks the same flat XML: it verifies request
-// signatures (MD5, SHA256 or RSA_1_256, whichever it is configured for)
-// and the spec's field tables, signs its answers and notifications, keeps
-// orders in a gateways/sim Ledger (in memory, or a JSON file that survives
-// restarts) and posts payment notifications.
+// (shared/specs/swiftpass-qr.txt) over real HTTP, for tests and `posagent
+// demo --gateway swiftpass`. It is a second reading of the spec: its XML
+// parsing, signing (MD5, HMAC-SHA256, RSA_1_256) and request tables are
+// its own (wire.go), and it imports nothing from gateways/swiftpass, the
+// adapter it tests (`go list -deps` shows it), so where the two readings
+// of the spec differ the contract suite fails. Its signer reproduces the
+// spec's worked examples (§4.2.1, §4.2.2) in its own tests.
 //
-// What happens to an order is decided by gateways/sim. A QR order is
-// created NOTPAY; its queries advance it: ..00 (any ordinary amount) paid
-// on the first query, ..91 on the second, ..92 never (the till closes it
-// at its QR timeout), ..93 declined (PAYERROR), ..94 the create gets no
-// answer but the order is paid, ..95 no answer and never paid. Per-order
-// scripts (Script) add faults: no answer, HTTP 5xx, malformed body, wrong
-// signature, duplicated notification, notification before the response
-// (the customer pays before the till sees the answer).
+// It embeds gateways/sim's Base: the ledger (the truth), Behaviour
+// scripts, scripted answers, notification resends. A QR order is created
+// NOTPAY; its queries advance it by the magic amounts: ..00 (any ordinary
+// amount) paid on the first query, ..91 on the second, ..92 never (the
+// till closes it), ..93 declined (PAYERROR, final), ..94 the create gets no
+// answer but the order is paid, ..95 no answer and never paid.
 //
-// The platform's rules it enforces: signatures and sign_type, required
-// fields, lengths and formats, the merchant's mch_id and currency, no
-// close sooner than CloseAfter after the order (the spec's 5 minutes
-// unless set), close only of an unpaid order, refunds only of a paid one
-// and summing to at most the original, one refund per out_refund_no.
+// The platform's rules it enforces:
+//   - signatures with the merchant's sign_type (MD5 when sign_type is
+//     absent, §6.1.3's default), the request tables' required fields,
+//     lengths and integers, the merchant's mch_id, UTF-8;
+//   - no close within CloseAfter (the spec's 5 minutes unless set) of the
+//     order's creation (§7 note 8), counted from its receipt of the create;
+//   - no close of a UPI order (§6.6.1: "Close order only applicable for
+//     Wechat Pay and Alipay, but not for UPI QR payment");
+//   - an order that answered PAYERROR stays payable until it is closed or
+//     expires (§6.6.1: close it "to avoid repeated payment"): a scripted
+//     TruthPending or TruthDone after PAYERROR models the customer paying
+//     again;
+//   - close only of an unpaid order; refunds only of a paid one, summing to
+//     at most the original, total_fee equal to the order's; one refund per
+//     out_refund_no, and that number sent again is the same refund (§6.4.2:
+//     "The recall function should be used with same refund number").
+//
+// Truther: Answers lists, per operation, every answer the spec documents
+// for it, in its words ("trade_state=PAYERROR", "err_code=SYSTEMERROR",
+// "status=400 Signature error", "refund_status=NOTSURE") with its section
+// and the truths that may lie behind it. ScriptAnswer (from Base) makes
+// the next call answer so while the ledger does what the truth says.
+// Three answers carry their own follow-up: refund_status NOTSURE marks the
+// refund so that the refund sent again with the same out_refund_no is
+// executed; CHANGE keeps the refund held and answers CHANGE from then on;
+// PAYERROR with TruthPending keeps answering PAYERROR while the order
+// stays payable.
 //
 // Answers it invents where the spec is silent (the adapter's reading in
 // brackets):
 //   - unparsable XML, bad signature, missing or malformed field, unknown
 //     mch_id or service: status 400 with a §8.1 message, unsigned
-//     [pos.Unknown];
+//     [pos.Unknown; a create: Failed];
 //   - unknown order: result_code 1, err_code "Order not exists"
 //     [pos.NotFound]; unknown refund: "Refund not exists";
 //   - reused out_trade_no: "Order exists" [Unknown];
-//   - close of a paid order: "ORDERPAID" [Failed]; too early:
-//     "CLOSE_TOO_EARLY" [Failed, then the flows query and retry];
-//     of a closed order: result_code 0 [Succeeded];
+//   - close of a paid order: "ORDERPAID" [Failed]; too early: "Order close
+//     fail" [Failed, then the flows query and retry]; of a UPI order:
+//     "Order trade type error" [Failed]; of a closed order: result_code 0
+//     [Succeeded];
 //   - refund of an unpaid order: "TRADE_STATUS_ERROR"; above what is
 //     left: "REFUND_FEE_INVALID"; total_fee not the order's: "INVALID_FEE"
-//     [all Failed];
+//     [all Failed]; a refused refund sent again: "Refund status error"
+//     [Unknown];
 //   - query sooner than Rules.MinQueryInterval: "SYSTEMERROR" [Unknown].
 package swiftpasssim
 
@@ -55,13 +78,25 @@ import (
 
 	"github.com/posagent/posagent"
 	"github.com/posagent/posagent/gateways/sim"
-	"github.com/posagent/posagent/gateways/swiftpass"
 )
 
 // The spec's worked-example merchant and key (§4.2.1), the defaults.
 const (
 	TestMchID = "7551000001"
 	TestKey   = pos.Secret("9f72151b6592fab3e0c63a1ab3c0877b")
+)
+
+// Spec values the simulator holds on its own.
+const (
+	// SpecCloseAfter: "the shortest invocation interval is 5 minutes"
+	// between creating an order and closing it (§7 note 8).
+	SpecCloseAfter = 5 * time.Minute
+	// DefaultCurrency: §6.1.3's example merchant counts in HKD.
+	DefaultCurrency = "HKD"
+	// timeLayout is yyyyMMddHHmmss, GMT+8 (§6.1.3).
+	timeLayout = "20060102150405"
+	// rsaBits: "the length of the RSA key is required to be 2048" (§4.2.3).
+	rsaBits = 2048
 )
 
 // SpecNotifySchedule is §5's resend schedule of a notification until the
@@ -74,16 +109,16 @@ var SpecNotifySchedule = []time.Duration{0, 15 * time.Second, 15 * time.Second, 
 type Options struct {
 	// MchID is the one merchant accepted; default TestMchID.
 	MchID string
-	// SignType is the merchant's algorithm; requests signed otherwise are
-	// refused. Default MD5.
-	SignType swiftpass.SignType
+	// SignType is the merchant's algorithm (MD5, SHA256 or RSA_1_256);
+	// requests signed otherwise are refused. Default MD5.
+	SignType string
 	// Key signs and verifies for MD5 and SHA256; default TestKey.
 	Key pos.Secret
 	// MerchantKey verifies requests and PlatformKey signs answers for
 	// RSA_1_256 (both required then).
 	MerchantKey *rsa.PublicKey
 	PlatformKey *rsa.PrivateKey
-	// Currency is the merchant's; default swiftpass.DefaultCurrency.
+	// Currency is the merchant's; default DefaultCurrency.
 	Currency string
 	// CloseAfter is the least age of an order a close is accepted at.
 	// Zero means the spec's 5 minutes; negative, no limit.
@@ -91,8 +126,8 @@ type Options struct {
 	// Rules are the ledger's timing rules (MinQueryInterval); the zero
 	// value enforces none (the spec suggests 5 s but refuses nothing).
 	Rules sim.Rules
-	// LedgerPath keeps the orders in a JSON file so a restarted
-	// simulator continues; empty keeps them in memory.
+	// LedgerPath keeps the orders in a file so a restarted simulator
+	// continues; empty keeps them in memory.
 	LedgerPath string
 	// NotifyURL, when set, receives every notification instead of the
 	// order's notify_url.
@@ -120,48 +155,24 @@ func DemoOptions() Options {
 	}
 }
 
-// ClientOptions returns adapter options that talk to a simulator built
-// with o at endpoint: its merchant, sign_type and key, Simulated set, and
-// timings as fast as o allows (poll every 500 ms, a 2 minute QR, close
-// after o's CloseAfter: the simulator counts from its receipt of the
-// create, the flows from its answer, so no margin is added here that a
-// real endpoint would not get). For RSA_1_256 the caller
-// sets the key files (KeyFiles.Client).
-func ClientOptions(o Options, endpoint, notifyURL string) swiftpass.Options {
-	o = o.withDefaults()
-	co := swiftpass.Options{
-		Endpoint:     endpoint,
-		MchID:        o.MchID,
-		SignType:     o.SignType,
-		NotifyURL:    notifyURL,
-		Currency:     o.Currency,
-		PollInterval: max(500*time.Millisecond, o.Rules.MinQueryInterval),
-		QRTimeout:    2 * time.Minute,
-		CloseAfter:   o.CloseAfter,
-		CallTimeout:  5 * time.Second,
-		Simulated:    true,
-	}
-	if o.SignType != swiftpass.RSA {
-		co.Key = o.Key
-	}
-	return co
-}
-
-func (o Options) withDefaults() Options {
+// WithDefaults returns o with the documented defaults filled in: what a
+// Server built from o uses (the merchant, sign type and key a client
+// pairs with).
+func (o Options) WithDefaults() Options {
 	if o.MchID == "" {
 		o.MchID = TestMchID
 	}
 	if o.SignType == "" {
-		o.SignType = swiftpass.MD5
+		o.SignType = SignMD5
 	}
-	if o.Key == "" && o.SignType != swiftpass.RSA {
+	if o.Key == "" && o.SignType != SignRSA {
 		o.Key = TestKey
 	}
 	if o.Currency == "" {
-		o.Currency = swiftpass.DefaultCurrency
+		o.Currency = DefaultCurrency
 	}
 	if o.CloseAfter == 0 {
-		o.CloseAfter = swiftpass.SpecCloseAfter
+		o.CloseAfter = SpecCloseAfter
 	}
 	if o.CloseAfter < 0 {
 		o.CloseAfter = 0
@@ -179,63 +190,54 @@ func (o Options) withDefaults() Options {
 }
 
 // Server is the simulated platform: an http.Handler for POSTs of XML at
-// any path.
+// any path. It is safe for concurrent use.
 type Server struct {
+	*sim.Base
 	o      Options
-	signer swiftpass.Signer // verifies requests, signs answers
-	wrong  swiftpass.Signer // signs with a key that is not the platform's
-	ledger *sim.Ledger
-	script sim.Script
-	log    *slog.Logger
+	signer signer // verifies requests, signs answers
+	wrong  signer // signs with a key that is not the platform's
 
-	ctx    context.Context // cancelled by Close: stops notification resends
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-
-	mu    sync.Mutex
-	now   func() time.Time
-	acked map[string]bool // notifications acknowledged, by out_trade_no
+	mu  sync.Mutex
+	now func() time.Time
+	// payError: orders that answered PAYERROR and are still payable.
+	payError map[string]bool
+	// refundMark: refunds (order/out_refund_no) that answered NOTSURE
+	// (executed when sent again) or CHANGE (held, offline).
+	refundMark map[string]string
 }
 
 // New validates opts and builds a Server.
 func New(opts Options) (*Server, error) {
-	o := opts.withDefaults()
-	s := &Server{o: o, log: o.Logger.With("simulator", swiftpass.Kind), now: time.Now, acked: map[string]bool{}}
-	var err error
+	o := opts.WithDefaults()
+	s := &Server{o: o, now: time.Now, payError: map[string]bool{}, refundMark: map[string]string{}}
 	switch o.SignType {
-	case swiftpass.MD5, swiftpass.SHA256:
-		if s.signer, err = swiftpass.NewKeySigner(o.SignType, o.Key.Reveal()); err != nil {
-			return nil, fmt.Errorf("swiftpasssim: %w", err)
+	case SignMD5, SignSHA256:
+		s.signer = signer{typ: o.SignType, key: []byte(o.Key.Reveal())}
+		s.wrong = signer{typ: o.SignType, key: []byte(o.Key.Reveal() + "-wrong")}
+	case SignRSA:
+		if o.PlatformKey == nil || o.MerchantKey == nil {
+			return nil, errors.New("swiftpasssim: RSA_1_256 needs the merchant's public key and the platform's private key")
 		}
-		s.wrong, _ = swiftpass.NewKeySigner(o.SignType, o.Key.Reveal()+"-wrong")
-	case swiftpass.RSA:
-		if s.signer, err = swiftpass.NewRSASigner(o.PlatformKey, o.MerchantKey); err != nil {
-			return nil, fmt.Errorf("swiftpasssim: %w", err)
-		}
-		k, err := rsa.GenerateKey(rand.Reader, swiftpass.RSAKeyBits)
+		k, err := rsa.GenerateKey(rand.Reader, rsaBits)
 		if err != nil {
 			return nil, err
 		}
-		s.wrong, _ = swiftpass.NewRSASigner(k, o.MerchantKey)
+		s.signer = signer{typ: SignRSA, priv: o.PlatformKey, pub: o.MerchantKey}
+		s.wrong = signer{typ: SignRSA, priv: k, pub: o.MerchantKey}
 	default:
 		return nil, fmt.Errorf("swiftpasssim: unknown sign_type %q", o.SignType)
 	}
-	if o.Rules.ReverseAfter < 0 || o.Rules.MinQueryInterval < 0 {
-		return nil, errors.New("swiftpasssim: negative timing rule")
-	}
-	if s.ledger, err = sim.OpenLedger(o.LedgerPath); err != nil {
+	b, err := sim.NewBase(sim.BaseOptions{Name: "swiftpass", LedgerPath: o.LedgerPath, Rules: o.Rules,
+		NotifySchedule: o.NotifySchedule, Logger: o.Logger})
+	if err != nil {
 		return nil, err
 	}
-	s.ledger.SetRules(o.Rules)
-	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.Base = b
 	return s, nil
 }
 
-// Ledger is the simulator's order book.
-func (s *Server) Ledger() *sim.Ledger { return s.ledger }
-
-// Script is the simulator's per-order script registry.
-func (s *Server) Script() *sim.Script { return &s.script }
+// Options returns the options the server runs with, defaults filled in.
+func (s *Server) Options() Options { return s.o }
 
 // SetClock replaces the simulator's clock (and its ledger's), for tests
 // of the close-too-early rule.
@@ -243,7 +245,7 @@ func (s *Server) SetClock(now func() time.Time) {
 	s.mu.Lock()
 	s.now = now
 	s.mu.Unlock()
-	s.ledger.SetClock(now)
+	s.Base.SetClock(now)
 }
 
 func (s *Server) clock() time.Time {
@@ -252,28 +254,18 @@ func (s *Server) clock() time.Time {
 	return s.now()
 }
 
-// Acked reports whether the notification of an order has been
-// acknowledged with "success".
-func (s *Server) Acked(outTradeNo string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.acked[outTradeNo]
-}
-
-// Close stops notification resends and waits for deliveries in flight.
-func (s *Server) Close() error {
-	s.cancel()
-	s.wg.Wait()
-	return nil
-}
-
 // answer is one response under construction.
 type answer struct {
-	f     swiftpass.Fields
+	f     Message
 	fault sim.Fault
+	// proto, when set, is answered as the unsigned protocol error
+	// "status message" instead of f.
+	protoStatus, protoMsg string
 	// paid is an order this request has just paid: its notification goes
 	// out after the answer.
 	paid *sim.Order
+	// noAnswer: hold the request and drop it (a scripted no answer).
+	noAnswer bool
 }
 
 func (a *answer) refuse(code, msg string) {
@@ -291,83 +283,97 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	req, err := swiftpass.ParseXML(raw)
+	req, err := parse(raw)
 	if err != nil {
 		s.protocolError(w, "400", "Parse xml error")
 		return
 	}
-	if st := req["sign_type"]; st != "" && swiftpass.SignType(st) != s.signer.Type() || st == "" && s.signer.Type() != swiftpass.MD5 {
+	st := req["sign_type"]
+	if st == "" {
+		st = SignMD5 // §6.1.3: "Default value: MD5"
+	}
+	if st != s.signer.typ {
 		s.protocolError(w, "400", "unsupported sign method")
 		return
 	}
-	if err := s.signer.Verify(req); err != nil {
+	if !s.signer.verify(req) {
 		s.protocolError(w, "400", "Signature error")
 		return
 	}
-	if err := swiftpass.ValidateRequest(req); err != nil {
-		s.protocolError(w, "400", "Parse params error: "+err.Error())
+	if err := check(req); err != nil {
+		s.protocolError(w, "400", err.Error())
 		return
 	}
 	if req["mch_id"] != s.o.MchID {
-		s.protocolError(w, "400", "Verification failed: unknown mch_id")
+		s.protocolError(w, "400", "Verification failed")
 		return
 	}
-	if cs := req["charset"]; cs != "" && !strings.EqualFold(cs, swiftpass.Charset) {
+	if cs := req["charset"]; cs != "" && !strings.EqualFold(cs, "UTF-8") {
 		s.protocolError(w, "400", "Parse xml error, please use UTF-8 encoded")
 		return
 	}
-	a := &answer{f: swiftpass.Fields{
-		"version":     swiftpass.Version,
-		"charset":     swiftpass.Charset,
-		"sign_type":   string(s.signer.Type()),
+	a := &answer{f: Message{
+		"version":     "2.0",
+		"charset":     "UTF-8",
+		"sign_type":   s.signer.typ,
 		"status":      "0",
 		"mch_id":      s.o.MchID,
 		"nonce_str":   nonce(),
 		"result_code": "0",
 	}}
 	switch svc := req["service"]; svc {
-	case swiftpass.ServiceWeChatQR:
+	case svcWeChat:
 		s.create(r.Context(), req, a, pos.WeChatPay)
-	case swiftpass.ServiceAlipayQR:
+	case svcAlipay:
 		s.create(r.Context(), req, a, pos.Alipay)
-	case swiftpass.ServiceUPIQR:
+	case svcUPI:
 		s.create(r.Context(), req, a, pos.UnionPay)
-	case swiftpass.ServiceQuery:
+	case svcQuery:
 		s.query(req, a)
-	case swiftpass.ServiceClose:
+	case svcClose:
 		s.close(req, a)
-	case swiftpass.ServiceRefund:
+	case svcRefund:
 		s.refund(req, a)
-	case swiftpass.ServiceRefundQuery:
+	case svcRefundQuery:
 		s.refundQuery(req, a)
 	}
+	if a.noAnswer {
+		s.afterAnswer(a)
+		sim.ServeFault(w, r, sim.NoAnswer, s.o.Hold)
+		return
+	}
 	if a.fault.Transport() {
-		s.log.Info("fault", "service", req["service"], "fault", string(a.fault))
+		s.Log().Info("fault", "service", req["service"], "fault", string(a.fault))
 		s.afterAnswer(a)
 		sim.ServeFault(w, r, a.fault, s.o.Hold)
 		return
 	}
-	signer := s.signer
-	if a.fault == sim.BadSignature {
-		signer = s.wrong
+	if a.protoStatus != "" {
+		s.protocolError(w, a.protoStatus, a.protoMsg)
+		s.afterAnswer(a)
+		return
 	}
-	sig, err := signer.Sign(a.f)
+	sg := s.signer
+	if a.fault == sim.BadSignature {
+		sg = s.wrong
+	}
+	sig, err := sg.sign(a.f)
 	if err != nil {
 		http.Error(w, "signing failed", http.StatusInternalServerError)
 		return
 	}
-	a.f[swiftpass.SignField] = sig
+	a.f["sign"] = sig
 	w.Header().Set("Content-Type", "text/xml; charset=UTF-8")
-	_, _ = w.Write(a.f.Marshal())
+	_, _ = w.Write(a.f.marshal())
 	s.afterAnswer(a)
 }
 
 // protocolError is §3.2's "protocol error return": a status other than 0
 // and a message, unsigned (§4: "the failed result will not be signed").
 func (s *Server) protocolError(w http.ResponseWriter, status, msg string) {
-	s.log.Info("protocolError", "status", status, "message", msg)
+	s.Log().Info("protocolError", "status", status, "message", msg)
 	w.Header().Set("Content-Type", "text/xml; charset=UTF-8")
-	_, _ = w.Write(swiftpass.Fields{"status": status, "message": msg}.Marshal())
+	_, _ = w.Write(Message{"status": status, "message": msg}.marshal())
 }
 
 // afterAnswer sends the notification of an order this request paid.
@@ -379,12 +385,54 @@ func (s *Server) afterAnswer(a *answer) {
 }
 
 var walletService = map[pos.Wallet]string{
-	pos.WeChatPay: swiftpass.ServiceWeChatQR,
-	pos.Alipay:    swiftpass.ServiceAlipayQR,
-	pos.UnionPay:  swiftpass.ServiceUPIQR,
+	pos.WeChatPay: svcWeChat,
+	pos.Alipay:    svcAlipay,
+	pos.UnionPay:  svcUPI,
 }
 
-func (s *Server) create(ctx context.Context, req swiftpass.Fields, a *answer, w pos.Wallet) {
+// scripted takes the answer scripted for this call, moves the truth as it
+// says, and reports whether the scripted words replace the honest answer
+// (they are then in a); an honest scripted answer falls through.
+func (s *Server) scripted(op sim.Op, no string, ref sim.RefundRef, a *answer, words func(code string, o sim.Order)) bool {
+	sc, ok := s.TakeAnswer(no, op)
+	if !ok {
+		return false
+	}
+	o, err := s.Settle(op, no, sc.Truth, ref)
+	if err != nil && !errors.Is(err, sim.ErrSettled) && !errors.Is(err, sim.ErrNotFound) {
+		s.Log().Warn("truth", "err", err.Error())
+	}
+	switch sc.Code {
+	case sim.CodeHonest:
+		return false
+	case sim.CodeNoAnswer:
+		a.noAnswer = true
+		return true
+	}
+	if st, msg, ok := strings.Cut(sc.Code, " "); ok && strings.HasPrefix(st, "status=") {
+		a.protoStatus, a.protoMsg = strings.TrimPrefix(st, "status="), msg
+		return true
+	}
+	if ec, ok := strings.CutPrefix(sc.Code, "err_code="); ok {
+		a.refuse(ec, errMsg[ec])
+		a.f["out_trade_no"] = no
+		return true
+	}
+	words(sc.Code, o)
+	return true
+}
+
+// errMsg are §8's messages for the codes the simulator answers with.
+var errMsg = map[string]string{
+	"SYSTEMERROR": "System error", "Order exists": "Order already existed", "Order not exists": "Order do not exist",
+	"INVALID_FEE": "Amount error", "ORDERPAID": "Order paid.", "ORDERCLOSED": "Order closed",
+	"Order close fail": "Failed to close order", "REFUND_FEE_INVALID": "Invalid refund amount",
+	"TRADE_STATUS_ERROR": "The corresponding transaction status is not allowed for current operation.",
+	"Refund exists":      "Refund already existed", "Refund not exists": "Refund do not exist",
+	"Internal error": "Third-party request error, timeout", "Order trade type error": "Cannot match payment type",
+}
+
+func (s *Server) create(ctx context.Context, req Message, a *answer, w pos.Wallet) {
 	no := req["out_trade_no"]
 	amount, err := strconv.ParseInt(req["total_fee"], 10, 64)
 	if err != nil || amount <= 0 || amount > pos.MaxMinor {
@@ -392,28 +440,35 @@ func (s *Server) create(ctx context.Context, req swiftpass.Fields, a *answer, w 
 		return
 	}
 	o := sim.Order{OutTradeNo: no, Amount: amount, Currency: s.o.Currency, Wallet: string(w), Method: "qr", NotifyURL: req["notify_url"]}
-	s.script.Behaviour(no, amount).Fill(&o)
-	created, err := s.ledger.NewOrder(o)
+	s.Script().Behaviour(no, amount).Fill(&o)
+	created, err := s.Ledger().NewOrder(o)
 	if errors.Is(err, sim.ErrDuplicate) {
 		a.refuse("Order exists", "Order already existed")
 		return
 	}
 	if err != nil {
-		s.log.Error("ledger", "err", err.Error())
+		s.Log().Error("ledger", "err", err.Error())
 		a.fault = sim.HTTP5xx
 		return
 	}
-	s.log.Info("order", "outTradeNo", no, "amount", amount, "wallet", string(w), "scenario", string(created.Scenario))
-	a.fault = s.script.TakeFault(no, amount, sim.OpSubmit)
+	s.Log().Info("order", "outTradeNo", no, "amount", amount, "wallet", string(w), "scenario", string(created.Scenario))
+	if s.scripted(sim.OpSubmit, no, sim.RefundRef{}, a, func(string, sim.Order) { s.codeURL(a, w, created) }) {
+		return
+	}
+	a.fault = s.Script().TakeFault(no, amount, sim.OpSubmit)
 	if a.fault == sim.NotifyBeforeResponse {
 		// The customer scans and pays before the answer reaches the till.
-		if paid, err := s.ledger.Query(no); err == nil && paid.State == sim.Success {
-			s.deliverOnce(ctx, paid, s.notifyURL(paid))
+		if paid, err := s.Ledger().Query(no); err == nil && paid.State == sim.Success {
+			s.deliverNow(ctx, paid)
 		}
 	}
-	a.f["code_url"] = codeURL(w, created.TransactionID)
-	a.f["code_img_url"] = "https://swiftpass-sim.invalid/qr/img?uuid=" + created.TransactionID
-	a.f["uuid"] = created.TransactionID
+	s.codeURL(a, w, created)
+}
+
+func (s *Server) codeURL(a *answer, w pos.Wallet, o sim.Order) {
+	a.f["code_url"] = codeURL(w, o.TransactionID)
+	a.f["code_img_url"] = "https://swiftpass-sim.invalid/qr/img?uuid=" + o.TransactionID
+	a.f["uuid"] = o.TransactionID
 }
 
 // codeURL is what the wallet app would open; the till only shows it.
@@ -431,33 +486,38 @@ var zone = time.FixedZone("UTC+8", 8*60*60)
 
 // lookup finds the order a request names by out_trade_no or, when only
 // that is sent, transaction_id ("transaction_id shall prevail").
-func (s *Server) lookup(req swiftpass.Fields, a *answer) (sim.Order, bool) {
+func (s *Server) lookup(req Message, a *answer) (sim.Order, bool) {
 	if id := req["transaction_id"]; id != "" {
-		for _, o := range s.ledger.Orders() {
+		for _, o := range s.Ledger().Orders() {
 			if o.TransactionID == id && !o.Tombstone {
 				return o, true
 			}
 		}
-	} else if o, ok := s.ledger.Get(req["out_trade_no"]); ok && !o.Tombstone {
+	} else if o, ok := s.Ledger().Get(req["out_trade_no"]); ok && !o.Tombstone {
 		return o, true
 	}
 	a.refuse("Order not exists", "Order do not exist")
 	return sim.Order{}, false
 }
 
-// describe reports an order as a query answer (§6.3.3).
-func describe(a *answer, o sim.Order) {
+// describe reports an order as a query answer (§6.3.3), with state as the
+// trade_state.
+func (s *Server) describe(a *answer, o sim.Order, state string) {
 	a.f["out_trade_no"] = o.OutTradeNo
 	a.f["transaction_id"] = o.TransactionID
 	a.f["trade_type"] = walletService[pos.Wallet(o.Wallet)]
 	a.f["total_fee"] = strconv.FormatInt(o.Amount, 10)
 	a.f["fee_type"] = o.Currency
-	a.f["trade_state"] = string(o.State)
-	switch o.State {
-	case sim.Success, sim.Refunded:
+	a.f["trade_state"] = state
+	switch state {
+	case "SUCCESS", "REFUND":
 		a.f["out_transaction_id"] = "4200" + o.TransactionID
-		a.f["time_end"] = o.PaidAt.In(zone).Format(swiftpass.TimeLayout)
-	case sim.PayError:
+		paid := o.PaidAt
+		if paid.IsZero() {
+			paid = s.clock()
+		}
+		a.f["time_end"] = paid.In(zone).Format(timeLayout)
+	case "PAYERROR":
 		msg := o.DeclineMsg
 		if msg == "" {
 			msg = "Payment declined: insufficient balance"
@@ -466,112 +526,218 @@ func describe(a *answer, o sim.Order) {
 	}
 }
 
-func (s *Server) query(req swiftpass.Fields, a *answer) {
+// tradeState is the honest trade_state of an order.
+func (s *Server) tradeState(o sim.Order) string {
+	s.mu.Lock()
+	pe := s.payError[o.OutTradeNo]
+	s.mu.Unlock()
+	if pe && (o.State == sim.NotPay || o.State == sim.UserPaying) {
+		return "PAYERROR" // the last attempt failed; still payable
+	}
+	return string(o.State)
+}
+
+func (s *Server) query(req Message, a *answer) {
 	before, ok := s.lookup(req, a)
 	if !ok {
 		return
 	}
-	a.fault = s.script.TakeFault(before.OutTradeNo, before.Amount, sim.OpQuery)
-	o, err := s.ledger.Query(before.OutTradeNo)
+	no := before.OutTradeNo
+	if s.scripted(sim.OpQuery, no, sim.RefundRef{}, a, func(code string, o sim.Order) {
+		state := strings.TrimPrefix(code, "trade_state=")
+		if state == "PAYERROR" && (o.State == sim.NotPay || o.State == sim.UserPaying) {
+			s.mu.Lock()
+			s.payError[no] = true
+			s.mu.Unlock()
+		}
+		s.describe(a, o, state)
+		if before.State != sim.Success && o.State == sim.Success {
+			a.paid = &o
+		}
+	}) {
+		return
+	}
+	a.fault = s.Script().TakeFault(no, before.Amount, sim.OpQuery)
+	o, err := s.Ledger().Query(no)
 	if errors.Is(err, sim.ErrQueryTooSoon) {
-		a.refuse("SYSTEMERROR", "Query too frequent, try again later")
+		a.refuse("SYSTEMERROR", "System error")
 		return
 	}
 	if err != nil {
 		a.fault = sim.HTTP5xx
 		return
 	}
-	describe(a, o)
+	s.describe(a, o, s.tradeState(o))
 	if before.State != sim.Success && o.State == sim.Success {
 		a.paid = &o
 	}
 }
 
-func (s *Server) close(req swiftpass.Fields, a *answer) {
+func (s *Server) close(req Message, a *answer) {
 	o, ok := s.lookup(req, a)
 	if !ok {
 		return
 	}
-	a.fault = s.script.TakeFault(o.OutTradeNo, o.Amount, sim.OpClose)
-	a.f["out_trade_no"] = o.OutTradeNo
-	switch o.State {
-	case sim.Closed, sim.Revoked:
+	if s.scripted(sim.OpClose, o.OutTradeNo, sim.RefundRef{}, a, func(string, sim.Order) {}) {
+		return
+	}
+	a.fault = s.Script().TakeFault(o.OutTradeNo, o.Amount, sim.OpClose)
+	switch {
+	case o.State == sim.Closed || o.State == sim.Revoked:
 		return // closing twice is done already
-	case sim.Success, sim.Refunded:
-		a.refuse("ORDERPAID", "Order paid, cannot be closed")
+	case o.State == sim.Success || o.State == sim.Refunded:
+		a.refuse("ORDERPAID", "Order paid.")
+		return
+	case o.Wallet == string(pos.UnionPay):
+		a.refuse("Order trade type error", "Close order is not applicable to UPI QR payment")
 		return
 	}
 	if age := s.clock().Sub(o.CreatedAt); age < s.o.CloseAfter {
 		a.refuse("Order close fail", fmt.Sprintf("Failed to close order: it cannot be closed within %s of its creation", s.o.CloseAfter))
 		return
 	}
-	if _, err := s.ledger.Close(o.OutTradeNo); err != nil {
+	if _, err := s.Ledger().Close(o.OutTradeNo); err != nil {
 		a.refuse("SYSTEMERROR", "System error")
+		return
 	}
+	s.mu.Lock()
+	delete(s.payError, o.OutTradeNo)
+	s.mu.Unlock()
 }
 
-func (s *Server) refund(req swiftpass.Fields, a *answer) {
+func refundKey(no, rno string) string { return no + "/" + rno }
+
+func (s *Server) refund(req Message, a *answer) {
 	o, ok := s.lookup(req, a)
 	if !ok {
 		return
 	}
-	a.fault = s.script.TakeFault(o.OutTradeNo, o.Amount, sim.OpRefund)
-	a.f["out_trade_no"] = o.OutTradeNo
-	a.f["out_refund_no"] = req["out_refund_no"]
+	no, rno := o.OutTradeNo, req["out_refund_no"]
+	amount, _ := strconv.ParseInt(req["refund_fee"], 10, 64)
 	if req["total_fee"] != strconv.FormatInt(o.Amount, 10) {
 		a.refuse("INVALID_FEE", "Amount error: total_fee is not the order's")
 		return
 	}
-	if o.State != sim.Success && o.State != sim.Refunded {
-		a.refuse("TRADE_STATUS_ERROR", "The transaction status is not allowed for refund")
+	accepted := func(r sim.Refund) {
+		a.f["out_trade_no"] = no
+		a.f["transaction_id"] = o.TransactionID
+		a.f["trade_type"] = walletService[pos.Wallet(o.Wallet)]
+		a.f["out_refund_no"] = rno
+		a.f["refund_id"] = r.RefundID
+		a.f["refund_channel"] = "ORIGINAL"
+		a.f["refund_fee"] = strconv.FormatInt(r.Amount, 10)
+		a.f["fee_type"] = o.Currency
+	}
+	if s.scripted(sim.OpRefund, no, sim.RefundRef{OutRefundNo: rno, Amount: amount}, a, func(_ string, o sim.Order) {
+		for _, r := range o.Refunds {
+			if r.OutRefundNo == rno {
+				accepted(r)
+				return
+			}
+		}
+		accepted(sim.Refund{RefundID: "50" + rno, Amount: amount})
+	}) {
 		return
 	}
-	amount, _ := strconv.ParseInt(req["refund_fee"], 10, 64)
-	_, r, err := s.ledger.Refund(o.OutTradeNo, req["out_refund_no"], amount)
+	a.fault = s.Script().TakeFault(no, o.Amount, sim.OpRefund)
+	if _, r, err := s.Ledger().FindRefund(no, rno); err == nil {
+		// The same out_refund_no again is the same refund (§6.4.2); one
+		// the platform was not sure of is executed now (§6.5.2 NOTSURE).
+		s.mu.Lock()
+		mark := s.refundMark[refundKey(no, rno)]
+		if mark == "NOTSURE" {
+			delete(s.refundMark, refundKey(no, rno))
+		}
+		s.mu.Unlock()
+		switch {
+		case r.Status == sim.RefundRefused:
+			a.refuse("Refund status error", "Refund status error")
+			return
+		case r.Status == sim.RefundPending && mark == "NOTSURE":
+			_, r, _ = s.Ledger().ExecuteRefund(no, rno)
+		}
+		accepted(r)
+		return
+	}
+	if o.State != sim.Success && o.State != sim.Refunded {
+		a.refuse("TRADE_STATUS_ERROR", errMsg["TRADE_STATUS_ERROR"])
+		return
+	}
+	_, r, err := s.Ledger().Refund(no, rno, amount)
 	if err != nil {
 		a.refuse("REFUND_FEE_INVALID", "Invalid refund amount")
 		return
 	}
-	a.f["transaction_id"] = o.TransactionID
-	a.f["trade_type"] = walletService[pos.Wallet(o.Wallet)]
-	a.f["refund_id"] = r.RefundID
-	a.f["refund_channel"] = "ORIGINAL"
-	a.f["refund_fee"] = strconv.FormatInt(r.Amount, 10)
-	a.f["fee_type"] = o.Currency
+	accepted(r)
 }
 
-func (s *Server) refundQuery(req swiftpass.Fields, a *answer) {
+// refundState is the honest refund_status_$n of a refund.
+func (s *Server) refundState(no string, r sim.Refund) string {
+	s.mu.Lock()
+	mark := s.refundMark[refundKey(no, r.OutRefundNo)]
+	s.mu.Unlock()
+	switch {
+	case r.Status == sim.RefundExecuted:
+		return "SUCCESS"
+	case r.Status == sim.RefundRefused:
+		return "FAIL"
+	case mark != "":
+		return mark
+	}
+	return "PROCESSING"
+}
+
+func (s *Server) refundQuery(req Message, a *answer) {
 	o, ok := s.lookup(req, a)
 	if !ok {
 		return
 	}
-	a.fault = s.script.TakeFault(o.OutTradeNo, o.Amount, sim.OpQueryRefund)
-	refunds := o.Refunds
-	if no, id := req["out_refund_no"], req["refund_id"]; no != "" || id != "" {
-		refunds = nil
-		for _, r := range o.Refunds {
-			if id != "" && r.RefundID == id || id == "" && r.OutRefundNo == no {
-				refunds = append(refunds, r)
+	no, rno := o.OutTradeNo, req["out_refund_no"]
+	list := func(o sim.Order, status map[string]string) {
+		refunds := o.Refunds
+		if id := req["refund_id"]; rno != "" || id != "" {
+			refunds = nil
+			for _, r := range o.Refunds {
+				if id != "" && r.RefundID == id || id == "" && r.OutRefundNo == rno {
+					refunds = append(refunds, r)
+				}
 			}
 		}
+		if len(refunds) == 0 {
+			a.refuse("Refund not exists", "Refund do not exist")
+			return
+		}
+		a.f["out_trade_no"] = o.OutTradeNo
+		a.f["transaction_id"] = o.TransactionID
+		a.f["fee_type"] = o.Currency
+		a.f["refund_count"] = strconv.Itoa(len(refunds))
+		for i, r := range refunds {
+			n := strconv.Itoa(i)
+			a.f["out_refund_no_"+n] = r.OutRefundNo
+			a.f["refund_id_"+n] = r.RefundID
+			a.f["refund_channel_"+n] = "ORIGINAL"
+			a.f["refund_fee_"+n] = strconv.FormatInt(r.Amount, 10)
+			st := status[r.OutRefundNo]
+			if st == "" {
+				st = s.refundState(o.OutTradeNo, r)
+			}
+			a.f["refund_status_"+n] = st
+			a.f["refund_time_"+n] = r.At.In(zone).Format(timeLayout)
+		}
 	}
-	if len(refunds) == 0 {
-		a.refuse("Refund not exists", "Refund do not exist")
+	if s.scripted(sim.OpQueryRefund, no, sim.RefundRef{OutRefundNo: rno}, a, func(code string, o sim.Order) {
+		st := strings.TrimPrefix(code, "refund_status=")
+		if st == "NOTSURE" || st == "CHANGE" {
+			s.mu.Lock()
+			s.refundMark[refundKey(no, rno)] = st
+			s.mu.Unlock()
+		}
+		list(o, map[string]string{rno: st})
+	}) {
 		return
 	}
-	a.f["out_trade_no"] = o.OutTradeNo
-	a.f["transaction_id"] = o.TransactionID
-	a.f["fee_type"] = o.Currency
-	a.f["refund_count"] = strconv.Itoa(len(refunds))
-	for i, r := range refunds {
-		n := strconv.Itoa(i)
-		a.f["out_refund_no_"+n] = r.OutRefundNo
-		a.f["refund_id_"+n] = r.RefundID
-		a.f["refund_channel_"+n] = "ORIGINAL"
-		a.f["refund_fee_"+n] = strconv.FormatInt(r.Amount, 10)
-		a.f["refund_status_"+n] = "SUCCESS"
-		a.f["refund_time_"+n] = r.At.In(zone).Format(swiftpass.TimeLayout)
-	}
+	a.fault = s.Script().TakeFault(no, o.Amount, sim.OpQueryRefund)
+	list(o, nil)
 }
 
 func nonce() string {
