@@ -1,6 +1,6 @@
 #!/bin/sh
 # Install posagent on a systemd distribution without dpkg (the .deb from
-# build-deb.sh is the way on Debian and Ubuntu). Run as root from a checkout:
+# from `go run ./packaging/cmd/mkdeb` is the way on Debian and Ubuntu). Run as root from a checkout:
 #
 #   packaging/install.sh [PREFIX]       PREFIX defaults to /usr/local
 #   packaging/install.sh --uninstall [PREFIX]

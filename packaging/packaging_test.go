@@ -1,4 +1,5 @@
-// Package packaging_test builds the Debian package with build-deb.sh and
+// Package packaging_test builds the Debian package with
+// `go run ./packaging/cmd/mkdeb` (nfpm as a library) and
 // checks it as dpkg and an integrator would see it: every path with its mode
 // and owner, the control fields, conffiles, the maintainer scripts, the
 // stamped binary, the shipped configuration and the systemd unit.
@@ -8,8 +9,10 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/md5"
+	"debug/elf"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +20,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -31,25 +35,24 @@ const version = "1.2.3~test+1"
 // /etc/posagent and the config their posagent group (dpkg-statoverride),
 // since the group does not exist when a first install is unpacked.
 var wantTree = map[string]string{
-	"/":                                    "drwxr-xr-x root/root",
-	"/etc/":                                "drwxr-xr-x root/root",
-	"/etc/posagent/":                       "drwxr-x--- root/root",
-	"/etc/posagent/posagent.yaml":          "-rw-r----- root/root",
-	"/lib/":                                "drwxr-xr-x root/root",
-	"/lib/modules-load.d/":                 "drwxr-xr-x root/root",
-	"/lib/modules-load.d/posagent.conf":    "-rw-r--r-- root/root",
-	"/lib/systemd/":                        "drwxr-xr-x root/root",
-	"/lib/systemd/system/":                 "drwxr-xr-x root/root",
-	"/lib/systemd/system/posagent.service": "-rw-r--r-- root/root",
-	"/lib/udev/":                           "drwxr-xr-x root/root",
-	"/lib/udev/rules.d/":                   "drwxr-xr-x root/root",
-	"/lib/udev/rules.d/60-posagent.rules":  "-rw-r--r-- root/root",
-	"/usr/":                                "drwxr-xr-x root/root",
-	"/usr/bin/":                            "drwxr-xr-x root/root",
-	"/usr/bin/posagent":                    "-rwxr-xr-x root/root",
-	"/usr/share/":                          "drwxr-xr-x root/root",
-	"/usr/share/doc/":                      "drwxr-xr-x root/root",
-	"/usr/share/doc/posagent/":             "drwxr-xr-x root/root",
+	"/etc/":                                   "drwxr-xr-x root/root",
+	"/etc/posagent/":                          "drwxr-x--- root/root",
+	"/etc/posagent/posagent.yaml":             "-rw-r----- root/root",
+	"/lib/":                                   "drwxr-xr-x root/root",
+	"/lib/modules-load.d/":                    "drwxr-xr-x root/root",
+	"/lib/modules-load.d/posagent.conf":       "-rw-r--r-- root/root",
+	"/lib/systemd/":                           "drwxr-xr-x root/root",
+	"/lib/systemd/system/":                    "drwxr-xr-x root/root",
+	"/lib/systemd/system/posagent.service":    "-rw-r--r-- root/root",
+	"/lib/udev/":                              "drwxr-xr-x root/root",
+	"/lib/udev/rules.d/":                      "drwxr-xr-x root/root",
+	"/lib/udev/rules.d/60-posagent.rules":     "-rw-r--r-- root/root",
+	"/usr/":                                   "drwxr-xr-x root/root",
+	"/usr/bin/":                               "drwxr-xr-x root/root",
+	"/usr/bin/posagent":                       "-rwxr-xr-x root/root",
+	"/usr/share/":                             "drwxr-xr-x root/root",
+	"/usr/share/doc/":                         "drwxr-xr-x root/root",
+	"/usr/share/doc/posagent/":                "drwxr-xr-x root/root",
 	"/usr/share/doc/posagent/ARCHITECTURE.md": "-rw-r--r-- root/root",
 	"/usr/share/doc/posagent/NOTICE":          "-rw-r--r-- root/root",
 	"/usr/share/doc/posagent/README.md":       "-rw-r--r-- root/root",
@@ -299,7 +302,7 @@ func TestDeb(t *testing.T) {
 // TestScripts lints the scripts in the repository itself, so a syntax error
 // shows even where dpkg-deb is missing.
 func TestScripts(t *testing.T) {
-	for _, p := range []string{"build-deb.sh", "install.sh", "deb/postinst", "deb/prerm", "deb/postrm"} {
+	for _, p := range []string{"install.sh", "deb/postinst", "deb/prerm", "deb/postrm", "rpm/post.sh", "rpm/preun.sh", "rpm/postun.sh"} {
 		fi, err := os.Stat(p)
 		if err != nil {
 			t.Fatal(err)
@@ -441,32 +444,65 @@ func TestGroupsAgree(t *testing.T) {
 	}
 }
 
-// buildDeb runs build-deb.sh into a temporary directory and returns the
-// package's path and whether it was built with cgo (without a C compiler it
-// builds without, as the script allows).
+// buildDeb runs `go run ./packaging/cmd/mkdeb` into a temporary directory
+// and returns the .deb's path and whether it was built with cgo (without a C
+// compiler it builds without, as mkdeb allows). The .rpm built beside it is
+// checked by TestRPM.
 func buildDeb(t *testing.T) (string, bool) {
 	t.Helper()
-	dist := t.TempDir()
-	cmd := exec.Command("./build-deb.sh", version)
-	cmd.Env = append(os.Environ(), "DIST_DIR="+dist)
-	cgo := true
-	if _, err := exec.LookPath("cc"); err != nil {
-		t.Log("no C compiler: building with CGO_ENABLED=0 (no USB-HID)")
-		cmd.Env = append(cmd.Env, "CGO_ENABLED=0")
-		cgo = false
-	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("build-deb.sh: %v\n%s", err, stderr.String())
-	}
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	deb := lines[len(lines)-1]
-	arch := strings.TrimSpace(run(t, "dpkg", "--print-architecture"))
-	if want := filepath.Join(dist, "posagent_"+version+"_"+arch+".deb"); deb != want {
-		t.Fatalf("build-deb.sh printed %q last, want %q", deb, want)
-	}
+	deb, _, cgo := buildPackages(t)
 	return deb, cgo
+}
+
+var (
+	pkgOnce           sync.Once
+	pkgDeb, pkgRPM    string
+	pkgCgo            bool
+	pkgErr            error
+	pkgDir, pkgStderr string
+)
+
+// buildPackages builds both packages once per test binary.
+func buildPackages(t *testing.T) (deb, rpm string, cgo bool) {
+	t.Helper()
+	pkgOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "posagent-pkg")
+		if err != nil {
+			pkgErr = err
+			return
+		}
+		pkgDir = dir
+		cmd := exec.Command("go", "run", "./cmd/mkdeb", "-o", dir, "-version", version)
+		cmd.Env = os.Environ()
+		pkgCgo = true
+		if _, err := exec.LookPath("cc"); err != nil {
+			cmd.Env = append(cmd.Env, "CGO_ENABLED=0")
+			pkgCgo = false
+		}
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			pkgErr = fmt.Errorf("mkdeb: %v\n%s", err, stderr.String())
+			return
+		}
+		lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+		if len(lines) != 2 {
+			pkgErr = fmt.Errorf("mkdeb printed %q, want the .deb and the .rpm", lines)
+			return
+		}
+		pkgDeb, pkgRPM = lines[0], lines[1]
+	})
+	if pkgErr != nil {
+		t.Fatal(pkgErr)
+	}
+	if !pkgCgo {
+		t.Log("no C compiler: built with CGO_ENABLED=0 (no USB-HID)")
+	}
+	arch := strings.TrimSpace(run(t, "dpkg", "--print-architecture"))
+	if want := filepath.Join(pkgDir, "posagent_"+version+"_"+arch+".deb"); pkgDeb != want {
+		t.Fatalf("mkdeb printed %q first, want %q", pkgDeb, want)
+	}
+	return pkgDeb, pkgRPM, pkgCgo
 }
 
 // lintShell runs sh -n on a script, and shellcheck when it is installed.
@@ -544,5 +580,91 @@ func TestPurgeBacksUpTheJournal(t *testing.T) {
 	}
 	if !strings.Contains(string(out), archives[0]) {
 		t.Errorf("purge did not say where the backup is:\n%s", out)
+	}
+}
+
+// TestRPM checks the .rpm built beside the .deb: the RPM lead, and with the
+// rpm tool installed, the same files as the .deb and its own scriptlets.
+func TestRPM(t *testing.T) {
+	if _, err := exec.LookPath("dpkg"); err != nil {
+		t.Skip("dpkg not installed")
+	}
+	_, rpm, _ := buildPackages(t)
+	b, err := os.ReadFile(rpm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 96 || !bytes.Equal(b[:4], []byte{0xed, 0xab, 0xee, 0xdb}) {
+		t.Fatalf("%s does not start with the RPM lead", rpm)
+	}
+	if !strings.Contains(filepath.Base(rpm), version) && !strings.Contains(filepath.Base(rpm), "1.2.3") {
+		t.Errorf("rpm name %s lacks the version", rpm)
+	}
+	if _, err := exec.LookPath("rpm"); err != nil {
+		t.Skip("rpm not installed (apt install rpm): only the lead was checked")
+	}
+	list := run(t, "rpm", "-qlp", rpm)
+	for p := range wantTree {
+		if strings.HasSuffix(p, "/") || strings.HasPrefix(p, "/usr/share/doc/posagent/copyright") {
+			continue
+		}
+		if !strings.Contains(list, p+"\n") {
+			t.Errorf("the rpm lacks %s", p)
+		}
+	}
+	scripts := run(t, "rpm", "-qp", "--scripts", rpm)
+	if !strings.Contains(scripts, "useradd --system") || strings.Contains(scripts, "dpkg-statoverride") {
+		t.Errorf("the rpm's scriptlets are not its own:\n%s", scripts)
+	}
+}
+
+// TestArm64WithHID cross-builds the arm64 package with cgo, as CI does with
+// Debian's gcc-aarch64-linux-gnu, and checks the binary inside is aarch64
+// and carries the USB-HID implementation (karalabe/hid's cgo build with
+// libusb), not the stub a build without cgo gets.
+func TestArm64WithHID(t *testing.T) {
+	const cc = "aarch64-linux-gnu-gcc"
+	if _, err := exec.LookPath(cc); err != nil {
+		t.Skipf("%s not installed (apt install gcc-aarch64-linux-gnu): the arm64 build is not checked", cc)
+	}
+	if _, err := exec.LookPath("dpkg-deb"); err != nil {
+		t.Skip("dpkg-deb not installed")
+	}
+	dir := t.TempDir()
+	cmd := exec.Command("go", "run", "./cmd/mkdeb", "-o", dir, "-version", version, "-arch", "arm64", "-cc", cc, "-formats", "deb")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("mkdeb -arch arm64: %v\n%s", err, out)
+	}
+	deb := filepath.Join(dir, "posagent_"+version+"_arm64.deb")
+	if got := field1(t, deb, "Architecture"); got != "arm64" {
+		t.Errorf("Architecture %q, want arm64", got)
+	}
+	root := t.TempDir()
+	run(t, "dpkg-deb", "-x", deb, root)
+	bin := filepath.Join(root, "usr/bin/posagent")
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	machine := f.Machine
+	f.Close()
+	if machine != elf.EM_AARCH64 {
+		t.Errorf("binary machine %v, want EM_AARCH64", machine)
+	}
+	info := run(t, "go", "version", "-m", bin)
+	for _, want := range []string{"GOARCH=arm64", "CGO_ENABLED=1", "github.com/karalabe/hid"} {
+		if !strings.Contains(info, want) {
+			t.Errorf("build info lacks %q:\n%s", want, info)
+		}
+	}
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only hid_enabled.go (cgo, libusb) has a device type with ReadTimeout.
+	if !bytes.Contains(b, []byte("karalabe/hid.(*hidDevice).ReadTimeout")) {
+		t.Error("the arm64 binary lacks karalabe/hid's cgo implementation: USB-HID scanners would not work")
 	}
 }
