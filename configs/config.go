@@ -52,10 +52,15 @@ type Config struct {
 	Printer *Section `yaml:"printer"`
 	// Display is the customer display: kind terminal (screens on stderr),
 	// web (a page for a second monitor or tablet; options listen,
-	// allow_remote, title, idle_after, qr_pixels: webdisplay.Options),
-	// both (terminal and web, with the web options) or none. No section:
-	// no display.
-	Display  *Section `yaml:"display"`
+	// allow_remote, title, idle_after, qr_pixels, languages,
+	// wallet_languages, rates: webdisplay.Options), pole (a serial 2 x 20
+	// pole display; options port, baud, profile, code_page, idle, title:
+	// poledisplay.Options), both (terminal and web, with the web options)
+	// or none. Several at once: a list of sections, or one section whose
+	// kind is a list and whose options are keyed by kind
+	// ({kind: [web, pole], options: {web: {...}, pole: {...}}}). No
+	// section: no display.
+	Display  Displays `yaml:"display"`
 	Receipt  Receipt  `yaml:"receipt"`
 	Payments Payments `yaml:"payments"`
 
@@ -86,6 +91,60 @@ type Section struct {
 
 // Decode fills v from the section's options, refusing unknown fields.
 func (s Section) Decode(v any) error { return decodeNode(s.Options, v) }
+
+// Displays are the customer displays: the display section is one section,
+// a list of them, or one section with a list of kinds.
+type Displays []Section
+
+// UnmarshalYAML reads one section, a list, or a section whose kind is a
+// list (its options then keyed by kind).
+func (d *Displays) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.SequenceNode {
+		var list []Section
+		if err := n.Decode(&list); err != nil {
+			return err
+		}
+		*d = list
+		return nil
+	}
+	var multi struct {
+		Name    string    `yaml:"name"`
+		Kind    yaml.Node `yaml:"kind"`
+		Options yaml.Node `yaml:"options"`
+	}
+	if err := n.Decode(&multi); err != nil {
+		return err
+	}
+	if multi.Kind.Kind != yaml.SequenceNode {
+		var one Section
+		if err := n.Decode(&one); err != nil {
+			return err
+		}
+		*d = Displays{one}
+		return nil
+	}
+	var kinds []string
+	if err := multi.Kind.Decode(&kinds); err != nil {
+		return err
+	}
+	byKind := map[string]yaml.Node{}
+	if multi.Options.Kind != 0 {
+		if err := multi.Options.Decode(&byKind); err != nil {
+			return fmt.Errorf("display.options: with a list of kinds, options are keyed by kind (options: {web: {...}, pole: {...}}): %w", err)
+		}
+	}
+	seen := map[string]bool{}
+	for _, k := range kinds {
+		seen[k] = true
+		*d = append(*d, Section{Name: multi.Name, Kind: k, Options: byKind[k]})
+	}
+	for k := range byKind {
+		if !seen[k] {
+			return fmt.Errorf("display.options.%s: %s is not one of the kinds %v", k, k, kinds)
+		}
+	}
+	return nil
+}
 
 func decodeNode(n yaml.Node, v any) error {
 	if n.Kind == 0 {
@@ -260,8 +319,14 @@ func (c *Config) Validate() error {
 	if c.Printer != nil && c.Printer.Kind == "" {
 		bad("printer.kind", "required (escpos, virtual or text)")
 	}
-	if c.Display != nil && c.Display.Kind == "" {
-		bad("display.kind", "required (terminal, web, both or none)")
+	for i, d := range c.Display {
+		if d.Kind == "" {
+			f := "display.kind"
+			if len(c.Display) > 1 {
+				f = fmt.Sprintf("display[%d].kind", i)
+			}
+			bad(f, "required (terminal, web, pole, both or none)")
+		}
 	}
 	switch c.Receipt.Copies {
 	case "customer", "merchant", "both", "none":

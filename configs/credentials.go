@@ -38,8 +38,12 @@ func (c *Config) resolveCredentials() error {
 	if c.Printer != nil {
 		walk("printer.options", &c.Printer.Options)
 	}
-	if c.Display != nil {
-		walk("display.options", &c.Display.Options)
+	for i := range c.Display {
+		f := "display.options"
+		if len(c.Display) > 1 {
+			f = fmt.Sprintf("display[%d].options", i)
+		}
+		walk(f, &c.Display[i].Options)
 	}
 	return errors.Join(errs...)
 }

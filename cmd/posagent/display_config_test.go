@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/creack/pty"
+
 	"github.com/posagent/posagent"
 	"github.com/posagent/posagent/configs"
 	"github.com/posagent/posagent/hw/display"
@@ -27,6 +29,7 @@ func TestDisplayKindsFromConfig(t *testing.T) {
 		listen     string
 		title      string
 		idleAfter  time.Duration
+		poles      int
 		err        string
 	}{
 		{name: "no section", yaml: ""},
@@ -39,14 +42,26 @@ func TestDisplayKindsFromConfig(t *testing.T) {
 		{name: "tablet on the network", yaml: "display: {kind: web, options: {listen: '0.0.0.0:8418', allow_remote: true}}", web: true, listen: "0.0.0.0:8418", title: "Tea House"},
 		{name: "off loopback", yaml: "display: {kind: web, options: {listen: '0.0.0.0:8418'}}", err: "not a loopback address"},
 		{name: "unknown option", yaml: "display: {kind: web, options: {port: 8418}}", err: "display.options"},
-		{name: "unknown kind", yaml: "display: {kind: pole}", err: `display.kind "pole" is not one of terminal, web, both, none`},
+		{name: "unknown kind", yaml: "display: {kind: hologram}", err: `display.kind "hologram" is not one of terminal, web, pole, both, none`},
+		{name: "pole without a port", yaml: "display: {kind: pole}", err: "display.options: poledisplay: port is required"},
+		{name: "pole", yaml: "display: {kind: pole, options: {port: /dev/ttyUSB1, profile: cd5220}}", poles: 1},
+		{name: "a list of kinds", yaml: "display: {kind: [web, pole, terminal], options: {web: {listen: '127.0.0.1:9002'}, pole: {port: /dev/ttyUSB1}}}",
+			terminal: true, web: true, listen: "127.0.0.1:9002", title: "Tea House", poles: 1},
+		{name: "a list of sections", yaml: "display: [{kind: terminal}, {kind: pole, options: {port: /dev/ttyUSB1}}, {kind: pole, options: {port: /dev/ttyUSB2}}]",
+			terminal: true, poles: 2},
+		{name: "a list of kinds with options not keyed by kind", yaml: "display: {kind: [web, pole], options: {listen: '127.0.0.1:9002'}}", err: "listen is not one of the kinds"},
+		{name: "two web pages", yaml: "display: [{kind: web}, {kind: both}]", err: "a second web display"},
+		{name: "bad pole in a list", yaml: "display: [{kind: terminal}, {kind: pole, options: {port: /dev/ttyUSB1, code_page: ebcdic}}]", err: "display[1].options: poledisplay: code_page"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg, err := configs.Parse([]byte(displayTestGateway + c.yaml))
-			if err != nil {
+			if err != nil && (c.err == "" || !strings.Contains(err.Error(), c.err)) {
 				t.Fatal(err)
 			}
-			s, err := parseDisplay(cfg)
+			var s displaySetup
+			if err == nil {
+				s, err = parseDisplay(cfg)
+			}
 			if c.err != "" {
 				if err == nil || !strings.Contains(err.Error(), c.err) {
 					t.Fatalf("error %v, want one containing %q", err, c.err)
@@ -56,8 +71,13 @@ func TestDisplayKindsFromConfig(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if s.terminal != c.terminal || (s.web != nil) != c.web {
-				t.Fatalf("terminal %v web %v, want %v %v", s.terminal, s.web != nil, c.terminal, c.web)
+			if s.terminal != c.terminal || (s.web != nil) != c.web || len(s.poles) != c.poles {
+				t.Fatalf("terminal %v web %v poles %d, want %v %v %d", s.terminal, s.web != nil, len(s.poles), c.terminal, c.web, c.poles)
+			}
+			for _, p := range s.poles {
+				if p.Title != "Tea House" {
+					t.Errorf("pole title %q, want the merchant's name", p.Title)
+				}
 			}
 			if s.web != nil && (s.web.Listen != c.listen || s.web.Title != c.title || s.web.IdleAfter != c.idleAfter) {
 				t.Errorf("web options %+v, want listen %q title %q idle_after %v", *s.web, c.listen, c.title, c.idleAfter)
@@ -130,4 +150,48 @@ func scanPromptScreen(t *testing.T) display.Screen {
 		t.Fatal(err)
 	}
 	return display.Screen{Kind: display.ScanPrompt, Amount: m, State: pos.StateAwaitingCode, Message: "Please show your payment code"}
+}
+
+// TestSeveralDisplaysAtOnce: a list of kinds shows every screen on each,
+// the pole display on a pseudo-terminal.
+func TestSeveralDisplaysAtOnce(t *testing.T) {
+	m, sl, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminals: %v", err)
+	}
+	defer m.Close()
+	defer sl.Close()
+	cfg, err := configs.Parse([]byte(displayTestGateway + "display: {kind: [terminal, pole], options: {pole: {port: '" + sl.Name() + "', profile: cd5220}}}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := parseDisplay(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var term strings.Builder
+	d, _, err := s.start(&term, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Show(t.Context(), scanPromptScreen(t)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(term.String(), "Amount due: 18.00 CNY") {
+		t.Errorf("the terminal got %q", term.String())
+	}
+	want := "\x1bQA" + "Amount due          " + "\r" + "\x1bQB" + "           CNY 18.00" + "\r"
+	var got []byte
+	buf := make([]byte, 256)
+	for !strings.Contains(string(got), want) {
+		_ = m.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, err := m.Read(buf)
+		if err != nil {
+			t.Fatalf("the pole display got %q, want it to end with %q: %v", got, want, err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if !strings.HasPrefix(string(got), "\x1b@\x0c\x1bQAWelcome") || !strings.Contains(string(got), "Tea House") {
+		t.Errorf("the pole display was not initialised with the welcome screen and the merchant's name: %q", got)
+	}
 }
