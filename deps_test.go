@@ -96,6 +96,9 @@ func TestForbiddenImports(t *testing.T) {
 		{"allpaysim is a second reading: it imports nothing of gateways/allpay",
 			func(p string) bool { return ours(p, "gateways/allpay/allpaysim") },
 			func(d string) bool { return d == module+"/gateways/allpay" }},
+		{"allinpaysim is a second reading: it imports nothing of gateways/allinpay",
+			func(p string) bool { return ours(p, "gateways/allinpay/allinpaysim") },
+			func(d string) bool { return d == module+"/gateways/allinpay" }},
 		// flows/truthtest is test support: the truth check drives a real
 		// runner on a real SQLite journal against a gateway's simulator,
 		// so it may import store/sqlite and gateways/sim, but no adapter

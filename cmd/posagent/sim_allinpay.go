@@ -32,7 +32,10 @@ func init() {
 				// (a void, which Allinpay offers only for paid orders)
 				// waits for that, and the payment ends reversed.
 				WalletTimeout: demoTiming.PayTimeout + 2*time.Second,
-				Logger:        log,
+				// expireTime's minute is the demo's QR timeout: a QR
+				// order of a wallet that cannot be closed expires with it.
+				Minute: demoTiming.QRTimeout,
+				Logger: log,
 			}
 			if err := ks.Load(&o); err != nil {
 				return nil, err

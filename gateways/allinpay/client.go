@@ -590,7 +590,18 @@ func (c *Client) Refund(ctx context.Context, req gateways.RefundRequest) (gatewa
 	if err != nil {
 		return gateways.Result{}, err
 	}
-	res := c.refundResult(op, tt, r, classify(opRefund, r), req)
+	v := classify(opRefund, r)
+	res := c.refundResult(op, tt, r, v, req)
+	if v.code == "0022" && res.Mismatch == "" {
+		// "The order is recurrent": this refund number is known, so the
+		// request is a retry. What became of the first is read, never
+		// assumed; anything the read cannot settle stays Unknown.
+		q, err := c.QueryRefund(ctx, req)
+		if err == nil && q.Status != gateways.StatusUnknown {
+			q.Detail = res.Detail + "; " + q.Detail
+			return q, nil
+		}
+	}
 	return res, nil
 }
 

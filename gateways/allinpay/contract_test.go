@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,6 +48,19 @@ func (c *controller) Notification(outTradeNo string, f sim.Fault) (http.Header, 
 	return c.srv.Notification(outTradeNo, f)
 }
 
+// The truth check's handle: the simulator's own documented answers.
+var _ gatewaytest.Truther = (*controller)(nil)
+
+func (c *controller) Answers(op sim.Op, method string) []sim.DocumentedAnswer {
+	return c.srv.Answers(op, method)
+}
+
+func (c *controller) ScriptAnswer(outTradeNo string, op sim.Op, a sim.Answer) {
+	c.srv.ScriptAnswer(outTradeNo, op, a)
+}
+
+func (c *controller) Order(outTradeNo string) (sim.Order, bool) { return c.srv.Order(outTradeNo) }
+
 func (c *controller) Stop() {
 	c.ts.Close()
 	c.transport.CloseIdleConnections()
@@ -54,14 +68,19 @@ func (c *controller) Stop() {
 
 // pair is a client and simulator over real loopback HTTP with fast
 // timings: queries every 50 ms, which the simulator enforces (40 ms).
+// Every other pair's simulator answers in JSON, the spec's other
+// key-value form, so the suite runs over both.
 type pair struct {
 	client *allinpay.Client
 	ctl    *controller
 }
 
+var pairs atomic.Int64
+
 func newPair(t *testing.T, notifyURL string) pair {
 	t.Helper()
-	so := allinpaysim.Options{NotifyURL: notifyURL, MinQueryInterval: 40 * time.Millisecond, Hold: 5 * time.Second, WalletTimeout: 1500 * time.Millisecond}
+	so := allinpaysim.Options{NotifyURL: notifyURL, MinQueryInterval: 40 * time.Millisecond, Hold: 5 * time.Second,
+		WalletTimeout: 1500 * time.Millisecond, Minute: time.Second, JSON: pairs.Add(1)%2 == 0}
 	if err := keySet.Load(&so); err != nil {
 		t.Fatal(err)
 	}
