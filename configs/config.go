@@ -6,7 +6,6 @@
 package configs
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -150,14 +149,7 @@ func decodeNode(n yaml.Node, v any) error {
 	if n.Kind == 0 {
 		return nil // no options: the implementation's defaults
 	}
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	if err := enc.Encode(&n); err != nil {
-		return err
-	}
-	dec := yaml.NewDecoder(&buf)
-	dec.KnownFields(true)
-	return dec.Decode(v)
+	return decodeStrict(&n, v)
 }
 
 // Receipt is what every receipt carries.
@@ -210,11 +202,19 @@ func Load(path string) (*Config, error) {
 // Parse decodes YAML, refusing unknown fields, then applies defaults and
 // validates.
 func Parse(b []byte) (*Config, error) {
-	var c Config
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil {
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
 		return nil, fmt.Errorf("parsing YAML: %w", err)
+	}
+	if root.Kind == 0 || (root.Kind == yaml.DocumentNode && (len(root.Content) == 0 || root.Content[0].Kind == yaml.ScalarNode && root.Content[0].Value == "")) {
+		return nil, errors.New("the file is empty: it needs at least a gateways: section (configs/posagent.example.yaml documents every setting)")
+	}
+	if root.Kind == yaml.DocumentNode && root.Content[0].Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("line %d: the file must be a set of settings (key: value), not a single value or a list", root.Content[0].Line)
+	}
+	var c Config
+	if err := decodeStrict(&root, &c); err != nil {
+		return nil, err
 	}
 	if err := c.resolveCredentials(); err != nil {
 		return nil, err

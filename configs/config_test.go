@@ -68,7 +68,7 @@ func TestInvalidConfigsNameTheField(t *testing.T) {
 		{"gateways: [{name: g, kind: mmsp}]\nreceipt: {copies: three}", "receipt.copies"},
 		{"gateways: [{name: g, kind: mmsp}]\npayments: {await_code_timeout: 1s}", "await_code_timeout"},
 		{"gateways: [{name: g, kind: mmsp}]\nscanners: [{name: s}]", "scanners[0].kind"},
-		{"gateway: [{name: g, kind: mmsp}]", "field gateway not found"},
+		{"gateway: [{name: g, kind: mmsp}]", "unknown setting \"gateway\""},
 	}
 	for _, tt := range tests {
 		_, err := configs.Parse([]byte(tt.yaml))

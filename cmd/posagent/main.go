@@ -7,6 +7,7 @@
 //	posagent refund PAYMENT_ID        refund a payment, in part or in full
 //	posagent simulate --gateway mmsp  run a gateway simulator on its own
 //	posagent devices [--config FILE]  list serial ports and HID devices, and the printer's status
+//	posagent config check FILE        check a configuration without side effects
 //	posagent backup FILE              an online, consistent copy of the payment journal
 //	posagent version
 //
@@ -44,6 +45,7 @@ func commands() []command {
 		{"simulate", "run a gateway simulator on its own", runSimulate},
 		{"summary", "show (and --print) the end-of-day summary of a running daemon", runSummary},
 		{"devices", "list serial ports and HID devices; with --config, the printer's status", runDevices},
+		{"config", "check a configuration file (config check FILE) without opening anything", runConfig},
 		{"backup", "write a consistent copy of the payment journal, while the daemon runs", runBackup},
 		{"version", "print the version", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stdout, "posagent", version)

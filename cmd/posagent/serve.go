@@ -22,6 +22,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *check {
+		// The same check as `posagent config check`: nothing is opened,
+		// created or called.
+		return checkConfigFile(*cfgPath, stdout)
+	}
 	cfg, err := configs.Load(*cfgPath)
 	if err != nil {
 		return &exitError{code: 2, err: err}
@@ -60,14 +65,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	dispSetup, err := parseDisplay(cfg)
 	if err != nil {
 		return &exitError{code: 2, err: err}
-	}
-	if *check {
-		pr := "no printer"
-		if receipts != nil {
-			pr = "printer " + receipts.describe
-		}
-		fmt.Fprintf(stdout, "config %s is valid: %d gateway(s), %d scanner(s), %s\n", *cfgPath, len(gws), len(scanners), pr)
-		return nil
 	}
 	parts, err := openCommonAt(cfg.StateDir, cfg.TokenFile, log)
 	if err != nil {
