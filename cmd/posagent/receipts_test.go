@@ -41,7 +41,7 @@ func TestPrinterConfigRefusals(t *testing.T) {
 		{"printer: {kind: escpos, options: {transport: usb, address: 10.0.0.9}}", "printer.options.address: only for transport tcp"},
 		{"printer: {kind: escpos, options: {transport: tcp, address: 10.0.0.9, profile: 76mm}}", `printer.options.profile: unknown printer profile "76mm"`},
 		{"printer: {kind: escpos, options: {transport: tcp, address: 10.0.0.9, write_timeout: -1s}}", "printer.options.write_timeout: -1s is negative"},
-		{"printer: {kind: escpos, options: {transport: usb, papper: 80mm}}", "printer.options: yaml: unmarshal errors:\n  line 1: field papper not found"},
+		{"printer: {kind: escpos, options: {transport: usb, papper: 80mm}}", `printer.options: line 4: unknown setting "papper"`},
 		{"printer: {kind: virtual, options: {profile: 76mm}}", "printer.options.profile:"},
 		{"printer: {kind: text, options: {columns: -2}}", "printer.options.columns: -2 is negative"},
 		{"printer: {kind: escpos, options: {transport: serial, path: /nonexistent/ttyUSB9}}", "printer: opening escpos serial printer"},
