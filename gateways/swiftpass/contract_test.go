@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posagent/posagent/flows/truthtest"
 	"github.com/posagent/posagent/gateways"
 	"github.com/posagent/posagent/gateways/gatewaytest"
 	"github.com/posagent/posagent/gateways/sim"
@@ -95,6 +96,12 @@ func simClientOptions(so swiftpasssim.Options, endpoint, notifyURL string) swift
 // timings: polls every 20 ms, closes accepted 100 ms after the order.
 func newPair(t *testing.T, st swiftpass.SignType, notifyURL string) (*swiftpass.Client, controller) {
 	t.Helper()
+	return newFastPair(t, st, notifyURL, func(co *swiftpass.Options) { co.PollInterval = 20 * time.Millisecond })
+}
+
+// newFastPair is newPair with the client's options adjusted by tune.
+func newFastPair(t *testing.T, st swiftpass.SignType, notifyURL string, tune func(*swiftpass.Options)) (*swiftpass.Client, controller) {
+	t.Helper()
 	so := swiftpasssim.DemoOptions()
 	so.SignType = string(st)
 	so.CloseAfter = 100 * time.Millisecond
@@ -114,7 +121,7 @@ func newPair(t *testing.T, st swiftpass.SignType, notifyURL string) (*swiftpass.
 		notifyURL = "http://127.0.0.1:9/swiftpass/notify" // nobody listens; deliveries fail harmlessly
 	}
 	co := simClientOptions(so, ts.URL+"/pay/gateway", notifyURL)
-	co.PollInterval = 20 * time.Millisecond
+	tune(&co)
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
 	c, err := swiftpass.New(co, gateways.Env{HTTPClient: &http.Client{Transport: tr}})
@@ -122,6 +129,46 @@ func newPair(t *testing.T, st swiftpass.SignType, notifyURL string) (*swiftpass.
 		t.Fatal(err)
 	}
 	return c, controller{srv: srv, ts: ts, transport: tr}
+}
+
+// TestTruth is the truth check (flows/truthtest): a real Runner and
+// RefundRunner against the adapter and its simulator, for every answer the
+// simulator's reading of the spec documents on every call, with every
+// truth it allows; the till's final state must agree with the ledger.
+// QR orders are payable for 3 s here, so a cell that leaves one open ends
+// by the till's close within the check's bound.
+func TestTruth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the truth check runs a till per cell")
+	}
+	truthtest.Run(t, truthtest.Harness{
+		Harness: gatewaytest.Harness{
+			New: func(t *testing.T, cfg gatewaytest.Config) (gateways.Gateway, gatewaytest.Controller) {
+				return newFastPair(t, swiftpass.MD5, cfg.NotifyURL, func(co *swiftpass.Options) {
+					co.QRTimeout, co.CallTimeout, co.PollInterval = 3*time.Second, time.Second, 50*time.Millisecond
+					co.RetryBackoff, co.RetryBackoffMax = 100*time.Millisecond, 500*time.Millisecond
+				})
+			},
+			Currency: swiftpass.DefaultCurrency,
+		},
+		KnownFailures: knownTruthFailures,
+		Bound:         30 * time.Second,
+	})
+}
+
+// knownTruthFailures are truth-check cells that fail until the flows honour
+// what the adapter reports (issue 8, the "core" part); each names why.
+var knownTruthFailures = map[string]string{
+	// §6.6.1: a failed order must be closed "to avoid repeated payment";
+	// the flows end PAYERROR failed without closing it, so a customer who
+	// pays again is charged while the till says failed.
+	"query/qr/trade_state=PAYERROR/done": "issue 8 core: QR failed → close, charged-after-failed flag",
+	// §6.5.2 NOTSURE asks for the refund to be sent again with the same
+	// out_refund_no (Result.Resend); the flows only query, for ever.
+	"query_refund/qr/refund_status=NOTSURE/pending": "issue 8 core: Result.Resend",
+	// §6.5.2 CHANGE: refunded offline; the flows keep querying an Unknown
+	// for ever instead of holding it for the operator (Result.Alert).
+	"query_refund/qr/refund_status=CHANGE/pending": "issue 8 core: Result.Alert",
 }
 
 func TestContract(t *testing.T) {
