@@ -72,6 +72,13 @@ type Payment struct {
 	// answer about this payment contradicted the journal): the last such
 	// message, for the API and the logs. Empty when all is well.
 	Alert string
+	// Reference is the till's own order id, if it gave one: stored,
+	// returned and searchable, never sent to the gateway.
+	Reference string
+	// Lane names the scanners and display of the till the payment was
+	// taken at ("" is the default lane); one payment per lane waits for a
+	// scan at a time.
+	Lane string
 }
 
 // Flag names why an event was recorded besides (or instead of) a state

@@ -65,6 +65,10 @@ type Change struct {
 	// write, so a payment never becomes final without the receipts it
 	// owes. A Journal that is not a PrintQueue refuses a Change with Prints.
 	Prints []PrintJob
+	// Idempotency, when set, records the API call's Idempotency-Key in the
+	// same write (its PaymentID defaults to the payment's). A Journal that
+	// is not an Idempotency store refuses a Change with one.
+	Idempotency *IdempotencyKey
 }
 
 // Journal is the durable record. Implementations must make Append atomic and
@@ -209,6 +213,9 @@ type RefundChange struct {
 	// Prints adds the refund's receipts (Kind ReceiptRefund*, RefundID and
 	// PaymentID default to the refund's) in the same write.
 	Prints []PrintJob
+	// Idempotency, when set, records the API call's Idempotency-Key in the
+	// same write (its RefundID and PaymentID default to the refund's).
+	Idempotency *IdempotencyKey
 }
 
 // ErrNumberUsed is wrapped by the pos.Conflict error of a write whose

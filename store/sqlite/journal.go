@@ -133,6 +133,15 @@ func (db *DB) Append(ctx context.Context, c store.Change) error {
 			return classify(op, err)
 		}
 	}
+	if k := c.Idempotency; k != nil {
+		kk := *k
+		if kk.PaymentID == "" {
+			kk.PaymentID = p.ID
+		}
+		if err := insertKey(ctx, tx, op, kk); err != nil {
+			return err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return classify(op, err)
 	}
@@ -164,6 +173,8 @@ func validateChange(op string, c store.Change) error {
 		// Defence in depth: the journal never holds a full payment code.
 		// The value is not echoed, in case it is one.
 		return pos.Errorf(pos.Invalid, op, "payment %s: CodeMasked is not masked (no '*'); refusing to journal what may be a full payment code", p.ID)
+	case len(p.Reference) > 64 || len(p.Lane) > 32:
+		return pos.Errorf(pos.Invalid, op, "payment %s: reference (64 bytes) or lane (32 bytes) too long", p.ID)
 	case p.Polls < 0:
 		return pos.Errorf(pos.Invalid, op, "payment %s: negative Polls %d", p.ID, p.Polls)
 	case c.At.IsZero():
@@ -190,6 +201,8 @@ func checkImmutable(op string, cur, next pos.Payment) error {
 		return pos.Errorf(pos.Invalid, op, "payment %s: method %q cannot change to %q", cur.ID, cur.Method, next.Method)
 	case !next.CreatedAt.Equal(cur.CreatedAt):
 		return pos.Errorf(pos.Invalid, op, "payment %s: CreatedAt cannot change", cur.ID)
+	case next.Reference != cur.Reference, next.Lane != cur.Lane:
+		return pos.Errorf(pos.Invalid, op, "payment %s: the till's reference and lane are fixed once journaled", cur.ID)
 	}
 	return nil
 }
@@ -246,12 +259,12 @@ func encodeNewOp(op string, o store.Op, paymentID string, at time.Time) ([]any, 
 const paymentColumns = `id, out_trade_no, gateway, method, amount_minor, currency, wallet,
 	code_masked, code_hash, state, reason, transaction_id, code_url, cancel_requested,
 	created_at, updated_at, submitted_at, deadline, polls, description,
-	answered_at, last_query_at, charged_late, alert`
+	answered_at, last_query_at, charged_late, alert, reference, lane`
 
 const selectPayment = `SELECT ` + paymentColumns + ` FROM payments`
 
 const insertPayment = `INSERT INTO payments (` + paymentColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // updatePayment takes the same arguments as insertPayment, id first.
 const updatePayment = `UPDATE payments SET
@@ -259,7 +272,8 @@ const updatePayment = `UPDATE payments SET
 	wallet = ?7, code_masked = ?8, code_hash = ?9, state = ?10, reason = ?11,
 	transaction_id = ?12, code_url = ?13, cancel_requested = ?14, created_at = ?15,
 	updated_at = ?16, submitted_at = ?17, deadline = ?18, polls = ?19, description = ?20,
-	answered_at = ?21, last_query_at = ?22, charged_late = ?23, alert = ?24
+	answered_at = ?21, last_query_at = ?22, charged_late = ?23, alert = ?24,
+	reference = ?25, lane = ?26
 	WHERE id = ?1`
 
 // encodePayment returns p as arguments in paymentColumns order.
@@ -280,7 +294,7 @@ func encodePayment(op string, p pos.Payment) ([]any, error) {
 		p.ID, p.OutTradeNo, p.Gateway, string(p.Method), p.Amount.Minor, string(p.Amount.Currency), string(p.Wallet),
 		p.CodeMasked, p.CodeHash, string(p.State), p.Reason, p.TransactionID, p.CodeURL.Reveal(), p.CancelRequested,
 		times[0], times[1], times[2], times[3], p.Polls, p.Description,
-		times[4], times[5], p.ChargedLate, p.Alert,
+		times[4], times[5], p.ChargedLate, p.Alert, p.Reference, p.Lane,
 	}, nil
 }
 
@@ -319,7 +333,7 @@ func scanPayment(s scanner) (pos.Payment, error) {
 	err := s.Scan(&p.ID, &p.OutTradeNo, &p.Gateway, &method, &p.Amount.Minor, &currency, &wallet,
 		&p.CodeMasked, &p.CodeHash, &state, &p.Reason, &p.TransactionID, &url, &p.CancelRequested,
 		&created, &updated, &submitted, &dl, &p.Polls, &p.Description,
-		&answered, &lastQuery, &p.ChargedLate, &p.Alert)
+		&answered, &lastQuery, &p.ChargedLate, &p.Alert, &p.Reference, &p.Lane)
 	if err != nil {
 		return pos.Payment{}, err
 	}

@@ -46,6 +46,8 @@ func samplePayment(id string) pos.Payment {
 		Deadline:        t0.Add(time.Minute),
 		Polls:           3,
 		Description:     "咖啡 x2",
+		Reference:       "till-order-" + id,
+		Lane:            "lane-2",
 	}
 }
 

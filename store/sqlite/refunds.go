@@ -146,6 +146,18 @@ func (db *DB) AppendRefund(ctx context.Context, c store.RefundChange) error {
 			return classify(op, err)
 		}
 	}
+	if k := c.Idempotency; k != nil {
+		kk := *k
+		if kk.RefundID == "" {
+			kk.RefundID = r.ID
+		}
+		if kk.PaymentID == "" {
+			kk.PaymentID = r.PaymentID
+		}
+		if err := insertKey(ctx, tx, op, kk); err != nil {
+			return err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return classify(op, err)
 	}
