@@ -207,4 +207,3 @@ func (db *DB) RefundEventsAfter(ctx context.Context, after int64, limit int) ([]
 			return e, err
 		}, after, limit)
 }
-
