@@ -171,11 +171,13 @@ func Decide(p pos.Payment, in Input, now time.Time, t gateways.Timing) Decision 
 		if in.Err != nil {
 			switch pos.KindOf(in.Err) {
 			case pos.Invalid:
-				return to(pos.StateFailed, "refused before sending: "+errMessage(in.Err))
+				// The technical cause is the event's detail (and the
+				// log); the reason is what the customer reads.
+				return to(pos.StateFailed, "The payment could not be sent. Nothing was charged.")
 			case pos.Unavailable:
 				// The request was never written, so the gateway cannot
 				// have acted on it (gateways.Do).
-				return to(pos.StateFailed, "gateway unreachable, nothing was sent: "+errMessage(in.Err))
+				return to(pos.StateFailed, "The payment service could not be reached. Nothing was charged.")
 			}
 			if p.CancelRequested {
 				return unwind("cancelled by cashier; submit outcome unknown")

@@ -140,11 +140,11 @@ func DecideRefund(r pos.Refund, in RefundInput, now time.Time, t RefundTiming) R
 		if in.Err != nil {
 			switch pos.KindOf(in.Err) {
 			case pos.Invalid:
-				return to(pos.RefundFailed, "refused before sending: "+errMessage(in.Err))
+				return to(pos.RefundFailed, "The refund could not be sent. Nothing was refunded.")
 			case pos.Unavailable:
 				// Never written (gateways.Do): the gateway cannot have
 				// acted on it.
-				return to(pos.RefundFailed, "gateway unreachable, nothing was sent: "+errMessage(in.Err))
+				return to(pos.RefundFailed, "The refund service could not be reached. Nothing was refunded.")
 			case pos.NotFound:
 				// The gateway answered that it has no such payment order:
 				// it refunded nothing.

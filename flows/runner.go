@@ -52,6 +52,16 @@ type Options struct {
 	// Tick is how often the outbox is checked when nothing wakes it
 	// (default 200 ms). It bounds how late a due operation runs.
 	Tick time.Duration
+	// Route chooses the gateway for a request that names none, by method
+	// and wallet (the wallet is "" for a micropay whose code is still to
+	// be scanned); "" falls back to DefaultGateway. Nil: the default.
+	Route func(pos.Method, pos.Wallet) string
+	// Lanes names the lanes besides the default one (""). A request for
+	// another lane is refused.
+	Lanes []string
+	// LaneOf says which lane a scanner (by its configured name) belongs
+	// to. Nil: every scanner is the default lane's.
+	LaneOf func(source string) string
 }
 
 // Runner drives payments: it journals each decision, then acts on it.
@@ -67,6 +77,11 @@ type Runner struct {
 	beats    heartbeat // one beat per loop iteration, for Alive
 	notes    notificationsSeen
 	decideMu sync.Mutex // held by apply from reading a payment to journaling its change
+
+	laneMu   sync.Mutex               // held by begin from checking a lane to journaling the new payment
+	bg       sync.WaitGroup           // submits Create left running
+	since    map[string]time.Time     // awaiting payment -> when it began waiting in this process
+	refusals map[string][]ScanRefusal // awaiting payment -> scans it refused
 }
 
 // NewRunner validates opts and returns a Runner. Call Run to start it.
@@ -107,6 +122,8 @@ func NewRunner(opts Options) (*Runner, error) {
 		inflight: map[int64]bool{},
 		awaiting: map[string]func(){},
 		wake:     make(chan struct{}, 1),
+		since:    map[string]time.Time{},
+		refusals: map[string][]ScanRefusal{},
 	}, nil
 }
 
@@ -121,6 +138,18 @@ type StartRequest struct {
 	// Wallet is required for a merchant QR payment.
 	Wallet      pos.Wallet
 	Description string
+	// Reference is the till's own order id (optional; stored and
+	// searchable, at most 64 bytes).
+	Reference string
+	// Lane is the till whose scanners and display take the payment; ""
+	// is the default lane. One payment per lane waits for a scan.
+	Lane string
+	// Replace cancels the payment waiting for a scan in the lane, if
+	// any, instead of refusing this one (see WaitingError).
+	Replace bool
+	// Idempotency, when set, is journaled in the same write as the new
+	// payment (store.Change.Idempotency).
+	Idempotency *store.IdempotencyKey
 }
 
 func (r *Runner) gateway(name string) (string, gateways.Gateway, error) {
@@ -137,78 +166,14 @@ func (r *Runner) gateway(name string) (string, gateways.Gateway, error) {
 // Start validates req, journals the payment, and for a micropay with a code
 // (or a merchant QR) submits it before returning. It returns the payment as
 // it stands after the submit's answer (or awaiting a code). Invalid requests
-// are refused before anything is journaled.
+// are refused before anything is journaled. Create is the same without
+// waiting for the gateway.
 func (r *Runner) Start(ctx context.Context, req StartRequest) (pos.Payment, error) {
-	const op = "flows.Start"
-	name, g, err := r.gateway(req.Gateway)
-	if err != nil {
-		return pos.Payment{}, err
+	p, submit, err := r.begin(ctx, req)
+	if err != nil || submit == nil {
+		return p, err
 	}
-	if !req.Amount.Currency.Valid() || req.Amount.Minor <= 0 {
-		return pos.Payment{}, pos.Errorf(pos.Invalid, op, "amount must be positive, in a supported currency")
-	}
-	caps := g.Capabilities()
-	if !caps.Accepts(req.Amount.Currency) {
-		return pos.Payment{}, pos.Errorf(pos.Invalid, op, "gateway %s does not accept %s", name, req.Amount.Currency)
-	}
-	now := r.opts.Clock.Now()
-	p := pos.Payment{
-		ID:          newPaymentID(),
-		OutTradeNo:  newOutTradeNo(now),
-		Gateway:     name,
-		Method:      req.Method,
-		Amount:      req.Amount,
-		CreatedAt:   now,
-		UpdatedAt:   now,
-		Description: req.Description,
-	}
-	if p.Description == "" {
-		p.Description = "POS purchase"
-	}
-	switch req.Method {
-	case pos.Micropay:
-		if _, ok := g.(gateways.Micropayer); !ok || len(caps.Micropay) == 0 {
-			return pos.Payment{}, pos.Errorf(pos.Invalid, op, "gateway %s cannot take customer-presented codes (micropay)", name)
-		}
-		if req.Code.IsZero() {
-			p.State = pos.StateAwaitingCode
-			p.Deadline = now.Add(r.opts.AwaitCodeTimeout)
-			if err := r.create(ctx, &p, "waiting for a payment code to be scanned"); err != nil {
-				return pos.Payment{}, err
-			}
-			r.addAwaiting(p.ID)
-			r.show(ctx, display.Screen{Kind: display.ScanPrompt, PaymentID: p.ID, Amount: p.Amount, State: p.State, Message: "Please show your payment code"})
-			return p, nil
-		}
-		if !caps.Supports(pos.Micropay, req.Code.Wallet()) {
-			return pos.Payment{}, pos.Errorf(pos.Invalid, op, "gateway %s does not take %s payment codes", name, req.Code.Wallet().DisplayName())
-		}
-		r.stampCode(&p, req.Code)
-		p.State = pos.StateSubmitting
-		p.SubmittedAt = now
-		p.Deadline = now.Add(timing(g).PayTimeout)
-		if err := r.create(ctx, &p, "submitting "+req.Code.Wallet().DisplayName()+" micropay"); err != nil {
-			return pos.Payment{}, err
-		}
-		return r.submitMicropay(ctx, g, p, req.Code)
-	case pos.MerchantQR:
-		qc, ok := g.(gateways.QRCreator)
-		if !ok || !caps.Supports(pos.MerchantQR, req.Wallet) {
-			return pos.Payment{}, pos.Errorf(pos.Invalid, op, "gateway %s cannot create %s merchant QR codes", name, req.Wallet.DisplayName())
-		}
-		p.Wallet = req.Wallet
-		p.State = pos.StateSubmitting
-		p.SubmittedAt = now
-		p.Deadline = now.Add(timing(g).QRTimeout)
-		if err := r.create(ctx, &p, "creating "+req.Wallet.DisplayName()+" merchant QR order"); err != nil {
-			return pos.Payment{}, err
-		}
-		res, err := callWithTimeout(ctx, g, func(ctx context.Context) (gateways.Result, error) {
-			return qc.CreateQR(ctx, gateways.QRRequest{OutTradeNo: p.OutTradeNo, Amount: p.Amount, Wallet: p.Wallet, Description: p.Description, Expires: p.Deadline})
-		})
-		return r.apply(ctx, p.ID, Input{Kind: Submitted, Result: res, Err: err}, nil)
-	}
-	return pos.Payment{}, pos.Errorf(pos.Invalid, op, "unknown method %q", req.Method)
+	return submit(ctx)
 }
 
 func (r *Runner) stampCode(p *pos.Payment, code pos.AuthCode) {
@@ -220,15 +185,20 @@ func (r *Runner) stampCode(p *pos.Payment, code pos.AuthCode) {
 // create journals a new payment, drawing a new out_trade_no on the rare
 // collision.
 func (r *Runner) create(ctx context.Context, p *pos.Payment, reason string) error {
+	return r.createWith(ctx, p, reason, nil)
+}
+
+// createWith is create with an Idempotency-Key journaled in the same write.
+func (r *Runner) createWith(ctx context.Context, p *pos.Payment, reason string, key *store.IdempotencyKey) error {
 	var err error
 	for range 3 {
-		err = r.opts.Journal.Append(ctx, store.Change{Payment: *p, Reason: reason, At: p.CreatedAt})
+		err = r.opts.Journal.Append(ctx, store.Change{Payment: *p, Reason: reason, At: p.CreatedAt, Idempotency: key})
 		if err == nil {
 			r.notify()
 			r.log.Info("payment created", "payment", p.ID, "outTradeNo", p.OutTradeNo, "state", p.State, "amount", p.Amount.String(), "wallet", p.Wallet, "code", p.CodeMasked)
 			return nil
 		}
-		if !pos.Match(pos.Conflict, err) {
+		if !pos.Match(pos.Conflict, err) || errors.Is(err, store.ErrKeyUsed) {
 			break
 		}
 		p.OutTradeNo = newOutTradeNo(r.opts.Clock.Now())
@@ -388,6 +358,11 @@ func (r *Runner) afterChange(ctx context.Context, from pos.State, p pos.Payment)
 	if p.State != pos.StateAwaitingCode {
 		r.removeAwaiting(p.ID)
 	}
+	if p.State.Final() {
+		r.mu.Lock()
+		delete(r.refusals, p.ID)
+		r.mu.Unlock()
+	}
 	switch {
 	case p.State.Final():
 		r.show(ctx, display.Screen{Kind: display.Result, PaymentID: p.ID, Amount: p.Amount, Wallet: p.Wallet, State: p.State, Message: resultMessage(p)})
@@ -506,6 +481,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			wg.Wait()
+			r.bg.Wait()
 			return nil
 		case <-t.C:
 		case <-r.wake:
@@ -617,6 +593,7 @@ func (r *Runner) execute(ctx context.Context, op store.Op) error {
 func (r *Runner) addAwaiting(id string) {
 	r.mu.Lock()
 	r.awaiting[id] = nil
+	r.since[id] = r.opts.Clock.Now()
 	r.mu.Unlock()
 	r.notify()
 }
@@ -624,6 +601,7 @@ func (r *Runner) addAwaiting(id string) {
 func (r *Runner) removeAwaiting(id string) {
 	r.mu.Lock()
 	delete(r.awaiting, id)
+	delete(r.since, id)
 	r.mu.Unlock()
 }
 
@@ -689,17 +667,25 @@ func (r *Runner) scanLoop(ctx context.Context) {
 	}
 }
 
-// onScan gives a scan to the oldest awaiting payment. A scan that is not a
-// payment code leaves the payment waiting and tells the customer why.
+// onScan gives a scan to the payment waiting in the scanner's lane (one at
+// most; never an older one). A scan that is not a payment code leaves the
+// payment waiting and tells the customer (display) and the cashier
+// (ScanRefusals) why.
 func (r *Runner) onScan(ctx context.Context, scan scanner.Scan) {
-	p, ok := r.oldestAwaiting(ctx)
+	lane := r.laneOf(scan.Source)
+	p, ok := r.waitingIn(ctx, lane)
 	if !ok {
-		r.log.Info("scan discarded: no payment waits for it", "scan", scan)
+		r.log.Info("scan discarded: no payment waits for it in its lane", "scan", scan, "lane", lane)
+		return
+	}
+	if r.heldTooLong(p, scan.At) {
+		r.log.Info("scan discarded: it was held from before the waiting payment", "payment", p.ID, "scan", scan)
 		return
 	}
 	code, err := pos.ParseAuthCode(scan.Data)
 	if err != nil {
 		r.log.Info("scan rejected", "payment", p.ID, "scan", scan, "reason", errMessage(err))
+		r.refuseScan(p.ID, errMessage(err))
 		r.show(ctx, display.Screen{Kind: display.Rejected, PaymentID: p.ID, Amount: p.Amount, State: p.State, Message: errMessage(err) + " — please scan again"})
 		return
 	}
@@ -707,6 +693,7 @@ func (r *Runner) onScan(ctx context.Context, scan scanner.Scan) {
 	if !g.Capabilities().Supports(pos.Micropay, code.Wallet()) {
 		msg := fmt.Sprintf("%s is not accepted here", code.Wallet().DisplayName())
 		r.log.Info("scan rejected", "payment", p.ID, "scan", scan, "reason", msg)
+		r.refuseScan(p.ID, msg)
 		r.show(ctx, display.Screen{Kind: display.Rejected, PaymentID: p.ID, Amount: p.Amount, Wallet: code.Wallet(), State: p.State, Outcome: display.OutcomeWalletNotAccepted, Message: msg + " — please use another wallet"})
 		return
 	}

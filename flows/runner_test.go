@@ -42,7 +42,10 @@ func (c chanScans) Next(ctx context.Context) (scanner.Scan, error) {
 	}
 }
 
-func newRig(t testing.TB) *rig {
+func newRig(t testing.TB) *rig { t.Helper(); return newRigWith(t, nil) }
+
+// newRigWith is newRig with the runner's options adjusted by tweak.
+func newRigWith(t testing.TB, tweak func(*flows.Options)) *rig {
 	t.Helper()
 	so := mmspsim.DemoOptions()
 	so.LedgerPath = filepath.Join(t.TempDir(), "ledger.json")
@@ -65,14 +68,18 @@ func newRig(t testing.TB) *rig {
 	}
 	t.Cleanup(func() { db.Close() })
 	scans := make(chan scanner.Scan, 4)
-	r, err := flows.NewRunner(flows.Options{
+	opts := flows.Options{
 		Journal:          db,
 		Gateways:         map[string]gateways.Gateway{"mmsp": g},
 		Scans:            chanScans(scans),
 		CodeKey:          []byte("0123456789abcdef0123456789abcdef"),
 		AwaitCodeTimeout: 5 * time.Second,
 		Tick:             20 * time.Millisecond,
-	})
+	}
+	if tweak != nil {
+		tweak(&opts)
+	}
+	r, err := flows.NewRunner(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
