@@ -62,6 +62,12 @@ type Config struct {
 	Display  Displays `yaml:"display"`
 	Receipt  Receipt  `yaml:"receipt"`
 	Payments Payments `yaml:"payments"`
+	// API is the local API's socket, limits and create wait (api.go).
+	API API `yaml:"api"`
+	// Routes choose the gateway of a request that names none (api.go).
+	Routes []Route `yaml:"routes"`
+	// Lanes group scanners by till (api.go).
+	Lanes []Lane `yaml:"lanes"`
 
 	// Dir is the directory of the config file; relative paths in
 	// sections are resolved against it. Not read from YAML.
@@ -162,6 +168,9 @@ type Receipt struct {
 	// Copies: "customer", "merchant", "both" (default) or "none" (nothing
 	// prints by itself; a reprint still prints the customer's receipt).
 	Copies string `yaml:"copies"`
+	// OpenDrawer: "succeeded" kicks the cash drawer (on the ESC/POS
+	// printer) when a payment succeeds; empty (default) never.
+	OpenDrawer string `yaml:"open_drawer"`
 }
 
 // Payments are flow settings that do not belong to one gateway.
@@ -258,6 +267,7 @@ func (c *Config) ApplyDefaults() {
 	if len(c.Gateways) == 1 {
 		c.Gateways[0].Default = true
 	}
+	c.applyAPIDefaults()
 }
 
 // Validate reports every problem at once, each naming its field.
@@ -339,6 +349,10 @@ func (c *Config) Validate() error {
 	if c.Payments.ScanDedupeWindow < 0 || c.Payments.ScanHold < 0 {
 		bad("payments", "durations must not be negative")
 	}
+	if c.Receipt.OpenDrawer != "" && c.Receipt.OpenDrawer != "succeeded" {
+		bad("receipt.open_drawer", "%q is not succeeded (or empty)", c.Receipt.OpenDrawer)
+	}
+	c.validateAPI(bad)
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid config:\n  %w", joinLines(errs))
 	}

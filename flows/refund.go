@@ -99,6 +99,9 @@ type RefundRequest struct {
 	// Reason is sent to the gateway and printed; at most MaxRefundReason
 	// bytes.
 	Reason string
+	// Idempotency, when set, is journaled in the same write as the new
+	// refund (store.RefundChange.Idempotency).
+	Idempotency *store.IdempotencyKey
 }
 
 // MaxRefundReason bounds a refund's reason (Allinpay takes 256 characters;
@@ -157,7 +160,7 @@ func (rr *RefundRunner) Refund(ctx context.Context, req RefundRequest) (pos.Refu
 		Amount: amount, Reason: req.Reason, State: pos.RefundSubmitting,
 		CreatedAt: now, UpdatedAt: now, SubmittedAt: now,
 	}
-	if err := rr.create(ctx, &r); err != nil {
+	if err := rr.create(ctx, &r, req.Idempotency); err != nil {
 		return pos.Refund{}, err
 	}
 	// Journaled: from here a crash is resumed by querying.
@@ -170,10 +173,15 @@ func (rr *RefundRunner) Refund(ctx context.Context, req RefundRequest) (pos.Refu
 // create journals a new refund; the journal checks, in the same write, that
 // it fits. A clash of out_refund_no (4 random digits a second) draws a new
 // one.
-func (rr *RefundRunner) create(ctx context.Context, r *pos.Refund) error {
+func (rr *RefundRunner) create(ctx context.Context, r *pos.Refund, key *store.IdempotencyKey) error {
+	if key != nil && key.CreatedAt.IsZero() {
+		k := *key
+		k.CreatedAt = r.CreatedAt
+		key = &k
+	}
 	var err error
 	for range 3 {
-		err = rr.o.Journal.AppendRefund(ctx, store.RefundChange{Refund: *r, Reason: "refund requested: " + r.Amount.String(), At: r.CreatedAt})
+		err = rr.o.Journal.AppendRefund(ctx, store.RefundChange{Refund: *r, Reason: "refund requested: " + r.Amount.String(), At: r.CreatedAt, Idempotency: key})
 		if err == nil {
 			rr.notify()
 			rr.log.Info("refund created", "refund", r.ID, "payment", r.PaymentID, "outRefundNo", r.OutRefundNo, "amount", r.Amount.String())

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/posagent/posagent"
@@ -78,10 +79,12 @@ type Runner struct {
 	notes    notificationsSeen
 	decideMu sync.Mutex // held by apply from reading a payment to journaling its change
 
-	laneMu   sync.Mutex               // held by begin from checking a lane to journaling the new payment
-	bg       sync.WaitGroup           // submits Create left running
-	since    map[string]time.Time     // awaiting payment -> when it began waiting in this process
-	refusals map[string][]ScanRefusal // awaiting payment -> scans it refused
+	routed    map[string]bool          // awaiting payment -> its gateway was chosen by routing, not named
+	recovered atomic.Bool              // every pending payment resumed (Recovered)
+	laneMu    sync.Mutex               // held by begin from checking a lane to journaling the new payment
+	bg        sync.WaitGroup           // submits Create left running
+	since     map[string]time.Time     // awaiting payment -> when it began waiting in this process
+	refusals  map[string][]ScanRefusal // awaiting payment -> scans it refused
 }
 
 // NewRunner validates opts and returns a Runner. Call Run to start it.
@@ -124,6 +127,7 @@ func NewRunner(opts Options) (*Runner, error) {
 		wake:     make(chan struct{}, 1),
 		since:    map[string]time.Time{},
 		refusals: map[string][]ScanRefusal{},
+		routed:   map[string]bool{},
 	}, nil
 }
 
@@ -469,6 +473,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	if err := r.resume(ctx); err != nil {
 		return err
 	}
+	r.recovered.Store(true)
 	var wg sync.WaitGroup
 	if r.opts.Scans != nil {
 		wg.Go(func() { r.scanLoop(ctx) })
@@ -602,6 +607,7 @@ func (r *Runner) removeAwaiting(id string) {
 	r.mu.Lock()
 	delete(r.awaiting, id)
 	delete(r.since, id)
+	delete(r.routed, id)
 	r.mu.Unlock()
 }
 
@@ -689,7 +695,7 @@ func (r *Runner) onScan(ctx context.Context, scan scanner.Scan) {
 		r.show(ctx, display.Screen{Kind: display.Rejected, PaymentID: p.ID, Amount: p.Amount, State: p.State, Message: errMessage(err) + " — please scan again"})
 		return
 	}
-	g := r.opts.Gateways[p.Gateway]
+	p, g := r.routeScanned(p, code.Wallet())
 	if !g.Capabilities().Supports(pos.Micropay, code.Wallet()) {
 		msg := fmt.Sprintf("%s is not accepted here", code.Wallet().DisplayName())
 		r.log.Info("scan rejected", "payment", p.ID, "scan", scan, "reason", msg)

@@ -113,10 +113,13 @@ func (r *Runner) begin(ctx context.Context, req StartRequest) (pos.Payment, func
 
 	// One payment per lane waits for a scan: the lane is checked and the
 	// new payment journaled under one lock, so two creates cannot both
-	// pass the check.
+	// pass the check. Only a payment that would wait for a scan itself is
+	// refused: one with its code, or a merchant QR, needs no scanner and
+	// cannot take the waiting payment's scan.
 	r.laneMu.Lock()
 	defer r.laneMu.Unlock()
-	if w, ok := r.waitingIn(ctx, req.Lane); ok {
+	waits := req.Method == pos.Micropay && req.Code.IsZero()
+	if w, ok := r.waitingIn(ctx, req.Lane); ok && waits {
 		if !req.Replace {
 			return pos.Payment{}, nil, waitingErr(w.ID, req.Lane)
 		}
@@ -151,6 +154,11 @@ func (r *Runner) begin(ctx context.Context, req StartRequest) (pos.Payment, func
 				return pos.Payment{}, nil, err
 			}
 			r.addAwaiting(p.ID)
+			if req.Gateway == "" {
+				r.mu.Lock()
+				r.routed[p.ID] = true
+				r.mu.Unlock()
+			}
 			r.show(ctx, display.Screen{Kind: display.ScanPrompt, PaymentID: p.ID, Amount: p.Amount, State: p.State, Message: "Please show your payment code"})
 			return p, nil, nil
 		}
@@ -229,6 +237,26 @@ func (r *Runner) waitingIn(ctx context.Context, lane string) (pos.Payment, bool)
 		}
 	}
 	return best, found
+}
+
+// routeScanned re-routes a payment that waited for its code once the
+// code's wallet is known: a rule for that wallet wins over the gateway
+// chosen at creation, unless the till named the gateway. The switch is
+// journaled with the scan (the out_trade_no suits every gateway).
+func (r *Runner) routeScanned(p pos.Payment, w pos.Wallet) (pos.Payment, gateways.Gateway) {
+	r.mu.Lock()
+	routed := r.routed[p.ID]
+	r.mu.Unlock()
+	if routed && r.opts.Route != nil {
+		if name := r.opts.Route(pos.Micropay, w); name != "" && name != p.Gateway {
+			if g, ok := r.opts.Gateways[name]; ok && g.Capabilities().Supports(pos.Micropay, w) {
+				r.log.Info("payment routed by wallet", "payment", p.ID, "wallet", w, "from", p.Gateway, "to", name)
+				p.Gateway = name
+				return p, g
+			}
+		}
+	}
+	return p, r.opts.Gateways[p.Gateway]
 }
 
 // laneOf is the lane a scanner belongs to.
@@ -312,3 +340,7 @@ func (r *Runner) Changed() <-chan struct{} {
 	defer r.mu.Unlock()
 	return r.changed
 }
+
+// Recovered reports whether Run has resumed every payment the journal
+// holds pending, so the runner is ready for new ones.
+func (r *Runner) Recovered() bool { return r.recovered.Load() }

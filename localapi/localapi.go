@@ -1,33 +1,42 @@
 // Package localapi is posagent's HTTP API for the till software: JSON over
-// loopback with a bearer token. It owns the one map from pos.Kind to HTTP
-// status, and it refuses requests that a web page could forge: any Origin
-// or Referer header, and a Host that is not loopback (DNS rebinding).
+// loopback TCP with a bearer token, or over a unix socket whose peers are
+// checked by uid/gid. It owns the one map from pos.Kind to HTTP status and
+// the problem types of error answers (problem.go), and it refuses requests
+// that a web page could forge: any Origin or Referer header, and a Host
+// that is not loopback (DNS rebinding), with 403.
 //
-// Routes (all but /healthz need the token):
+// The routes are those of the OpenAPI document served at /v1/openapi.json
+// (openapi.json in this directory; a test checks that the two agree):
 //
-//	POST /v1/payments                  start a payment (201)
-//	GET  /v1/payments                  the newest payments
-//	GET  /v1/payments/{id}[?wait=10s]  one payment; long-polls for a change
-//	GET  /v1/payments/{id}/events      its journaled history
-//	POST /v1/payments/{id}/cancel      cancel or reverse it (202)
-//	POST /v1/payments/{id}/reprint     queue its receipts again (202), body
-//	                                   optional: {"kinds":["payment-customer"]}
-//	GET  /v1/payments/{id}/receipts    its receipts, printed or pending
-//	POST /v1/payments/{id}/refunds     refund it, in part or in full (201),
-//	                                   body optional: {"amount":500,"reason":"…"}
-//	GET  /v1/payments/{id}/refunds     its refunds and what is left to refund
-//	GET  /v1/refunds/{id}[?wait=10s]   one refund; long-polls for a change
-//	GET  /v1/refunds/{id}/receipts     its receipts, printed or pending
-//	GET  /v1/devices                   scanner and printer health
+//	GET  /healthz, /readyz               alive; ready (journal open, recovery done, gateways configured)
+//	POST /v1/payments                    start a payment (201; Idempotency-Key, ?wait= / Prefer: wait=N)
+//	GET  /v1/payments                    list, newest first, with filters and a cursor
+//	GET  /v1/payments/{id}[?wait=10s]    one payment; long-polls for a change
+//	GET  /v1/payments/{id}/events        its journaled history
+//	POST /v1/payments/{id}/cancel        cancel or reverse it (202)
+//	POST /v1/payments/{id}/void          void it the same day, or refund it (201)
+//	POST /v1/payments/{id}/reprint       queue its receipts again (202)
+//	GET  /v1/payments/{id}/receipts      its receipts, printed or pending
+//	POST /v1/payments/{id}/refunds       refund it, in part or in full (201)
+//	GET  /v1/payments/{id}/refunds       its refunds and what is left to refund
+//	GET  /v1/refunds/{id}[?wait=10s]     one refund; long-polls for a change
+//	GET  /v1/refunds/{id}/receipts       its receipts
+//	GET  /v1/events                      Server-Sent Events of every payment and refund change
+//	POST /v1/drawer/open                 open the cash drawer (204)
+//	GET  /v1/summary, POST /v1/summary/print, GET /v1/devices, GET /v1/openapi.json
+//
+// Creating answers within about a second (Options.CreateWait) with the
+// payment as journaled: pending, with its detail, while the gateway call
+// goes on behind. ?wait=30s (or Prefer: wait=30) answers when the payment
+// is final or after that long instead.
 package localapi
 
 import (
 	"context"
 	"crypto/subtle"
+	_ "embed"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -37,13 +46,16 @@ import (
 
 	"github.com/posagent/posagent"
 	"github.com/posagent/posagent/flows"
+	"github.com/posagent/posagent/store"
 )
 
 // Payments is what the API needs from flows (flows.Runner implements it).
 type Payments interface {
-	Start(ctx context.Context, req flows.StartRequest) (pos.Payment, error)
+	Create(ctx context.Context, req flows.StartRequest) (pos.Payment, error)
 	Get(ctx context.Context, id string) (pos.Payment, error)
 	Wait(ctx context.Context, id string, seen pos.State) (pos.Payment, error)
+	WaitActivity(ctx context.Context, id string, seen pos.State, seenRefusals int) (pos.Payment, error)
+	ScanRefusals(id string) []flows.ScanRefusal
 	Cancel(ctx context.Context, id string) (pos.Payment, error)
 	Recent(ctx context.Context, limit int) ([]pos.Payment, error)
 	Events(ctx context.Context, id string) ([]pos.Event, error)
@@ -54,16 +66,25 @@ type DeviceLister interface {
 	Devices(ctx context.Context) any
 }
 
+// DrawerOpener opens the cash drawer (POST /v1/drawer/open).
+type DrawerOpener interface {
+	OpenDrawer(ctx context.Context) error
+}
+
 // Options configures the API server.
 type Options struct {
 	Payments Payments
-	// Token is the bearer token every /v1 request must carry.
+	// Token is the bearer token every /v1 request over TCP must carry.
 	Token pos.Secret
 	// Devices answers GET /v1/devices; nil answers with an empty object.
 	Devices DeviceLister
 	Logger  *slog.Logger
 	// MaxWait caps a long-poll (?wait=); default 60 s.
 	MaxWait time.Duration
+	// CreateWait is how long a create waits for the payment to become
+	// final when the request does not say (?wait=, Prefer: wait=N);
+	// default 1 s, negative: not at all.
+	CreateWait time.Duration
 	// Receipts serves reprints and receipt listings; nil answers them with
 	// 503 (no printer configured).
 	Receipts Receipts
@@ -71,15 +92,43 @@ type Options struct {
 	Summaries Summaries
 	// Refunds serves refunds; nil answers 503.
 	Refunds Refunds
-	// Extra mounts further handlers (receipts, display) under the same
-	// guards; keys are ServeMux patterns.
+	// Voids voids succeeded payments (else they are refunded); nil: every
+	// void is a refund.
+	Voids Voider
+	// Keys keeps Idempotency-Keys; nil refuses requests that carry one.
+	Keys store.Idempotency
+	// Lister lists payments with filters; nil: GET /v1/payments lists the
+	// newest without filters.
+	Lister store.PaymentLister
+	// Feed and Changed serve GET /v1/events; nil Feed answers 503.
+	// Changed returns a channel closed at the next journaled change.
+	Feed    store.EventFeed
+	Changed func() <-chan struct{}
+	// Ready reports whether the daemon can take payments (GET /readyz);
+	// nil is always ready.
+	Ready func(ctx context.Context) error
+	// Drawer opens the cash drawer; nil answers 503.
+	Drawer DrawerOpener
+	// RateLimit is how many requests a second one client may make
+	// (bursts of RateBurst); default 100 and 200, negative: no limit.
+	RateLimit float64
+	RateBurst int
+	// Peers, when set, is consulted for requests that came over the unix
+	// socket (their peer credentials are in the request's context, see
+	// PeerCredContext): true lets the request in without a token.
+	Peers func(PeerCred) bool
+	// Extra mounts further handlers under the same guards; keys are
+	// ServeMux patterns.
 	Extra map[string]http.Handler
 }
 
 // Server is the local API.
 type Server struct {
-	opts Options
-	mux  *http.ServeMux
+	opts   Options
+	mux    *http.ServeMux
+	keys   keyLocks
+	limit  *rateLimiter
+	routes []string
 }
 
 // New returns the API server. Token must be at least 16 characters.
@@ -96,39 +145,98 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxWait == 0 {
 		opts.MaxWait = 60 * time.Second
 	}
+	if opts.CreateWait == 0 {
+		opts.CreateWait = time.Second
+	}
+	if opts.RateLimit == 0 {
+		opts.RateLimit = 100
+	}
+	if opts.RateBurst == 0 {
+		opts.RateBurst = 200
+	}
 	s := &Server{opts: opts, mux: http.NewServeMux()}
-	s.mux.HandleFunc("GET /healthz", s.healthz)
-	s.mux.Handle("POST /v1/payments", s.auth(s.createPayment))
-	s.mux.Handle("GET /v1/payments", s.auth(s.listPayments))
-	s.mux.Handle("GET /v1/payments/{id}", s.auth(s.getPayment))
-	s.mux.Handle("GET /v1/payments/{id}/events", s.auth(s.paymentEvents))
-	s.mux.Handle("POST /v1/payments/{id}/cancel", s.auth(s.cancelPayment))
-	s.mux.Handle("POST /v1/payments/{id}/reprint", s.auth(s.reprint))
-	s.mux.Handle("GET /v1/payments/{id}/receipts", s.auth(s.paymentReceipts))
-	s.mux.Handle("POST /v1/payments/{id}/refunds", s.auth(s.createRefund))
-	s.mux.Handle("GET /v1/payments/{id}/refunds", s.auth(s.paymentRefunds))
-	s.mux.Handle("GET /v1/refunds/{id}", s.auth(s.getRefund))
-	s.mux.Handle("GET /v1/refunds/{id}/receipts", s.auth(s.refundReceipts))
-	s.mux.Handle("GET /v1/summary", s.auth(s.getSummary))
-	s.mux.Handle("POST /v1/summary/print", s.auth(s.printSummary))
-	s.mux.Handle("GET /v1/devices", s.auth(s.devices))
+	if opts.RateLimit > 0 {
+		s.limit = newRateLimiter(opts.RateLimit, opts.RateBurst)
+	}
+	handle := func(pattern string, h http.HandlerFunc) {
+		s.routes = append(s.routes, pattern)
+		s.mux.Handle(pattern, h)
+	}
+	handle("GET /healthz", s.healthz)
+	handle("GET /readyz", s.readyz)
+	handle("GET /v1/openapi.json", s.auth(s.openapi))
+	handle("POST /v1/payments", s.auth(s.idempotent(s.createPayment)))
+	handle("GET /v1/payments", s.auth(s.listPayments))
+	handle("GET /v1/payments/{id}", s.auth(s.getPayment))
+	handle("GET /v1/payments/{id}/events", s.auth(s.paymentEvents))
+	handle("POST /v1/payments/{id}/cancel", s.auth(s.idempotent(s.cancelPayment)))
+	handle("POST /v1/payments/{id}/void", s.auth(s.idempotent(s.voidPayment)))
+	handle("POST /v1/payments/{id}/reprint", s.auth(s.idempotent(s.reprint)))
+	handle("GET /v1/payments/{id}/receipts", s.auth(s.paymentReceipts))
+	handle("POST /v1/payments/{id}/refunds", s.auth(s.idempotent(s.createRefund)))
+	handle("GET /v1/payments/{id}/refunds", s.auth(s.paymentRefunds))
+	handle("GET /v1/refunds/{id}", s.auth(s.getRefund))
+	handle("GET /v1/refunds/{id}/receipts", s.auth(s.refundReceipts))
+	handle("GET /v1/events", s.auth(s.events))
+	handle("POST /v1/drawer/open", s.auth(s.openDrawer))
+	handle("GET /v1/summary", s.auth(s.getSummary))
+	handle("POST /v1/summary/print", s.auth(s.printSummary))
+	handle("GET /v1/devices", s.auth(s.devices))
 	for pattern, h := range opts.Extra {
-		s.mux.Handle(pattern, s.auth(h.ServeHTTP))
+		handle(pattern, s.auth(h.ServeHTTP))
 	}
 	return s, nil
 }
 
-// ServeHTTP applies the browser guards, then routes.
+// Routes lists the mux's patterns, for the test that holds them against the
+// OpenAPI document.
+func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
+
+// ServeHTTP applies the browser guards and the rate limit, then routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Origin") != "" || r.Header.Get("Referer") != "" {
-		writeError(w, pos.Errorf(pos.Unauthorized, "localapi", "requests from web pages are refused (Origin/Referer present)"))
+		s.refuse(w, problemf("forbidden", "Origin", "requests from web pages are refused (Origin or Referer present)"))
 		return
 	}
 	if !loopbackHost(r.Host) {
-		writeError(w, pos.Errorf(pos.Unauthorized, "localapi", "Host %q is not a loopback address", r.Host))
+		s.refuse(w, problemf("forbidden", "Host", "Host %q is not a loopback address", r.Host))
+		return
+	}
+	if s.limit != nil && !s.limit.allow(clientOf(r)) {
+		s.refuse(w, problemf("rate-limited", "", "too many requests from this client; slow down"))
+		return
+	}
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		// The mux would answer 404 or 405 in plain text; answer a problem.
+		if allowed := s.allowedMethods(r); allowed != "" {
+			w.Header().Set("Allow", allowed)
+			writeError(w, problemf("method-not-allowed", "", "%s is not allowed here (allowed: %s)", r.Method, allowed))
+			return
+		}
+		writeError(w, problemf("not-found", "", "no route %s", r.URL.Path))
 		return
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// refuse answers a request that will not be served and closes the
+// connection, without reading its body: a client that sends a slow body
+// must not hold a connection it has no right to.
+func (s *Server) refuse(w http.ResponseWriter, err error) {
+	w.Header().Set("Connection", "close")
+	writeError(w, err)
+}
+
+func (s *Server) allowedMethods(r *http.Request) string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, p := s.mux.Handler(probe); p != "" {
+			out = append(out, m)
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 func loopbackHost(hostport string) bool {
@@ -147,10 +255,18 @@ func loopbackHost(hostport string) bool {
 func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
 	want := []byte("Bearer " + s.opts.Token.Reveal())
 	return func(w http.ResponseWriter, r *http.Request) {
+		if pc, ok := PeerCredFrom(r.Context()); ok {
+			// Over the unix socket the kernel says who is calling.
+			if s.opts.Peers == nil || !s.opts.Peers(pc) {
+				s.refuse(w, problemf("unauthorized", "", "peer uid %d gid %d is not allowed on this socket", pc.UID, pc.GID))
+				return
+			}
+			h(w, r)
+			return
+		}
 		got := []byte(r.Header.Get("Authorization"))
 		if subtle.ConstantTimeCompare(got, want) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="posagent"`)
-			writeError(w, pos.Errorf(pos.Unauthorized, "localapi", "missing or wrong bearer token"))
+			s.refuse(w, problemf("unauthorized", "Authorization", "missing or wrong bearer token"))
 			return
 		}
 		h(w, r)
@@ -159,6 +275,16 @@ func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Ready != nil {
+		if err := s.opts.Ready(r.Context()); err != nil {
+			writeError(w, problemf("unavailable", "", "not ready: %v", messageOf(err)))
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }
 
 // createRequest is the body of POST /v1/payments. Amount is in minor units.
@@ -170,11 +296,25 @@ type createRequest struct {
 	Gateway     string          `json:"gateway"`
 	Wallet      string          `json:"wallet"`
 	Description string          `json:"description"`
+	Reference   string          `json:"reference"`
+	Lane        string          `json:"lane"`
+	// Replace cancels a payment waiting for a scan in the lane instead of
+	// being refused because of it.
+	Replace bool `json:"replace"`
 }
 
 func (s *Server) createPayment(w http.ResponseWriter, r *http.Request) {
+	wait, applied, err := s.waitOf(r, -1)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	explicit := wait >= 0
+	if !explicit {
+		wait = s.opts.CreateWait
+	}
 	var req createRequest
-	if err := decodeStrict(r, &req); err != nil {
+	if err := decodeBody(r, &req, true); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -183,13 +323,111 @@ func (s *Server) createPayment(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	p, err := s.opts.Payments.Start(r.Context(), start)
+	start.Idempotency = keyOf(r.Context())
+	p, err := s.opts.Payments.Create(r.Context(), start)
 	if err != nil {
 		s.opts.Logger.Warn("payment refused", "err", err)
-		writeError(w, err)
+		writeError(w, createField(err))
 		return
 	}
-	writeJSON(w, http.StatusCreated, paymentJSON(p))
+	switch {
+	case wait > 0 && explicit:
+		p = s.untilFinal(r.Context(), p, wait)
+	case wait > 0:
+		// By default only the gateway's first answer is waited for:
+		// a payment waiting for a scan, or for the customer, is
+		// answered as it stands.
+		p = s.untilAnswered(r.Context(), p, wait)
+	}
+	if applied != "" {
+		w.Header().Set("Preference-Applied", applied)
+	}
+	w.Header().Set("Location", "/v1/payments/"+p.ID)
+	writeJSON(w, http.StatusCreated, s.paymentJSON(p))
+}
+
+// createField names the field a refusal from flows is about, where it is
+// plain which.
+func createField(err error) error {
+	if !pos.Match(pos.Invalid, err) {
+		return err
+	}
+	msg := messageOf(err)
+	for _, f := range []struct{ word, field string }{
+		{"gateway", "gateway"}, {"lane", "lane"}, {"reference", "reference"}, {"amount", "amount"},
+		{"codes", "auth_code"}, {"merchant QR", "wallet"}, {"accept", "currency"},
+	} {
+		if strings.Contains(msg, f.word) {
+			if f.word == "gateway" && strings.Contains(msg, "does not accept") {
+				return atField("currency", err)
+			}
+			if f.word == "gateway" && strings.Contains(msg, "payment codes") {
+				return atField("auth_code", err)
+			}
+			if f.word == "gateway" && strings.Contains(msg, "merchant QR") {
+				return atField("wallet", err)
+			}
+			return atField(f.field, err)
+		}
+	}
+	return err
+}
+
+// untilFinal waits up to d for p to be final.
+func (s *Server) untilFinal(ctx context.Context, p pos.Payment, d time.Duration) pos.Payment {
+	wctx, cancel := context.WithTimeout(ctx, min(d, s.opts.MaxWait))
+	defer cancel()
+	for !p.State.Final() && wctx.Err() == nil {
+		next, err := s.opts.Payments.Wait(wctx, p.ID, p.State)
+		if err != nil {
+			break
+		}
+		p = next
+	}
+	return p
+}
+
+// untilAnswered waits up to d while p is being submitted.
+func (s *Server) untilAnswered(ctx context.Context, p pos.Payment, d time.Duration) pos.Payment {
+	wctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	for p.State == pos.StateSubmitting && !p.CancelRequested && wctx.Err() == nil {
+		next, err := s.opts.Payments.Wait(wctx, p.ID, p.State)
+		if err != nil {
+			break
+		}
+		p = next
+	}
+	return p
+}
+
+// waitOf reads ?wait=DURATION or Prefer: wait=SECONDS (RFC 7240); def when
+// neither is sent. applied is the Preference-Applied value to answer.
+func (s *Server) waitOf(r *http.Request, def time.Duration) (d time.Duration, applied string, err error) {
+	if q := r.URL.Query().Get("wait"); q != "" {
+		d, err := time.ParseDuration(q)
+		if err != nil || d < 0 {
+			if n, err2 := strconv.Atoi(q); err2 == nil && n >= 0 {
+				return time.Duration(n) * time.Second, "", nil
+			}
+			return 0, "", problemf("malformed-request", "wait", "wait must be a duration like 10s")
+		}
+		return d, "", nil
+	}
+	for _, pref := range r.Header.Values("Prefer") {
+		for _, p := range strings.Split(pref, ",") {
+			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+			if !strings.EqualFold(strings.TrimSpace(k), "wait") {
+				continue
+			}
+			n, err := strconv.Atoi(strings.TrimSpace(v))
+			if err != nil || n < 0 {
+				return 0, "", problemf("malformed-request", "Prefer", "Prefer: wait= takes whole seconds")
+			}
+			return time.Duration(n) * time.Second, "wait=" + strconv.Itoa(n), nil
+		}
+	}
+	return def, "", nil
 }
 
 func parseCreate(req createRequest) (flows.StartRequest, error) {
@@ -197,24 +435,22 @@ func parseCreate(req createRequest) (flows.StartRequest, error) {
 	var out flows.StartRequest
 	raw := strings.TrimSpace(string(req.Amount))
 	if raw == "" || raw == "null" {
-		return out, pos.Errorf(pos.Invalid, op, "amount is required (integer, minor units: 1291 for 12.91 CNY)")
+		return out, atField("amount", pos.Errorf(pos.Invalid, op, "amount is required (integer, minor units: 1291 for 12.91 CNY)"))
 	}
-	if raw[0] == '"' {
-		return out, pos.Errorf(pos.Invalid, op, "amount must be a JSON number in minor units (1291 for 12.91 CNY), not a string")
-	}
-	if strings.ContainsAny(raw, ".eE") {
-		return out, pos.Errorf(pos.Invalid, op, "amount must be an integer in minor units (1291 for 12.91 CNY), got %s", raw)
-	}
-	minor, err := strconv.ParseInt(raw, 10, 64)
+	minor, err := parseMinor(op, raw)
 	if err != nil {
-		return out, pos.Errorf(pos.Invalid, op, "amount %s is not a whole number", raw)
+		return out, atField("amount", err)
 	}
 	if req.Currency == "" {
-		return out, pos.Errorf(pos.Invalid, op, "currency is required (ISO 4217, e.g. CNY)")
+		return out, atField("currency", pos.Errorf(pos.Invalid, op, "currency is required (ISO 4217, e.g. CNY)"))
 	}
 	m, err := pos.NewMoney(minor, req.Currency)
 	if err != nil {
-		return out, err
+		field := "amount"
+		if strings.Contains(err.Error(), "currency") {
+			field = "currency"
+		}
+		return out, atField(field, err)
 	}
 	out.Amount = m
 	method := req.Method
@@ -222,88 +458,119 @@ func parseCreate(req createRequest) (flows.StartRequest, error) {
 		method = string(pos.Micropay)
 	}
 	if out.Method, err = pos.ParseMethod(method); err != nil {
-		return out, err
+		return out, atField("method", err)
 	}
 	switch out.Method {
 	case pos.Micropay:
 		if req.Wallet != "" {
-			return out, pos.Errorf(pos.Invalid, op, "wallet is for method qr; a micropay's wallet comes from its code")
+			return out, atField("wallet", pos.Errorf(pos.Invalid, op, "wallet is for method qr; a micropay's wallet comes from its code"))
 		}
 		if req.AuthCode != "" {
 			if out.Code, err = pos.ParseAuthCode(req.AuthCode); err != nil {
-				return out, err
+				return out, atField("auth_code", err)
 			}
 		}
 	case pos.MerchantQR:
 		if req.AuthCode != "" {
-			return out, pos.Errorf(pos.Invalid, op, "auth_code is for method micropay")
+			return out, atField("auth_code", pos.Errorf(pos.Invalid, op, "auth_code is for method micropay"))
 		}
 		if req.Wallet == "" {
-			return out, pos.Errorf(pos.Invalid, op, "wallet is required for method qr")
+			return out, atField("wallet", pos.Errorf(pos.Invalid, op, "wallet is required for method qr"))
 		}
 		if out.Wallet, err = pos.ParseWallet(req.Wallet); err != nil {
-			return out, err
+			return out, atField("wallet", err)
 		}
 	}
 	if len(req.Description) > 64 {
-		return out, pos.Errorf(pos.Invalid, op, "description longer than 64 bytes")
+		return out, atField("description", pos.Errorf(pos.Invalid, op, "description longer than 64 bytes"))
+	}
+	if len(req.Reference) > flows.MaxReference || !printableASCIIOrEmpty(req.Reference) {
+		return out, atField("reference", pos.Errorf(pos.Invalid, op, "reference must be at most %d printable ASCII characters", flows.MaxReference))
 	}
 	out.Gateway = req.Gateway
 	out.Description = req.Description
+	out.Reference = req.Reference
+	out.Lane = req.Lane
+	out.Replace = req.Replace
 	return out, nil
 }
 
+func printableASCIIOrEmpty(s string) bool { return s == "" || printableASCII(s) }
+
+// publicStates are the states the API shows (pos.State.Status).
+var publicStates = []string{"pending", "succeeded", "failed", "reversed"}
+
+func isPublic(s string) bool {
+	for _, p := range publicStates {
+		if p == s {
+			return true
+		}
+	}
+	return false
+}
+
+// getPayment answers one payment; with ?wait= it long-polls until the
+// payment's state differs from ?state= (a public state: pending,
+// succeeded, ...; or a detail: awaiting_code, user_paying, ...; default
+// the state now), or it refused more scans than ?refusals=, or it is final.
 func (s *Server) getPayment(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	ctx := r.Context()
-	if wait := r.URL.Query().Get("wait"); wait != "" {
-		d, err := time.ParseDuration(wait)
-		if err != nil || d < 0 {
-			writeError(w, pos.Errorf(pos.Invalid, "localapi.getPayment", "wait must be a duration like 10s"))
-			return
-		}
-		seen := pos.State(r.URL.Query().Get("state"))
-		if seen != "" && !seen.Valid() {
-			writeError(w, pos.Errorf(pos.Invalid, "localapi.getPayment", "unknown state %q", seen))
-			return
-		}
-		if seen == "" {
-			p, err := s.opts.Payments.Get(ctx, id)
-			if err != nil {
-				writeError(w, err)
-				return
-			}
-			seen = p.State
-		}
-		wctx, cancel := context.WithTimeout(ctx, min(d, s.opts.MaxWait))
-		defer cancel()
-		p, err := s.opts.Payments.Wait(wctx, id, seen)
+	q := r.URL.Query()
+	if q.Get("wait") == "" {
+		p, err := s.opts.Payments.Get(ctx, id)
 		if err != nil {
 			writeError(w, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, paymentJSON(p))
+		writeJSON(w, http.StatusOK, s.paymentJSON(p))
 		return
+	}
+	d, _, err := s.waitOf(r, 0)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	seen := q.Get("state")
+	if seen != "" && !isPublic(seen) && !pos.State(seen).Valid() {
+		writeError(w, problemf("malformed-request", "state", "unknown state %q (public: %s; or a detail such as awaiting_code)", seen, strings.Join(publicStates, ", ")))
+		return
+	}
+	refusals := -1
+	if v := q.Get("refusals"); v != "" {
+		if refusals, err = strconv.Atoi(v); err != nil || refusals < 0 {
+			writeError(w, problemf("malformed-request", "refusals", "refusals must be a count"))
+			return
+		}
 	}
 	p, err := s.opts.Payments.Get(ctx, id)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, paymentJSON(p))
-}
-
-func (s *Server) listPayments(w http.ResponseWriter, r *http.Request) {
-	ps, err := s.opts.Payments.Recent(r.Context(), 50)
-	if err != nil {
-		writeError(w, err)
-		return
+	if seen == "" {
+		seen = string(p.State)
 	}
-	out := make([]Payment, 0, len(ps))
-	for _, p := range ps {
-		out = append(out, paymentJSON(p))
+	if refusals < 0 {
+		refusals = len(s.opts.Payments.ScanRefusals(id))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"payments": out})
+	wctx, cancel := context.WithTimeout(ctx, min(d, s.opts.MaxWait))
+	defer cancel()
+	same := func(p pos.Payment) bool {
+		if isPublic(seen) {
+			return p.State.Status() == seen
+		}
+		return string(p.State) == seen
+	}
+	for same(p) && !p.State.Final() && len(s.opts.Payments.ScanRefusals(id)) <= refusals && wctx.Err() == nil {
+		next, err := s.opts.Payments.WaitActivity(wctx, id, p.State, refusals)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		p = next
+	}
+	writeJSON(w, http.StatusOK, s.paymentJSON(p))
 }
 
 func (s *Server) paymentEvents(w http.ResponseWriter, r *http.Request) {
@@ -312,34 +579,34 @@ func (s *Server) paymentEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	type event struct {
-		At     time.Time `json:"at"`
-		From   string    `json:"from"`
-		To     string    `json:"to"`
-		Reason string    `json:"reason,omitempty"`
-		Detail string    `json:"detail,omitempty"`
-	}
-	out := make([]event, 0, len(evs))
+	out := make([]eventJSON, 0, len(evs))
 	for _, e := range evs {
-		out = append(out, event{e.At, string(e.From), string(e.To), e.Reason, e.Detail})
+		out = append(out, eventJSON{Seq: e.Seq, At: e.At, From: string(e.From), To: string(e.To), Reason: e.Reason, Detail: e.Detail})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"events": out})
 }
 
+type eventJSON struct {
+	Seq    int64     `json:"seq"`
+	At     time.Time `json:"at"`
+	From   string    `json:"from"`
+	To     string    `json:"to"`
+	Reason string    `json:"reason,omitempty"`
+	Detail string    `json:"detail,omitempty"`
+}
+
 func (s *Server) cancelPayment(w http.ResponseWriter, r *http.Request) {
-	if r.ContentLength > 0 {
-		var empty struct{}
-		if err := decodeStrict(r, &empty); err != nil {
-			writeError(w, err)
-			return
-		}
+	var empty struct{}
+	if err := decodeBody(r, &empty, false); err != nil {
+		writeError(w, err)
+		return
 	}
 	p, err := s.opts.Payments.Cancel(r.Context(), r.PathValue("id"))
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, paymentJSON(p))
+	writeJSON(w, http.StatusAccepted, s.paymentJSON(p))
 }
 
 func (s *Server) devices(w http.ResponseWriter, r *http.Request) {
@@ -348,6 +615,25 @@ func (s *Server) devices(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.opts.Devices.Devices(r.Context()))
+}
+
+func (s *Server) openDrawer(w http.ResponseWriter, r *http.Request) {
+	var empty struct{}
+	if err := decodeBody(r, &empty, false); err != nil {
+		writeError(w, err)
+		return
+	}
+	if s.opts.Drawer == nil {
+		writeError(w, problemf("unavailable", "", "no cash drawer is configured (it hangs on an ESC/POS printer)"))
+		return
+	}
+	if err := s.opts.Drawer.OpenDrawer(r.Context()); err != nil {
+		writeError(w, err)
+		return
+	}
+	s.opts.Logger.Info("cash drawer opened", "by", "api")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // Payment is the API's view of a payment.
@@ -365,8 +651,26 @@ type Payment struct {
 	Code          string    `json:"code,omitempty"` // masked
 	CodeURL       string    `json:"code_url,omitempty"`
 	Reason        string    `json:"reason,omitempty"`
+	Reference     string    `json:"reference,omitempty"`
+	Lane          string    `json:"lane,omitempty"`
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
+	// ScanRefusals are the scans the payment refused while it waited, for
+	// the cashier (kept while the daemon runs).
+	ScanRefusals []scanRefusalJSON `json:"scan_refusals,omitempty"`
+}
+
+type scanRefusalJSON struct {
+	At      time.Time `json:"at"`
+	Message string    `json:"message"`
+}
+
+func (s *Server) paymentJSON(p pos.Payment) Payment {
+	out := paymentJSON(p)
+	for _, rf := range s.opts.Payments.ScanRefusals(p.ID) {
+		out.ScanRefusals = append(out.ScanRefusals, scanRefusalJSON{At: rf.At, Message: rf.Message})
+	}
+	return out
 }
 
 func paymentJSON(p pos.Payment) Payment {
@@ -375,88 +679,14 @@ func paymentJSON(p pos.Payment) Payment {
 		Amount: p.Amount.Minor, Currency: string(p.Amount.Currency), Method: string(p.Method),
 		Wallet: string(p.Wallet), Gateway: p.Gateway, OutTradeNo: p.OutTradeNo,
 		TransactionID: p.TransactionID, Code: p.CodeMasked, Reason: p.Reason,
+		Reference: p.Reference, Lane: p.Lane,
 		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 	}
 	if !p.State.Final() {
 		// The till may render the QR itself; once final it is useless.
 		out.CodeURL = p.CodeURL.Reveal()
 	}
-	if p.State == pos.StateSucceeded {
-		out.Reason = "" // a success carries no failure reason
-		if p.Reason != "" {
-			out.Reason = p.Reason // except the rare "paid, reverse refused"
-		}
-	}
 	return out
-}
-
-// maxBody bounds request bodies; a payment request is a few hundred bytes.
-const maxBody = 16 << 10
-
-func decodeStrict(r *http.Request, v any) error {
-	const op = "localapi.decode"
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return pos.Errorf(pos.Invalid, op, "Content-Type must be application/json, got %q", ct)
-	}
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody+1))
-	dec.DisallowUnknownFields()
-	dec.UseNumber()
-	if err := dec.Decode(v); err != nil {
-		if errors.Is(err, io.EOF) {
-			return pos.Errorf(pos.Invalid, op, "empty body; send a JSON object")
-		}
-		return pos.Errorf(pos.Invalid, op, "bad JSON: %v", err)
-	}
-	if dec.More() {
-		return pos.Errorf(pos.Invalid, op, "trailing data after the JSON object")
-	}
-	return nil
-}
-
-// statusFor is the one map from error kind to HTTP status.
-func statusFor(k pos.Kind) int {
-	switch k {
-	case pos.Invalid:
-		return http.StatusBadRequest
-	case pos.Unauthorized:
-		return http.StatusUnauthorized
-	case pos.NotFound:
-		return http.StatusNotFound
-	case pos.Conflict:
-		return http.StatusConflict
-	case pos.Unavailable:
-		return http.StatusServiceUnavailable
-	case pos.Declined:
-		return http.StatusPaymentRequired
-	case pos.Unknown:
-		return http.StatusGatewayTimeout
-	}
-	return http.StatusInternalServerError
-}
-
-// ErrorBody is the JSON of every error answer.
-type ErrorBody struct {
-	Error struct {
-		Kind    string `json:"kind"`
-		Message string `json:"message"`
-	} `json:"error"`
-}
-
-func writeError(w http.ResponseWriter, err error) {
-	k := pos.KindOf(err)
-	var body ErrorBody
-	body.Error.Kind = k.String()
-	var pe *pos.Error
-	if errors.As(err, &pe) {
-		body.Error.Message = pe.Message()
-	} else {
-		body.Error.Message = err.Error()
-	}
-	if k == pos.Other || k == pos.Internal {
-		body.Error.Kind = pos.Internal.String()
-		body.Error.Message = fmt.Sprintf("internal error: %v", err)
-	}
-	writeJSON(w, statusFor(k), body)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -465,5 +695,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
 }

@@ -23,13 +23,20 @@ type recorder struct {
 
 func (r *recorder) Start(ctx context.Context, req flows.StartRequest) (pos.Payment, error) {
 	r.started = append(r.started, req)
-	return pos.Payment{ID: "pay_1", State: pos.StateSucceeded, Amount: req.Amount, Method: req.Method, Wallet: req.Code.Wallet(), CodeMasked: req.Code.Masked()}, nil
+	return pos.Payment{ID: "pay_1", State: pos.StateSucceeded, Amount: req.Amount, Method: req.Method, Wallet: req.Code.Wallet(), CodeMasked: req.Code.Masked(), Gateway: "mmsp", OutTradeNo: "PA1", Reference: req.Reference, CreatedAt: time.Now(), UpdatedAt: time.Now()}, nil
 }
+func (r *recorder) Create(ctx context.Context, req flows.StartRequest) (pos.Payment, error) {
+	return r.Start(ctx, req)
+}
+func (r *recorder) WaitActivity(ctx context.Context, id string, seen pos.State, n int) (pos.Payment, error) {
+	return r.Wait(ctx, id, seen)
+}
+func (r *recorder) ScanRefusals(id string) []flows.ScanRefusal { return nil }
 func (r *recorder) Get(ctx context.Context, id string) (pos.Payment, error) {
 	if id != "pay_1" {
 		return pos.Payment{}, pos.Errorf(pos.NotFound, "test", "no payment %s", id)
 	}
-	return pos.Payment{ID: id, State: pos.StateUserPaying}, nil
+	return pos.Payment{ID: id, State: pos.StateUserPaying, Amount: pos.Money{Minor: 1000, Currency: "CNY"}, Method: pos.Micropay, Gateway: "mmsp", OutTradeNo: "PA1", CreatedAt: time.Now(), UpdatedAt: time.Now()}, nil
 }
 func (r *recorder) Wait(ctx context.Context, id string, seen pos.State) (pos.Payment, error) {
 	<-ctx.Done()
@@ -75,34 +82,42 @@ func do(h http.Handler, method, path, body string, hdr map[string]string) *httpt
 }
 
 func TestCreateRejectsBadInput(t *testing.T) {
+	big := `{"amount":100,"currency":"CNY","description":"` + strings.Repeat("x", 17<<10) + `"}`
 	tests := []struct {
 		name, body string
 		hdr        map[string]string
 		status     int
-		kind, msg  string
+		typ, field string
+		msg        string
 	}{
-		{"unknown field", `{"amount":1200,"currency":"CNY","tip":5}`, nil, 400, "invalid", "unknown field"},
-		{"negative amount", `{"amount":-5,"currency":"CNY","auth_code":"134567890123456789"}`, nil, 400, "invalid", "positive"},
-		{"zero amount", `{"amount":0,"currency":"CNY"}`, nil, 400, "invalid", "positive"},
-		{"decimal amount", `{"amount":12.91,"currency":"CNY"}`, nil, 400, "invalid", "minor units"},
-		{"amount as string", `{"amount":"1291","currency":"CNY"}`, nil, 400, "invalid", "not a string"},
-		{"missing amount", `{"currency":"CNY"}`, nil, 400, "invalid", "amount is required"},
-		{"unsupported currency", `{"amount":100,"currency":"XAU"}`, nil, 400, "invalid", "unsupported currency"},
-		{"missing currency", `{"amount":100}`, nil, 400, "invalid", "currency is required"},
-		{"EAN-13 code", `{"amount":100,"currency":"CNY","auth_code":"6901234567892"}`, nil, 400, "invalid", "EAN-13"},
-		{"short code", `{"amount":100,"currency":"CNY","auth_code":"1345"}`, nil, 400, "invalid", "too short"},
-		{"letters in code", `{"amount":100,"currency":"CNY","auth_code":"13456789012345678X"}`, nil, 400, "invalid", "digits"},
-		{"unknown method", `{"amount":100,"currency":"CNY","method":"cash"}`, nil, 400, "invalid", "unknown method"},
-		{"qr without wallet", `{"amount":100,"currency":"CNY","method":"qr"}`, nil, 400, "invalid", "wallet is required"},
-		{"trailing data", `{"amount":100,"currency":"CNY"} {}`, nil, 400, "invalid", "trailing"},
-		{"not JSON", `amount=100`, nil, 400, "invalid", "bad JSON"},
-		{"empty body", ``, nil, 400, "invalid", "empty body"},
-		{"wrong content type", `{"amount":100,"currency":"CNY"}`, map[string]string{"Content-Type": "text/plain"}, 400, "invalid", "Content-Type"},
-		{"missing token", `{"amount":100,"currency":"CNY"}`, map[string]string{"Authorization": ""}, 401, "unauthorized", "token"},
-		{"wrong token", `{"amount":100,"currency":"CNY"}`, map[string]string{"Authorization": "Bearer nope"}, 401, "unauthorized", "token"},
-		{"from a web page", `{"amount":100,"currency":"CNY"}`, map[string]string{"Origin": "http://evil.example"}, 401, "unauthorized", "Origin"},
-		{"with a referer", `{"amount":100,"currency":"CNY"}`, map[string]string{"Referer": "http://evil.example/x"}, 401, "unauthorized", "Origin/Referer"},
-		{"rebound host", `{"amount":100,"currency":"CNY"}`, map[string]string{"Host": "evil.example:8417"}, 401, "unauthorized", "loopback"},
+		{"unknown field", `{"amount":1200,"currency":"CNY","tip":5}`, nil, 400, "malformed-request", "tip", "unknown field"},
+		{"duplicate field", `{"amount":1200,"amount":1500,"currency":"CNY"}`, nil, 400, "malformed-request", "amount", "twice"},
+		{"fields differing in case", `{"amount":1200,"AMOUNT":1500,"currency":"CNY"}`, nil, 400, "malformed-request", "AMOUNT", "differ only in case"},
+		{"field in another case", `{"AMOUNT":1200,"currency":"CNY"}`, nil, 400, "malformed-request", "AMOUNT", "spelled"},
+		{"negative amount", `{"amount":-5,"currency":"CNY","auth_code":"134567890123456789"}`, nil, 422, "invalid-field", "amount", "positive"},
+		{"zero amount", `{"amount":0,"currency":"CNY"}`, nil, 422, "invalid-field", "amount", "positive"},
+		{"decimal amount", `{"amount":12.91,"currency":"CNY"}`, nil, 422, "invalid-field", "amount", "minor units"},
+		{"amount as string", `{"amount":"1291","currency":"CNY"}`, nil, 422, "invalid-field", "amount", "not a string"},
+		{"missing amount", `{"currency":"CNY"}`, nil, 422, "invalid-field", "amount", "amount is required"},
+		{"unsupported currency", `{"amount":100,"currency":"XAU"}`, nil, 422, "invalid-field", "currency", "unsupported currency"},
+		{"missing currency", `{"amount":100}`, nil, 422, "invalid-field", "currency", "currency is required"},
+		{"EAN-13 code", `{"amount":100,"currency":"CNY","auth_code":"6901234567892"}`, nil, 422, "invalid-field", "auth_code", "EAN-13"},
+		{"short code", `{"amount":100,"currency":"CNY","auth_code":"1345"}`, nil, 422, "invalid-field", "auth_code", "too short"},
+		{"letters in code", `{"amount":100,"currency":"CNY","auth_code":"13456789012345678X"}`, nil, 422, "invalid-field", "auth_code", "digits"},
+		{"unknown method", `{"amount":100,"currency":"CNY","method":"cash"}`, nil, 422, "invalid-field", "method", "unknown method"},
+		{"qr without wallet", `{"amount":100,"currency":"CNY","method":"qr"}`, nil, 422, "invalid-field", "wallet", "wallet is required"},
+		{"long reference", `{"amount":100,"currency":"CNY","reference":"` + strings.Repeat("r", 65) + `"}`, nil, 422, "invalid-field", "reference", "at most 64"},
+		{"trailing data", `{"amount":100,"currency":"CNY"} {}`, nil, 400, "malformed-request", "", "bad JSON"},
+		{"labelled JSON, is not", `amount=100`, nil, 400, "malformed-request", "", "bad JSON"},
+		{"a form, not JSON", `amount=100`, map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, 415, "unsupported-media-type", "Content-Type", "not JSON"},
+		{"empty body", ``, nil, 400, "malformed-request", "", "empty body"},
+		{"oversize body", big, nil, 413, "payload-too-large", "", "bytes"},
+		{"bad wait", `{"amount":100,"currency":"CNY"}`, map[string]string{"Prefer": "wait=soon"}, 400, "malformed-request", "Prefer", "whole seconds"},
+		{"missing token", `{"amount":100,"currency":"CNY"}`, map[string]string{"Authorization": ""}, 401, "unauthorized", "Authorization", "token"},
+		{"wrong token", `{"amount":100,"currency":"CNY"}`, map[string]string{"Authorization": "Bearer nope"}, 401, "unauthorized", "Authorization", "token"},
+		{"from a web page", `{"amount":100,"currency":"CNY"}`, map[string]string{"Origin": "http://evil.example"}, 403, "forbidden", "Origin", "Origin"},
+		{"with a referer", `{"amount":100,"currency":"CNY"}`, map[string]string{"Referer": "http://evil.example/x"}, 403, "forbidden", "Origin", "Referer"},
+		{"rebound host", `{"amount":100,"currency":"CNY"}`, map[string]string{"Host": "evil.example:8417"}, 403, "forbidden", "Host", "loopback"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,17 +126,32 @@ func TestCreateRejectsBadInput(t *testing.T) {
 			if w.Code != tt.status {
 				t.Fatalf("status = %d, want %d; body %s", w.Code, tt.status, w.Body)
 			}
-			var eb localapi.ErrorBody
-			if err := json.Unmarshal(w.Body.Bytes(), &eb); err != nil {
+			if ct := w.Header().Get("Content-Type"); ct != "application/problem+json" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			var pb localapi.Problem
+			if err := json.Unmarshal(w.Body.Bytes(), &pb); err != nil {
 				t.Fatalf("error body is not JSON: %s", w.Body)
 			}
-			if eb.Error.Kind != tt.kind || !strings.Contains(eb.Error.Message, tt.msg) {
-				t.Fatalf("error = %+v, want kind %s containing %q", eb.Error, tt.kind, tt.msg)
+			if pb.Type != "urn:posagent:problem:"+tt.typ || pb.Status != tt.status || pb.Field != tt.field || pb.Title == "" || !strings.Contains(pb.Detail, tt.msg) {
+				t.Fatalf("problem = %+v, want type %s field %q containing %q", pb, tt.typ, tt.field, tt.msg)
 			}
 			if len(rec.started) != 0 {
 				t.Fatalf("a refused request reached the runner: %+v", rec.started)
 			}
 		})
+	}
+}
+
+// A JSON body is accepted whatever it is labelled: curl -d sends a form
+// Content-Type.
+func TestCreateAcceptsJSONWithoutJSONContentType(t *testing.T) {
+	for _, ct := range []string{"application/x-www-form-urlencoded", "text/plain", ""} {
+		rec, h := newServer(t)
+		w := do(h, "POST", "/v1/payments", `{"amount":1291,"currency":"CNY","auth_code":"284567890123456789"}`, map[string]string{"Content-Type": ct})
+		if w.Code != http.StatusCreated || len(rec.started) != 1 {
+			t.Errorf("Content-Type %q: %d %s", ct, w.Code, w.Body)
+		}
 	}
 }
 

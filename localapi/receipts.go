@@ -1,9 +1,7 @@
 package localapi
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"time"
 
@@ -73,7 +71,7 @@ func (s *Server) reprint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req reprintRequest
-	if err := decodeOptional(r, &req); err != nil {
+	if err := decodeBody(r, &req, false); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -85,20 +83,6 @@ func (s *Server) reprint(w http.ResponseWriter, r *http.Request) {
 	}
 	s.opts.Logger.Info("reprint requested", "payment", id, "jobs", len(jobs))
 	writeJSON(w, http.StatusAccepted, map[string]any{"payment_id": id, "jobs": printJobsJSON(jobs)})
-}
-
-// decodeOptional decodes a JSON body strictly, when there is one: an empty
-// body leaves v as it is.
-func decodeOptional(r *http.Request, v any) error {
-	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil {
-		return pos.Errorf(pos.Invalid, "localapi.decode", "reading body: %v", err)
-	}
-	if len(bytes.TrimSpace(b)) == 0 {
-		return nil
-	}
-	r.Body = io.NopCloser(bytes.NewReader(b))
-	return decodeStrict(r, v)
 }
 
 func (s *Server) paymentReceipts(w http.ResponseWriter, r *http.Request) {

@@ -103,7 +103,7 @@ func TestReprint(t *testing.T) {
 	}
 
 	// A reprint is a write: the browser guards and the token apply.
-	if w := do(h, "POST", "/v1/payments/pay_1/reprint", "", map[string]string{"Origin": "http://evil.example"}); w.Code != http.StatusUnauthorized {
+	if w := do(h, "POST", "/v1/payments/pay_1/reprint", "", map[string]string{"Origin": "http://evil.example"}); w.Code != http.StatusForbidden {
 		t.Errorf("with Origin: %d", w.Code)
 	}
 	if w := do(h, "POST", "/v1/payments/pay_1/reprint", "", map[string]string{"Authorization": ""}); w.Code != http.StatusUnauthorized {

@@ -77,7 +77,7 @@ func (s *Server) createRefund(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req refundRequest
-	if err := decodeOptional(r, &req); err != nil {
+	if err := decodeBody(r, &req, false); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -87,19 +87,19 @@ func (s *Server) createRefund(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	fr := flows.RefundRequest{PaymentID: id, Reason: req.Reason}
+	fr := flows.RefundRequest{PaymentID: id, Reason: req.Reason, Idempotency: keyOf(r.Context())}
 	if len(req.Reason) > flows.MaxRefundReason {
-		writeError(w, pos.Errorf(pos.Invalid, op, "reason is longer than %d bytes", flows.MaxRefundReason))
+		writeError(w, atField("reason", pos.Errorf(pos.Invalid, op, "reason is longer than %d bytes", flows.MaxRefundReason)))
 		return
 	}
 	if raw := strings.TrimSpace(string(req.Amount)); raw != "" && raw != "null" {
 		minor, err := parseMinor(op, raw)
 		if err != nil {
-			writeError(w, err)
+			writeError(w, atField("amount", err))
 			return
 		}
 		if fr.Amount, err = pos.NewMoney(minor, string(bal.Payment.Amount.Currency)); err != nil {
-			writeError(w, err)
+			writeError(w, atField("amount", err))
 			return
 		}
 	}
@@ -181,7 +181,6 @@ func (s *Server) refundReceipts(w http.ResponseWriter, r *http.Request) {
 // until the state differs from ?state= (default: the state now) or is
 // final.
 func (s *Server) getRefund(w http.ResponseWriter, r *http.Request) {
-	const op = "localapi.getRefund"
 	rf, err := s.refunds()
 	if err != nil {
 		writeError(w, err)
@@ -198,14 +197,14 @@ func (s *Server) getRefund(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, refundJSON(ref))
 		return
 	}
-	d, err := time.ParseDuration(wait)
-	if err != nil || d < 0 {
-		writeError(w, pos.Errorf(pos.Invalid, op, "wait must be a duration like 10s"))
+	d, _, err := s.waitOf(r, 0)
+	if err != nil {
+		writeError(w, err)
 		return
 	}
 	seen := pos.RefundState(r.URL.Query().Get("state"))
 	if seen != "" && !seen.Valid() {
-		writeError(w, pos.Errorf(pos.Invalid, op, "unknown refund state %q", seen))
+		writeError(w, problemf("malformed-request", "state", "unknown refund state %q", seen))
 		return
 	}
 	if seen == "" {

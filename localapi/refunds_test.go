@@ -109,12 +109,12 @@ func TestCreateRefund(t *testing.T) {
 		{"over-refund", "pay_1", `{"amount":901}`, http.StatusConflict, "exceeds what is left", nil},
 		{"not succeeded", "pay_failed", `{"amount":100}`, http.StatusConflict, "only a succeeded payment", nil},
 		{"unknown payment", "pay_nobody", `{"amount":100}`, http.StatusNotFound, "no payment pay_nobody", nil},
-		{"decimal amount", "pay_1", `{"amount":5.00}`, http.StatusBadRequest, "integer in minor units", nil},
-		{"string amount", "pay_1", `{"amount":"500"}`, http.StatusBadRequest, "not a string", nil},
-		{"zero amount", "pay_1", `{"amount":0}`, http.StatusBadRequest, "positive", nil},
-		{"negative amount", "pay_1", `{"amount":-5}`, http.StatusBadRequest, "positive", nil},
+		{"decimal amount", "pay_1", `{"amount":5.00}`, http.StatusUnprocessableEntity, "integer in minor units", nil},
+		{"string amount", "pay_1", `{"amount":"500"}`, http.StatusUnprocessableEntity, "not a string", nil},
+		{"zero amount", "pay_1", `{"amount":0}`, http.StatusUnprocessableEntity, "positive", nil},
+		{"negative amount", "pay_1", `{"amount":-5}`, http.StatusUnprocessableEntity, "positive", nil},
 		{"unknown field", "pay_1", `{"amount":500,"currency":"CNY"}`, http.StatusBadRequest, "unknown field", nil},
-		{"reason too long", "pay_1", `{"reason":"` + strings.Repeat("x", 81) + `"}`, http.StatusBadRequest, "reason is longer", nil},
+		{"reason too long", "pay_1", `{"reason":"` + strings.Repeat("x", 81) + `"}`, http.StatusUnprocessableEntity, "reason is longer", nil},
 		{"not JSON", "pay_1", `amount=500`, http.StatusBadRequest, "bad JSON", nil},
 	}
 	for _, tc := range tests {
@@ -184,7 +184,7 @@ func TestRefundsNeedTokenAndService(t *testing.T) {
 	if w := do(h, "POST", "/v1/payments/pay_1/refunds", `{"amount":500}`, map[string]string{"Authorization": ""}); w.Code != http.StatusUnauthorized {
 		t.Errorf("no token: %d", w.Code)
 	}
-	if w := do(h, "POST", "/v1/payments/pay_1/refunds", `{"amount":500}`, map[string]string{"Origin": "http://evil.example"}); w.Code != http.StatusUnauthorized {
+	if w := do(h, "POST", "/v1/payments/pay_1/refunds", `{"amount":500}`, map[string]string{"Origin": "http://evil.example"}); w.Code != http.StatusForbidden {
 		t.Errorf("from a web page: %d", w.Code)
 	}
 	s, err := localapi.New(localapi.Options{Payments: &recorder{}, Token: token})

@@ -48,7 +48,7 @@ func parseDay(r *http.Request, now time.Time) (time.Time, error) {
 	}
 	d, err := time.Parse(time.DateOnly, s)
 	if err != nil {
-		return time.Time{}, pos.Errorf(pos.Invalid, "localapi.summary", "date %q is not YYYY-MM-DD", s)
+		return time.Time{}, problemf("malformed-request", "date", "date %q is not YYYY-MM-DD", s)
 	}
 	return d.Add(12 * time.Hour), nil
 }

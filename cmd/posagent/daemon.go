@@ -7,13 +7,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/configs"
 	"github.com/posagent/posagent/flows"
 	"github.com/posagent/posagent/gateways"
 	"github.com/posagent/posagent/hw/display"
+	"github.com/posagent/posagent/hw/printer"
 	"github.com/posagent/posagent/localapi"
 	"github.com/posagent/posagent/store"
 )
@@ -37,6 +41,15 @@ type daemon struct {
 	notifyListener net.Listener
 	awaitCode      time.Duration
 	tick           time.Duration
+	// api is the API's socket and limits; routes and lanes come from the
+	// config (empty in the demo).
+	api    configs.API
+	routes []configs.Route
+	lanes  []configs.Lane
+	// drawer opens the cash drawer (the printer's, if it has one);
+	// drawerOnSuccess kicks it when a payment succeeds.
+	drawer          printer.DrawerKicker
+	drawerOnSuccess bool
 }
 
 // run serves the local API and drives payments until ctx ends. ready is
@@ -50,7 +63,11 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 	)
 	if d.spool != nil {
 		sink, receipts, summaries = d.spool, d.spool, d.spool
+		if d.drawer != nil && d.drawerOnSuccess {
+			sink = drawerSink{Spool: d.spool, kick: d.drawer, log: d.log}
+		}
 	}
+	laneOf, laneNames := lanesOf(d.lanes)
 	runner, err := flows.NewRunner(flows.Options{
 		Journal:          d.journal,
 		Gateways:         d.gateways,
@@ -62,6 +79,9 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 		Logger:           d.log,
 		AwaitCodeTimeout: d.awaitCode,
 		Tick:             d.tick,
+		Route:            routeOf(d.routes),
+		Lanes:            laneNames,
+		LaneOf:           laneOf,
 	})
 	if err != nil {
 		return err
@@ -82,15 +102,57 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 		}
 		refunds = refunder
 	}
-	api, err := localapi.New(localapi.Options{
-		Payments:  runner,
-		Refunds:   refunds,
-		Token:     pos.Secret(d.token),
-		Devices:   d.devices,
-		Receipts:  receipts,
-		Summaries: summaries,
-		Logger:    d.log,
-	})
+	ao := localapi.Options{
+		Payments:   runner,
+		Refunds:    refunds,
+		Token:      pos.Secret(d.token),
+		Devices:    d.devices,
+		Receipts:   receipts,
+		Summaries:  summaries,
+		Logger:     d.log,
+		Changed:    runner.Changed,
+		CreateWait: d.api.CreateWait,
+		RateLimit:  d.api.RateLimit,
+		RateBurst:  d.api.RateBurst,
+		Ready: func(ctx context.Context) error {
+			if _, err := d.journal.Recent(ctx, 1); err != nil {
+				return fmt.Errorf("journal: %w", err)
+			}
+			if !runner.Recovered() {
+				return errors.New("recovery of pending payments is not done yet")
+			}
+			if len(d.gateways) == 0 {
+				return errors.New("no gateway is configured")
+			}
+			return nil
+		},
+	}
+	if k, ok := d.journal.(store.Idempotency); ok {
+		ao.Keys = k
+	}
+	if l, ok := d.journal.(store.PaymentLister); ok {
+		ao.Lister = l
+	}
+	if f, ok := d.journal.(store.EventFeed); ok {
+		ao.Feed = f
+	}
+	if d.drawer != nil {
+		ao.Drawer = drawerOpener{d.drawer}
+	}
+	var sockLn net.Listener
+	if d.api.Socket != "" {
+		peers, gid, err := socketPeers(d.api)
+		if err != nil {
+			return err
+		}
+		ao.Peers = peers
+		mode, _ := strconv.ParseUint(d.api.SocketMode, 8, 32)
+		if sockLn, err = localapi.ListenUnix(d.api.Socket, os.FileMode(mode), gid); err != nil {
+			return fmt.Errorf("local API socket: %w", err)
+		}
+		defer os.Remove(d.api.Socket)
+	}
+	api, err := localapi.New(ao)
 	if err != nil {
 		return err
 	}
@@ -98,7 +160,8 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 	if err != nil {
 		return fmt.Errorf("local API: %w", err)
 	}
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)}
+	srv, _ := localapi.NewHTTPServer(api, localapi.ServerOptions{MaxConns: d.api.MaxConns})
+	srv.ErrorLog = slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -127,6 +190,18 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 			cancel()
 		}
 	})
+	var sockSrv *http.Server
+	if sockLn != nil {
+		sockSrv, _ = localapi.NewHTTPServer(api, localapi.ServerOptions{MaxConns: d.api.MaxConns})
+		sockSrv.ErrorLog = srv.ErrorLog
+		wg.Go(func() {
+			if err := sockSrv.Serve(sockLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("local API socket: %w", err)
+				cancel()
+			}
+		})
+		d.log.Info("local API socket", "path", d.api.Socket, "mode", d.api.SocketMode)
+	}
 	stopNotify := func() {}
 	if d.notifyListener != nil {
 		notifiers := map[string]gateways.Notifier{}
@@ -155,7 +230,11 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 	stopping()
 	shutdownCtx, stop := context.WithTimeout(context.Background(), 5*time.Second)
 	defer stop()
+	d.log.Info("posagent stopping")
 	_ = srv.Shutdown(shutdownCtx)
+	if sockSrv != nil {
+		_ = sockSrv.Shutdown(shutdownCtx)
+	}
 	stopNotify()
 	wg.Wait()
 	select {

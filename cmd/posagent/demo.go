@@ -98,6 +98,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text (logfmt) or json (one object per line)")
 	displayListen := fs.String("display-listen", webdisplay.DefaultListen, "where the web customer display serves its page (loopback; \"none\": terminal display only)")
+	rateLimit := fs.Float64("rate-limit", 0, "requests a second one API client may make (default 100)")
+	socket := fs.String("socket", "", "also serve the local API on this unix socket (default STATE/api.sock; \"none\": no socket)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -193,6 +195,28 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		listen:         *listen,
 		notifyListener: notifyLn,
 		awaitCode:      30 * time.Second,
+		// The demo's virtual printer has a drawer: it opens on every
+		// succeeded payment (STATE/receipts/drawer.bin counts the pulses).
+		drawer:          demoPr,
+		drawerOnSuccess: true,
+	}
+	switch *socket {
+	case "none":
+	case "":
+		d.api.Socket = filepath.Join(*state, "api.sock")
+	default:
+		d.api.Socket = *socket
+	}
+	d.api.SocketMode = "0660"
+	d.api.RateLimit = *rateLimit
+	if *rateLimit > 0 {
+		d.api.RateBurst = max(1, int(*rateLimit))
+	}
+	if len(d.api.Socket) > 100 {
+		// sun_path holds 108 bytes; a long temporary state path would
+		// not fit, and the socket is optional.
+		log.Warn("state path too long for a unix socket; serving TCP only", "path", d.api.Socket)
+		d.api.Socket = ""
 	}
 	errc := make(chan error, 1)
 	ready := make(chan string, 1)

@@ -94,7 +94,13 @@ func (s *syncBuffer) String() string {
 // startDemo runs `posagent demo` on state and waits until its API answers.
 func startDemo(t *testing.T, state, addr string, env ...string) *agent {
 	t.Helper()
-	cmd := exec.Command(binary(t), "demo", "--state", state, "--listen", addr, "--log-level", "debug")
+	return startDemoArgs(t, state, addr, nil, env...)
+}
+
+// startDemoArgs is startDemo with more demo flags.
+func startDemoArgs(t *testing.T, state, addr string, args []string, env ...string) *agent {
+	t.Helper()
+	cmd := exec.Command(binary(t), append([]string{"demo", "--state", state, "--listen", addr, "--log-level", "debug"}, args...)...)
 	// Should the test binary itself die, take the daemon with it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Env = append(os.Environ(), env...)
@@ -283,7 +289,7 @@ func checkReceiptPreviews(t *testing.T, state string) {
 func TestReprintAndPrinterStatus(t *testing.T) {
 	state := t.TempDir()
 	a := startDemo(t, state, freePort(t))
-	code, p, err := a.call("POST", "/v1/payments", `{"amount":1200,"currency":"CNY","auth_code":"134567890123456789"}`)
+	code, p, err := a.call("POST", "/v1/payments?wait=30s", `{"amount":1200,"currency":"CNY","auth_code":"134567890123456789"}`)
 	if err != nil || code != 201 || p["state"] != "succeeded" {
 		t.Fatalf("create: %d %v %v", code, p, err)
 	}
@@ -328,22 +334,32 @@ func TestReprintAndPrinterStatus(t *testing.T) {
 
 func TestBadInputJournalsNothing(t *testing.T) {
 	a := startDemo(t, t.TempDir(), freePort(t))
-	bad := []struct{ body, want string }{
-		{`{"amount":1200,"currency":"CNY","auth_code":"134567890123456789","extra":1}`, "unknown field"},
-		{`{"amount":-1200,"currency":"CNY","auth_code":"134567890123456789"}`, "positive"},
-		{`{"amount":12.91,"currency":"CNY","auth_code":"134567890123456789"}`, "minor units"},
-		{`{"amount":1200,"currency":"ZZZ","auth_code":"134567890123456789"}`, "unsupported currency"},
-		{`{"amount":1200,"currency":"CNY","auth_code":"6901234567892"}`, "EAN-13"},
-		{`{"amount":1200,"currency":"CNY","auth_code":"99999999999999999999"}`, "unrecognised"},
+	// Unreadable requests are 400, readable but unacceptable ones 422;
+	// both name the field at fault, and neither journals anything.
+	bad := []struct {
+		body   string
+		status int
+		field  string
+		want   string
+	}{
+		{`{"amount":1200,"currency":"CNY","auth_code":"134567890123456789","extra":1}`, 400, "extra", "unknown field"},
+		{`{"amount":1200,"amount":1500,"currency":"CNY","auth_code":"134567890123456789"}`, 400, "amount", "twice"},
+		{`{"amount":1200,"AMOUNT":1500,"currency":"CNY","auth_code":"134567890123456789"}`, 400, "AMOUNT", "differ only in case"},
+		{`{"AMOUNT":1500,"currency":"CNY","auth_code":"134567890123456789"}`, 400, "AMOUNT", "spelled"},
+		{`{"amount":-1200,"currency":"CNY","auth_code":"134567890123456789"}`, 422, "amount", "positive"},
+		{`{"amount":12.91,"currency":"CNY","auth_code":"134567890123456789"}`, 422, "amount", "minor units"},
+		{`{"amount":1200,"currency":"ZZZ","auth_code":"134567890123456789"}`, 422, "currency", "unsupported currency"},
+		{`{"amount":1200,"currency":"CNY","auth_code":"6901234567892"}`, 422, "auth_code", "EAN-13"},
+		{`{"amount":1200,"currency":"CNY","auth_code":"99999999999999999999"}`, 422, "auth_code", "unrecognised"},
 	}
 	for _, b := range bad {
 		code, m, err := a.call("POST", "/v1/payments", b.body)
 		if err != nil {
 			t.Fatal(err)
 		}
-		msg := fmt.Sprint(m["error"])
-		if code != 400 || !strings.Contains(msg, b.want) {
-			t.Errorf("%s: got %d %s, want 400 mentioning %q", b.body, code, msg, b.want)
+		msg := fmt.Sprint(m["detail"])
+		if code != b.status || m["field"] != b.field || !strings.Contains(msg, b.want) || !strings.HasPrefix(fmt.Sprint(m["type"]), "urn:posagent:problem:") {
+			t.Errorf("%s: got %d %v, want %d about %q mentioning %q", b.body, code, m, b.status, b.field, b.want)
 		}
 	}
 	// Without the token: 401, whatever the body.

@@ -5,6 +5,8 @@
 //	posagent pay --amount 12.91 ...   take a payment through a running daemon
 //	posagent reprint PAYMENT_ID       print a payment's receipts again
 //	posagent refund PAYMENT_ID        refund a payment, in part or in full
+//	posagent status|cancel PAYMENT_ID one payment; cancel it
+//	posagent list|lookup|events       list payments, find them by reference, follow changes
 //	posagent simulate --gateway mmsp  run a gateway simulator on its own
 //	posagent devices [--config FILE]  list serial ports and HID devices, and the printer's status
 //	posagent config check FILE        check a configuration without side effects
@@ -42,6 +44,11 @@ func commands() []command {
 		{"pay", "take a payment through a running daemon and follow it until final", runPay},
 		{"reprint", "print a payment's receipts again through a running daemon", runReprint},
 		{"refund", "refund a succeeded payment, in part or in full, and follow it until final", runRefund},
+		{"status", "show one payment (--wait: until it is final)", runStatus},
+		{"list", "list payments, newest first, with filters", runList},
+		{"lookup", "find payments by the till's reference", runLookup},
+		{"cancel", "cancel a payment (reversing it if it was sent)", runCancel},
+		{"events", "follow the stream of payment and refund changes", runEvents},
 		{"simulate", "run a gateway simulator on its own", runSimulate},
 		{"summary", "show (and --print) the end-of-day summary of a running daemon", runSummary},
 		{"devices", "list serial ports and HID devices; with --config, the printer's status", runDevices},
@@ -70,13 +77,24 @@ type exitError struct {
 func (e *exitError) Error() string { return e.err.Error() }
 func (e *exitError) Unwrap() error { return e.err }
 
+// helpOut is where flag sets write: stdout when help was asked for (so
+// `posagent pay --help | less` works), stderr otherwise.
+var helpOut io.Writer = os.Stderr
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(stderr)
-		if len(args) == 0 {
-			return 2
-		}
+		return 2
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout)
 		return 0
+	}
+	helpOut = stderr
+	for _, a := range args[1:] {
+		if a == "-h" || a == "--help" || a == "-help" {
+			helpOut = stdout
+		}
 	}
 	for _, c := range commands() {
 		if c.name != args[0] {
@@ -115,9 +133,9 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "Run 'posagent COMMAND -h' for a command's flags.")
 }
 
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+func newFlagSet(name string, _ io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("posagent "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(helpOut)
 	return fs
 }
 

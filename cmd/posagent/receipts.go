@@ -274,3 +274,20 @@ func (d *demoPrinter) Files(paymentID string) []string {
 	sort.Strings(m)
 	return m
 }
+
+// KickDrawer is the virtual printer's cash drawer: the ESC p pulse a real
+// printer would get is appended to DIR/drawer.bin, one 5-byte pulse per
+// opening, so the demo and its tests can see the drawer open.
+func (d *demoPrinter) KickDrawer(ctx context.Context) error {
+	e := escpos.NewEncoder(escpos.Profile80)
+	if err := e.KickDrawer(0, 25, 250); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(d.dir, "drawer.bin"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.Write(e.Bytes())
+	return err
+}

@@ -70,7 +70,7 @@ func runRefund(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	api := fs.String("api", "http://127.0.0.1:8417", "the daemon's local API")
 	tokenFile := fs.String("token-file", "", "file holding the API token (default: $POSAGENT_TOKEN, then the daemon's and the demo's token files)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: posagent refund PAYMENT_ID [--amount 5.00] [--reason TEXT] [--api URL] [--token-file FILE]")
+		fmt.Fprintln(fs.Output(), "usage: posagent refund PAYMENT_ID [--amount 5.00] [--reason TEXT] [--api URL] [--token-file FILE]")
 		fs.PrintDefaults()
 	}
 	// The payment ID may come before the flags, as people type it.

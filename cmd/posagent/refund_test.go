@@ -21,7 +21,7 @@ import (
 func TestRefundCommand(t *testing.T) {
 	state := t.TempDir()
 	a := startDemo(t, state, freePort(t))
-	code, p, err := a.call("POST", "/v1/payments", `{"amount":2000,"currency":"CNY","auth_code":"134567890123456789"}`)
+	code, p, err := a.call("POST", "/v1/payments?wait=30s", `{"amount":2000,"currency":"CNY","auth_code":"134567890123456789"}`)
 	if err != nil || code != 201 || p["state"] != "succeeded" {
 		t.Fatalf("pay: %d %v %v", code, p, err)
 	}
@@ -55,7 +55,7 @@ func TestRefundCommand(t *testing.T) {
 	if status != 1 || !strings.Contains(out, "nothing left to refund") && !strings.Contains(out, "exceeds what is left") {
 		t.Errorf("refund beyond the payment: exit %d\n%s", status, out)
 	}
-	code, d, err := a.call("POST", "/v1/payments", `{"amount":1293,"currency":"CNY","auth_code":"284567890123456789"}`)
+	code, d, err := a.call("POST", "/v1/payments?wait=30s", `{"amount":1293,"currency":"CNY","auth_code":"284567890123456789"}`)
 	if err != nil || code != 201 || d["state"] != "failed" {
 		t.Fatalf("declined payment: %d %v %v", code, d, err)
 	}

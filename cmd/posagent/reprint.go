@@ -86,7 +86,7 @@ func runReprint(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	tokenFile := fs.String("token-file", "", "file holding the API token (default: $POSAGENT_TOKEN, then the daemon's and the demo's token files)")
 	wait := fs.Duration("wait", 10*time.Second, "how long to wait for the receipts to print (0: return once queued)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: posagent reprint PAYMENT_ID [--kind KIND]... [--api URL] [--token-file FILE] [--wait 10s]")
+		fmt.Fprintln(fs.Output(), "usage: posagent reprint PAYMENT_ID [--kind KIND]... [--api URL] [--token-file FILE] [--wait 10s]")
 		fs.PrintDefaults()
 	}
 	// The payment ID may come before the flags, as people type it.

@@ -12,6 +12,7 @@ import (
 	"github.com/posagent/posagent/configs"
 	"github.com/posagent/posagent/flows"
 	"github.com/posagent/posagent/gateways"
+	"github.com/posagent/posagent/hw/printer"
 	"github.com/posagent/posagent/hw/scanner"
 )
 
@@ -107,6 +108,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		notifyListener: notifyLn,
 		awaitCode:      cfg.Payments.AwaitCodeTimeout,
 		tick:           250 * time.Millisecond,
+		api:            cfg.API,
+		routes:         cfg.Routes,
+		lanes:          cfg.Lanes,
+	}
+	if receipts != nil {
+		if k, ok := receipts.printer.(printer.DrawerKicker); ok {
+			d.drawer = k
+			d.drawerOnSuccess = cfg.Receipt.OpenDrawer == "succeeded"
+		}
 	}
 	return d.run(ctx, nil)
 }

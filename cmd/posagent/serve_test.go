@@ -126,7 +126,8 @@ scanners:
 	if out, code := pay("12.93", "284567890123456789"); code != 1 || !strings.Contains(out, "Final: failed") {
 		t.Fatalf("pay 12.93: exit %d\n%s", code, out)
 	}
-	if out, code := pay("12.92", "134567890123456780"); code != 1 || !strings.Contains(out, "reversing") || !strings.Contains(out, "Final: reversed") {
+	// Reversed has its own exit code (3), apart from declined (1).
+	if out, code := pay("12.92", "134567890123456780"); code != 3 || !strings.Contains(out, "reversing") || !strings.Contains(out, "Final: reversed") {
 		t.Fatalf("pay 12.92 should show progress through reversing to reversed: exit %d\n%s", code, out)
 	}
 	// Without a code, the payment waits for the scanner.
@@ -148,7 +149,8 @@ scanners:
 	}
 	select {
 	case out := <-payOut:
-		if !strings.Contains(out, "awaiting_code") || !strings.Contains(out, "Final: succeeded") {
+		// pay shows the cashier the refused product barcode.
+		if !strings.Contains(out, "awaiting_code") || !strings.Contains(out, "scan refused: ") || !strings.Contains(out, "EAN-13") || !strings.Contains(out, "Final: succeeded") {
 			t.Fatalf("pay with a scanned code:\n%s", out)
 		}
 	case <-time.After(30 * time.Second):

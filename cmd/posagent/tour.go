@@ -193,11 +193,18 @@ func runTourCase(ctx context.Context, c *apiClient, tc tourCase, plan tourPlan, 
 	}
 	p, err := c.create(ctx, req)
 	var ae *apiError
-	if errors.As(err, &ae) && ae.Status == 400 {
+	if errors.As(err, &ae) && (ae.Status == 400 || ae.Status == 422) {
 		return "rejected", "", "", nil
 	}
 	if err != nil {
 		return "", "", "", err
+	}
+	// The create answers within about a second, maybe before the
+	// gateway did: a QR order's code_url comes with its answer.
+	for tc.qr && p.Detail == "submitting" {
+		if p, err = c.wait(ctx, p.ID, p.Detail, 0, 30*time.Second); err != nil {
+			return "", p.ID, "", err
+		}
 	}
 	if tc.scan != "" {
 		if p.Detail != "awaiting_code" {
@@ -215,7 +222,7 @@ func runTourCase(ctx context.Context, c *apiClient, tc tourCase, plan tourPlan, 
 			return p.State, p.ID, p.Detail, fmt.Errorf("cancel: %w", err)
 		}
 	}
-	p, err = c.follow(ctx, p, nil)
+	p, err = c.follow(ctx, p, nil, nil)
 	return p.State, p.ID, p.Detail, err
 }
 

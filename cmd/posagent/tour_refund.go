@@ -81,7 +81,7 @@ func tourPay(ctx context.Context, c *apiClient, plan tourPlan, minor int64, code
 	if err != nil {
 		return p, err
 	}
-	return c.follow(ctx, p, nil)
+	return c.follow(ctx, p, nil, nil)
 }
 
 // refused wants a 409 answer.
