@@ -154,11 +154,14 @@ func (r *Runner) begin(ctx context.Context, req StartRequest) (pos.Payment, func
 				return pos.Payment{}, nil, err
 			}
 			r.addAwaiting(p.ID)
+			r.mu.Lock()
+			// It waits from its creation: a scan read since then is
+			// its own, however the journal write and this line raced it.
+			r.since[p.ID] = p.CreatedAt
 			if req.Gateway == "" {
-				r.mu.Lock()
 				r.routed[p.ID] = true
-				r.mu.Unlock()
 			}
+			r.mu.Unlock()
 			r.show(ctx, display.Screen{Kind: display.ScanPrompt, PaymentID: p.ID, Amount: p.Amount, State: p.State, Message: "Please show your payment code"})
 			return p, nil, nil
 		}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 )
@@ -20,7 +21,7 @@ import (
 // apiFlags adds --api and --token-file to fs and returns a constructor for
 // the client.
 func apiFlags(fs *flag.FlagSet) func() (*apiClient, error) {
-	api := fs.String("api", "http://127.0.0.1:8417", "the daemon's local API")
+	api := fs.String("api", defaultAPI(), "the daemon's local API (default $POSAGENT_API, else http://127.0.0.1:8417)")
 	tokenFile := fs.String("token-file", "", "file holding the API token (default: $POSAGENT_TOKEN, then the daemon's and the demo's token files)")
 	return func() (*apiClient, error) {
 		token, err := readToken(*tokenFile)
@@ -367,3 +368,12 @@ func describeEvent(data string) string {
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+// defaultAPI is the local API the commands talk to when --api is not
+// given: $POSAGENT_API, else the default listen address.
+func defaultAPI() string {
+	if v := os.Getenv("POSAGENT_API"); v != "" {
+		return v
+	}
+	return "http://127.0.0.1:8417"
+}

@@ -250,7 +250,7 @@ func runPay(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	reference := fs.String("reference", "", "the till's own order id, to find the payment by later (posagent lookup)")
 	lane := fs.String("lane", "", "the till's lane (default: the default lane)")
 	replace := fs.Bool("replace", false, "cancel a payment already waiting for a scan in the lane instead of being refused")
-	api := fs.String("api", "http://127.0.0.1:8417", "the daemon's local API")
+	api := fs.String("api", defaultAPI(), "the daemon's local API (default $POSAGENT_API, else http://127.0.0.1:8417)")
 	tokenFile := fs.String("token-file", "", "file holding the API token (default: $POSAGENT_TOKEN, then the daemon's and the demo's token files)")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -67,7 +67,7 @@ func runRefund(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlagSet("refund", stderr)
 	amount := fs.String("amount", "", "amount to refund in major units of the payment's currency, e.g. 5.00 (default: all that is left)")
 	reason := fs.String("reason", "", "why, sent to the gateway and printed on the receipt")
-	api := fs.String("api", "http://127.0.0.1:8417", "the daemon's local API")
+	api := fs.String("api", defaultAPI(), "the daemon's local API (default $POSAGENT_API, else http://127.0.0.1:8417)")
 	tokenFile := fs.String("token-file", "", "file holding the API token (default: $POSAGENT_TOKEN, then the daemon's and the demo's token files)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "usage: posagent refund PAYMENT_ID [--amount 5.00] [--reason TEXT] [--api URL] [--token-file FILE]")

@@ -82,7 +82,7 @@ func runReprint(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := newFlagSet("reprint", stderr)
 	var kinds kindList
 	fs.Var(&kinds, "kind", "receipt to print: payment-customer, payment-merchant or void (repeatable; default: the copies the payment got)")
-	api := fs.String("api", "http://127.0.0.1:8417", "the daemon's local API")
+	api := fs.String("api", defaultAPI(), "the daemon's local API (default $POSAGENT_API, else http://127.0.0.1:8417)")
 	tokenFile := fs.String("token-file", "", "file holding the API token (default: $POSAGENT_TOKEN, then the daemon's and the demo's token files)")
 	wait := fs.Duration("wait", 10*time.Second, "how long to wait for the receipts to print (0: return once queued)")
 	fs.Usage = func() {

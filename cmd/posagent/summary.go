@@ -19,7 +19,7 @@ func runSummary(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := newFlagSet("summary", stderr)
 	date := fs.String("date", "", "the day, YYYY-MM-DD in the till's time zone (default today)")
 	printIt := fs.Bool("print", false, "also print the summary on the receipt printer")
-	api := fs.String("api", "http://127.0.0.1:8417", "the daemon's local API")
+	api := fs.String("api", defaultAPI(), "the daemon's local API (default $POSAGENT_API, else http://127.0.0.1:8417)")
 	tokenFile := fs.String("token-file", "", "file holding the API token (default: as for pay)")
 	if err := fs.Parse(args); err != nil {
 		return err
