@@ -21,9 +21,9 @@
 //	CreateQR Alipay     | §6.1         | pay.alipay.native.intl           | done → code_url, UserPaying
 //	CreateQR UnionPay   | §6.1         | pay.upi.native.intl              | done → code_url, UserPaying
 //	Query               | §6.3         | unified.trade.query              | done (unknown order: pos.NotFound)
-//	Close               | §6.6         | unified.trade.close              | done, Timing.CloseAfter 5 min
-//	Refund (partial)    | §6.4         | unified.trade.refund             | done
-//	QueryRefund         | §6.5         | unified.trade.refundquery        | done (picks our out_refund_no)
+//	Close               | §6.6         | unified.trade.close              | WeChat Pay, Alipay; CloseAfter 5m15s
+//	Refund (partial)    | §6.4         | unified.trade.refund             | done (accepted: UserPaying)
+//	QueryRefund         | §6.5         | unified.trade.refundquery        | final (our out_refund_no entry)
 //	ParseNotification   | §6.2, §5     | (platform POSTs; answer success) | done (Notifier)
 //	signing             | §4.1, §4.2   | MD5, SHA256, RSA_1_256           | done; §4.2.1/§4.2.2 examples are vectors
 //	micropay, reverse   | —            | not in this spec                 | not offered
@@ -86,6 +86,59 @@
 //     refunded offline; Failed would free the amount for a second refund).
 //   - Notification: status 0, result_code 0, pay_result 0 → Succeeded;
 //     anything else → Unknown.
+//
+// # Audit findings (reviews/2026-12-01/audit-mmsp-swiftpass.md)
+//
+//   - S1 PAYERROR without a close: fixed. PAYERROR is Failed (§6.3.3
+//     "Payment failed"), and the order is one the flows close, since
+//     Capabilities.CloseWallets names WeChat Pay and Alipay (§6.6.1 "the
+//     original order number needs to be invoked for closing to avoid
+//     repeated payment"); a success met on the way, or a close refused
+//     because the order was paid, ends Succeeded (the flows' "charged after
+//     the till gave up"). swiftpasssim keeps a PAYERROR order payable until
+//     it is closed, and the truth check has the cell "PAYERROR, then paid".
+//   - S2 total_fee not checked: fixed. Every answer and notification fills
+//     Result.OutTradeNo and Amount (total_fee in fee_type) for the flows'
+//     check against the journal (§6.2.1); Query also compares them with
+//     OrderRef.Amount itself, and a paid answer without out_trade_no or
+//     total_fee is a Mismatch.
+//   - S3 refund result_code 0 taken as final: fixed. It is accepted
+//     (UserPaying); only refund_status_$n of our out_refund_no is final.
+//   - S4 CHANGE mapped to Failed: fixed. CHANGE is Unknown with
+//     Result.Alert (the money went to the merchant's account, refund
+//     offline): the amount stays held.
+//   - S5 NOTSURE queried for ever: fixed. NOTSURE is Unknown with
+//     Result.Resend: the refund runner sends the same refund again with
+//     the same out_refund_no, which §6.4.2 makes safe; swiftpasssim
+//     executes a NOTSURE refund when it is sent again.
+//   - S6 first close early, margin only against the simulator: fixed.
+//     CloseAfter is 5 min + 15 s by default (CloseMargin, for the till's
+//     clock against the platform's) and timed from the create's answer;
+//     the simulator pairing adds no margin of its own any more.
+//   - S7 close sent for UnionPay: fixed. CloseWallets excludes UnionPay;
+//     a UPI order is polled until its time_expire (always sent), and
+//     swiftpasssim refuses a UPI close.
+//   - S8, polling: kept, deliberately. §6.2.2 suggests querying only after
+//     5 minutes without a notification, every 5 s, 12 times: that is a web
+//     shop's pattern. At a till the customer is waiting, so a merchant QR
+//     is polled every PollInterval (5 s, the spec's interval and our
+//     floor) until QRTimeout; §8.1's "400 Request too frequent" would come
+//     back as an unsigned protocol error, which a query reads as Unknown
+//     and simply polls again.
+//   - S8, a create refused with the unsigned protocol error: Failed. The
+//     spec returns code_url only "when status and result_code both are 0"
+//     (§6.1.4), and a QR that was never shown cannot be paid, so a wrong
+//     key or configuration fails the payment at once instead of after the
+//     QR timeout. (Every other operation keeps a protocol error Unknown.)
+//     swiftpasssim's table allows only "not done" behind such an answer.
+//   - S8, answers without mch_id or out_trade_no: handled by the tables'
+//     required flags. mch_id is "Yes" in every answer with status 0, so
+//     its absence is a Mismatch everywhere; out_trade_no is "Yes" only in
+//     a paid query (§6.3.3, with SUCCESS), an accepted refund (§6.4.3), a
+//     refund query (§6.5.2) and a notification (§6.2.1), and is required
+//     there; the create (§6.1.4) and close (§6.6.4) answers do not carry
+//     it, so the number asked about is reported.
+//   - The simulator shared the adapter's reading: fixed (see above).
 //
 // # Ambiguities met, and the choice made
 //
