@@ -9,6 +9,7 @@
 //	posagent list|lookup|events       list payments, find them by reference, follow changes
 //	posagent simulate --gateway mmsp  run a gateway simulator on its own
 //	posagent devices [--config FILE]  list serial ports and HID devices, and the printer's status
+//	posagent doctor [--config FILE]   check devices, gateways, clock, disk and journal
 //	posagent config check FILE        check a configuration without side effects
 //	posagent backup FILE              an online, consistent copy of the payment journal
 //	posagent version
@@ -52,6 +53,7 @@ func commands() []command {
 		{"simulate", "run a gateway simulator on its own", runSimulate},
 		{"summary", "show (and --print) the end-of-day summary of a running daemon", runSummary},
 		{"devices", "list serial ports and HID devices; with --config, the printer's status", runDevices},
+		{"doctor", "check devices, gateways (DNS, TLS, clock, a signed harmless call), disk and journal; one line per problem with its fix", runDoctor},
 		{"config", "check a configuration file (config check FILE) without opening anything", runConfig},
 		{"backup", "write a consistent copy of the payment journal, while the daemon runs", runBackup},
 		{"version", "print the version", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -60,15 +60,17 @@ func Backup(ctx context.Context, journal, dest string) error {
 	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, out); err != nil {
 		return classify(op, fmt.Errorf("copying %s: %w", src, err))
 	}
-	if err := integrity(ctx, out); err != nil {
+	if err := CheckIntegrity(ctx, out); err != nil {
 		return pos.E(pos.Internal, op, fmt.Errorf("the copy %s failed its check: %w", out, err))
 	}
 	ok = true
 	return nil
 }
 
-// integrity runs PRAGMA integrity_check on the database at path.
-func integrity(ctx context.Context, path string) error {
+// CheckIntegrity runs PRAGMA integrity_check on the journal (or a backup)
+// at path through a read-only connection; a running daemon is not
+// disturbed.
+func CheckIntegrity(ctx context.Context, path string) error {
 	db, err := sql.Open("sqlite", dsn(path, url.Values{"mode": {"ro"}}))
 	if err != nil {
 		return err
