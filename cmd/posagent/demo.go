@@ -157,7 +157,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer hub.Close()
 	receiptsDir := filepath.Join(*state, "receipts")
-	demoPr, err := newDemoPrinter(receiptsDir)
+	demoPr, err := newDemoPrinter(receiptsDir, log)
 	if err != nil {
 		return err
 	}

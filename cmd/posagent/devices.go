@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"text/tabwriter"
@@ -161,7 +162,7 @@ func showPrinter(ctx context.Context, cfg *configs.Config, w io.Writer) error {
 		fmt.Fprintln(w, "(the configuration names no printer)")
 		return nil
 	}
-	p, desc, closer, err := buildPrinter(cfg)
+	p, desc, closer, err := buildPrinter(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return &exitError{code: 1, err: err}
 	}

@@ -59,7 +59,7 @@ func buildReceipts(cfg *configs.Config, log *slog.Logger) (*receiptSetup, error)
 	if cfg.Printer == nil {
 		return nil, nil
 	}
-	p, desc, closer, err := buildPrinter(cfg)
+	p, desc, closer, err := buildPrinter(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -175,10 +175,13 @@ type virtualConfig struct {
 	Dir      string `yaml:"dir"`
 	Profile  string `yaml:"profile"` // 58mm or 80mm (default)
 	NativeQR bool   `yaml:"native_qr"`
+	// CJKFont is the font previews draw Chinese with (.otf, .ttf or
+	// .ttc); default: the system's (fonts-noto-cjk and others).
+	CJKFont string `yaml:"cjk_font"`
 }
 
 // buildPrinter opens the printer a config names.
-func buildPrinter(cfg *configs.Config) (printer.Printer, string, io.Closer, error) {
+func buildPrinter(cfg *configs.Config, log *slog.Logger) (printer.Printer, string, io.Closer, error) {
 	switch cfg.Printer.Kind {
 	case "text":
 		var o struct {
@@ -204,7 +207,14 @@ func buildPrinter(cfg *configs.Config) (printer.Printer, string, io.Closer, erro
 		if err := cfg.Printer.Decode(&o); err != nil {
 			return nil, "", nil, fmt.Errorf("printer.options: %w", err)
 		}
-		vo := virtual.Options{Encode: escpos.EncodeOptions{RasterQR: !o.NativeQR}}
+		vo := virtual.Options{Encode: escpos.EncodeOptions{RasterQR: !o.NativeQR}, Logger: log.With("component", "printer")}
+		if o.CJKFont != "" {
+			f, err := virtual.OpenCJKFont(cfg.Resolve(o.CJKFont))
+			if err != nil {
+				return nil, "", nil, fmt.Errorf("printer.options.cjk_font: %w", err)
+			}
+			vo.CJK = f
+		}
 		if o.Profile != "" {
 			prof, err := escpos.ProfileByName(o.Profile)
 			if err != nil {
@@ -248,11 +258,11 @@ type demoPrinter struct {
 	v   *virtual.Printer
 }
 
-func newDemoPrinter(dir string) (*demoPrinter, error) {
+func newDemoPrinter(dir string, log *slog.Logger) (*demoPrinter, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	return &demoPrinter{dir: dir, v: virtual.New(dir, virtual.Options{Encode: escpos.EncodeOptions{RasterQR: true}})}, nil
+	return &demoPrinter{dir: dir, v: virtual.New(dir, virtual.Options{Encode: escpos.EncodeOptions{RasterQR: true}, Logger: log.With("component", "printer")})}, nil
 }
 
 func (d *demoPrinter) Print(ctx context.Context, r printer.Receipt) error {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,11 +44,12 @@ func TestPrinterConfigRefusals(t *testing.T) {
 		{"printer: {kind: escpos, options: {transport: tcp, address: 10.0.0.9, write_timeout: -1s}}", "printer.options.write_timeout: -1s is negative"},
 		{"printer: {kind: escpos, options: {transport: usb, papper: 80mm}}", `printer.options: line 4: unknown setting "papper"`},
 		{"printer: {kind: virtual, options: {profile: 76mm}}", "printer.options.profile:"},
+		{"printer: {kind: virtual, options: {cjk_font: /nonexistent/font.ttc}}", "printer.options.cjk_font:"},
 		{"printer: {kind: text, options: {columns: -2}}", "printer.options.columns: -2 is negative"},
 		{"printer: {kind: escpos, options: {transport: serial, path: /nonexistent/ttyUSB9}}", "printer: opening escpos serial printer"},
 	} {
 		t.Run(tc.section, func(t *testing.T) {
-			_, _, closer, err := buildPrinter(printerConfig(t, tc.section))
+			_, _, closer, err := buildPrinter(printerConfig(t, tc.section), slog.New(slog.DiscardHandler))
 			if closer != nil {
 				closer.Close()
 			}
@@ -71,7 +73,7 @@ func TestPrinterConfigBuilds(t *testing.T) {
 	} {
 		t.Run(tc.desc, func(t *testing.T) {
 			cfg := printerConfig(t, tc.section)
-			p, desc, closer, err := buildPrinter(cfg)
+			p, desc, closer, err := buildPrinter(cfg, slog.New(slog.DiscardHandler))
 			if err != nil {
 				t.Fatal(err)
 			}

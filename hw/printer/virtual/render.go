@@ -4,10 +4,12 @@
 // it, so a receipt can be seen without a printer.
 //
 // Text is drawn in a 12×24 bitmap font (Font A's cell) rasterised once from
-// Go Mono, with ESC/POS sizes, emphasis and underline. There is no CJK
-// bitmap font here, so characters printed in Chinese mode are drawn as a
-// placeholder box of the right double width: layout and wrapping are exact,
-// the glyphs are not. Native QR codes are drawn from their stored data with
+// Go Mono, with ESC/POS sizes, emphasis and underline. Characters printed
+// in Chinese mode are drawn in a 24×24 cell (a printer's built-in Chinese
+// font size) from a CJK font found on the system (fonts-noto-cjk and
+// others, SystemCJKFonts) or named in the options; without one they are a
+// placeholder box of the right double width, layout and wrapping still
+// exact, and the printer says so once in its log. Native QR codes are drawn from their stored data with
 // the same symbol a printer makes; raster images print as sent. A command
 // it does not know is an error, never skipped.
 package virtual
@@ -99,6 +101,7 @@ func (p *paper) set(x, y int) {
 // renderer interprets commands onto paper.
 type renderer struct {
 	profile escpos.Profile
+	cjk     *CJKFont // nil: boxes
 	st      state
 	paper   paper
 	line    []glyph
@@ -111,13 +114,20 @@ type cut struct {
 	partial bool
 }
 
-// Render interprets stream for a printer of profile p and returns the paper.
+// Render interprets stream for a printer of profile p and returns the
+// paper, Chinese drawn with the system's CJK font when it has one.
 func Render(stream []byte, p escpos.Profile) (*image.Paletted, error) {
+	f, _ := SystemCJKFont()
+	return RenderWith(stream, p, f)
+}
+
+// RenderWith is Render with Chinese drawn in cjk (nil: placeholder boxes).
+func RenderWith(stream []byte, p escpos.Profile, cjk *CJKFont) (*image.Paletted, error) {
 	cmds, err := tokenize.Parse(stream)
 	if err != nil {
 		return nil, err
 	}
-	r := &renderer{profile: p, st: defaultState(), paper: paper{width: p.Dots}}
+	r := &renderer{profile: p, cjk: cjk, st: defaultState(), paper: paper{width: p.Dots}}
 	for _, c := range cmds {
 		if err := r.do(c); err != nil {
 			return nil, fmt.Errorf("virtual: offset %d (%s): %w", c.Off, c.Op, err)
@@ -297,13 +307,16 @@ func (r *renderer) alignX(w int) int {
 
 func (r *renderer) drawGlyph(g glyph, x0, y0 int) {
 	var rows *[24]uint16
+	var wide *[cellH]uint32
 	if !g.wide {
 		rows = lookup(g.r)
+	} else if r.cjk != nil {
+		wide = r.cjk.glyph(g.r)
 	}
 	w, h := g.width(), g.height()
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
-			if r.glyphDot(g, rows, x, y) || (g.bold && x > 0 && r.glyphDot(g, rows, x-1, y)) {
+			if r.glyphDot(g, rows, wide, x, y) || (g.bold && x > 0 && r.glyphDot(g, rows, wide, x-1, y)) {
 				r.paper.set(x0+x, y0+y)
 			}
 		}
@@ -316,8 +329,11 @@ func (r *renderer) drawGlyph(g glyph, x0, y0 int) {
 }
 
 // glyphDot reports whether dot x, y of g (in magnified dots) is black.
-func (r *renderer) glyphDot(g glyph, rows *[24]uint16, x, y int) bool {
+func (r *renderer) glyphDot(g glyph, rows *[24]uint16, wide *[cellH]uint32, x, y int) bool {
 	cx, cy := x/g.w, y/g.h
+	if wide != nil {
+		return wide[cy]&(1<<(2*cellW-1-cx)) != 0
+	}
 	if g.wide {
 		// The placeholder for a CJK character: a box inset by two dots with a
 		// cross stroke, in a 24×24 cell.

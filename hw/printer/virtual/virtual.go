@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/png"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,15 +24,22 @@ type Options struct {
 	Profile escpos.Profile
 	// Encode chooses native or raster QR codes, as for a real printer.
 	Encode escpos.EncodeOptions
+	// CJK draws Chinese in the previews; nil: the system's CJK font
+	// (SystemCJKFont), or boxes when it has none.
+	CJK *CJKFont
+	// Logger hears, once, that previews draw Chinese as boxes for want of
+	// a font (default: discarded).
+	Logger *slog.Logger
 }
 
 // Printer writes each receipt to Dir as NAME.bin (the ESC/POS bytes a real
 // printer would get) and NAME.png (what it would print). It is always
 // online. It is safe for concurrent use.
 type Printer struct {
-	dir string
-	o   Options
-	mu  sync.Mutex
+	dir  string
+	o    Options
+	warn sync.Once
+	mu   sync.Mutex
 	// last is the path of the last PNG written, for a demo to show.
 	last string
 }
@@ -43,6 +51,9 @@ var _ printer.Printer = (*Printer)(nil)
 func New(dir string, o Options) *Printer {
 	if o.Profile.Dots == 0 {
 		o.Profile = escpos.Profile80
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Printer{dir: dir, o: o}
 }
@@ -67,7 +78,7 @@ func (p *Printer) Print(ctx context.Context, r printer.Receipt) error {
 func (p *Printer) Write(name string, stream []byte) (binPath, pngPath string, err error) {
 	const op = "virtual.Write"
 	name = safeName(name)
-	img, err := Render(stream, p.o.Profile)
+	img, err := RenderWith(stream, p.o.Profile, p.font())
 	if err != nil {
 		return "", "", pos.E(pos.Invalid, op, err)
 	}
@@ -90,6 +101,20 @@ func (p *Printer) Write(name string, stream []byte) (binPath, pngPath string, er
 	}
 	p.last = pngPath
 	return binPath, pngPath, nil
+}
+
+// font is the CJK font previews use, nil for boxes (said once in the log).
+func (p *Printer) font() *CJKFont {
+	if p.o.CJK != nil {
+		return p.o.CJK
+	}
+	f, err := SystemCJKFont()
+	if err != nil {
+		p.warn.Do(func() {
+			p.o.Logger.Warn("receipt previews draw Chinese as boxes", "err", err)
+		})
+	}
+	return f
 }
 
 // Last is the path of the most recent PNG, "" before the first print.
