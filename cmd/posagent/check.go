@@ -178,7 +178,7 @@ func checkPrinter(cfg *configs.Config) (string, error) {
 		return "printer escpos " + o.Kind, nil
 	}
 	// virtual (and anything else) builds nothing on disk until it prints.
-	_, desc, closer, err := buildPrinter(cfg)
+	_, desc, closer, err := buildPrinter(cfg, slog.New(slog.DiscardHandler))
 	if closer != nil {
 		closer.Close()
 	}
