@@ -768,3 +768,25 @@ func TestCLIStatusCancelExitCodes(t *testing.T) {
 		t.Errorf("posagent --help: %v\n%s", err, stdout.String())
 	}
 }
+
+// A void of a succeeded payment through a gateway that offers no void
+// (MMSP in the demo) is a full refund, and the answer says so; a void of a
+// payment that is not succeeded is refused.
+func TestVoidFallsBackToRefundE2E(t *testing.T) {
+	a := startDemo(t, t.TempDir(), freePort(t))
+	_, _, b := a.request("POST", "/v1/payments?wait=30s", `{"amount":2000,"currency":"CNY","auth_code":"134567890123456789"}`, nil)
+	id := decode(t, b)["id"].(string)
+	code, _, b := a.request("POST", "/v1/payments/"+id+"/void", "", map[string]string{"Idempotency-Key": "void-" + id})
+	v := decode(t, b)
+	r, _ := v["refund"].(map[string]any)
+	if code != 201 || v["method"] != "refund" || r == nil || r["amount"].(float64) != 2000 {
+		t.Fatalf("void: %d %s", code, b)
+	}
+	if code2, _, b2 := a.request("POST", "/v1/payments/"+id+"/void", "", map[string]string{"Idempotency-Key": "void-" + id}); code2 != 201 || string(b2) != string(b) {
+		t.Errorf("void retried with its key: %d %s", code2, b2)
+	}
+	_, _, b = a.request("POST", "/v1/payments?wait=30s", `{"amount":1293,"currency":"CNY","auth_code":"134567890123456789"}`, nil)
+	if code, _, b := a.request("POST", "/v1/payments/"+decode(t, b)["id"].(string)+"/void", "", nil); code != 409 {
+		t.Errorf("void of a declined payment: %d %s", code, b)
+	}
+}

@@ -253,7 +253,9 @@ func runEvents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	for {
 		err := c.stream(ctx, last, *once, func(id, kind, line string) {
 			last = id
-			fmt.Fprintf(stdout, "%s %s %s\n", id, kind, line)
+			if kind != "" {
+				fmt.Fprintf(stdout, "%s %s %s\n", id, kind, line)
+			}
 		})
 		if ctx.Err() != nil || (*once && err == nil) {
 			return nil
@@ -274,9 +276,9 @@ func runEvents(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 }
 
-// stream reads /v1/events from after, calling emit per event. With once it
-// returns after the first keep-alive or once nothing more is queued (the
-// first comment after the backlog).
+// stream reads /v1/events from after, calling emit per event, and once
+// with kind "" and the position the stream starts at. With once it returns
+// after about a second, when the backlog has been sent.
 func (c *apiClient) stream(ctx context.Context, after string, once bool, emit func(id, kind, line string)) error {
 	q := ""
 	if after != "" {
@@ -319,6 +321,10 @@ func (c *apiClient) stream(ctx context.Context, after string, once bool, emit fu
 				emit(id, kind, describeEvent(data))
 			}
 			id, kind, data = "", "", ""
+		case strings.HasPrefix(line, ": posagent events from "):
+			// Where the stream starts: an id with no event, so a
+			// caller can resume from here.
+			emit(strings.TrimPrefix(line, ": posagent events from "), "", "")
 		case strings.HasPrefix(line, "id: "):
 			id = strings.TrimPrefix(line, "id: ")
 		case strings.HasPrefix(line, "event: "):

@@ -138,6 +138,8 @@ func runTour(ctx context.Context, c *apiClient, plan tourPlan, scannerPath strin
 	if plan.refunds {
 		refundLines, ok = tourRefunds(ctx, c, plan, receipts)
 	}
+	apiLines, apiOK := tourAPI(ctx, c, plan)
+	ok = ok && apiOK
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "AMOUNT\tSCENARIO\tEXPECTED\tACTUAL\tTOOK\tRECEIPTS\tRESULT")
 	for i := range results {
@@ -169,6 +171,10 @@ func runTour(ctx context.Context, c *apiClient, plan tourPlan, scannerPath strin
 		for _, l := range refundLines {
 			fmt.Fprintln(w, l)
 		}
+	}
+	fmt.Fprintln(w, "Till API:")
+	for _, l := range apiLines {
+		fmt.Fprintln(w, l)
 	}
 	if ok {
 		fmt.Fprintln(w, "All scenarios ended as expected.")
