@@ -68,6 +68,11 @@ type Payment struct {
 	// The state stays as it was (the sale was not completed at the till);
 	// the payment may be refunded, for at most its amount.
 	ChargedLate bool
+	// External marks a payment the till did not start: an order placed
+	// elsewhere (a HipoPay mini-program) and adopted into the journal when
+	// the gateway verified it paid, so the till can show, refund and
+	// reprint it and count it in the summary. It is journaled succeeded.
+	External bool
 	// Alert is set when the gateway said the operator must act (or an
 	// answer about this payment contradicted the journal): the last such
 	// message, for the API and the logs. Empty when all is well.

@@ -20,6 +20,15 @@ func (r *Runner) Notify(ctx context.Context, gateway string, n gateways.Notifica
 		return r.opts.Journal.PaymentByOutTradeNo(ctx, n.OutTradeNo)
 	}
 	p, err := r.opts.Journal.PaymentByOutTradeNo(ctx, n.OutTradeNo)
+	if pos.Match(pos.NotFound, err) {
+		// An order placed outside the till (external.go).
+		if np, took, aerr := r.adoptNotified(ctx, gateway, n); took {
+			if aerr == nil {
+				r.markNotification(gateway + "/" + n.ID)
+			}
+			return np, aerr
+		}
+	}
 	if err != nil {
 		return p, err
 	}

@@ -41,6 +41,11 @@ type Capabilities struct {
 	PartialRefund bool
 	Notify        bool // signed asynchronous payment notifications
 	Bill          bool // reconciliation file download
+	// External: orders are placed outside the till (a HipoPay
+	// mini-program). The flows adopt one into the journal when the
+	// gateway verifies it paid: by a notification, or when the cashier
+	// looks it up (Query by out_trade_no or the platform's number).
+	External bool
 }
 
 // Supports reports whether the gateway can take this method and wallet.

@@ -638,23 +638,26 @@ func (s *Server) openDrawer(w http.ResponseWriter, r *http.Request) {
 
 // Payment is the API's view of a payment.
 type Payment struct {
-	ID            string    `json:"id"`
-	State         string    `json:"state"`  // pending, succeeded, failed, reversed
-	Detail        string    `json:"detail"` // the internal state: user_paying, reversing, ...
-	Amount        int64     `json:"amount"`
-	Currency      string    `json:"currency"`
-	Method        string    `json:"method"`
-	Wallet        string    `json:"wallet,omitempty"`
-	Gateway       string    `json:"gateway"`
-	OutTradeNo    string    `json:"out_trade_no"`
-	TransactionID string    `json:"transaction_id,omitempty"`
-	Code          string    `json:"code,omitempty"` // masked
-	CodeURL       string    `json:"code_url,omitempty"`
-	Reason        string    `json:"reason,omitempty"`
-	Reference     string    `json:"reference,omitempty"`
-	Lane          string    `json:"lane,omitempty"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	ID            string `json:"id"`
+	State         string `json:"state"`  // pending, succeeded, failed, reversed
+	Detail        string `json:"detail"` // the internal state: user_paying, reversing, ...
+	Amount        int64  `json:"amount"`
+	Currency      string `json:"currency"`
+	Method        string `json:"method"`
+	Wallet        string `json:"wallet,omitempty"`
+	Gateway       string `json:"gateway"`
+	OutTradeNo    string `json:"out_trade_no"`
+	TransactionID string `json:"transaction_id,omitempty"`
+	Code          string `json:"code,omitempty"` // masked
+	CodeURL       string `json:"code_url,omitempty"`
+	Reason        string `json:"reason,omitempty"`
+	Reference     string `json:"reference,omitempty"`
+	Lane          string `json:"lane,omitempty"`
+	// External: placed outside the till (a mini-program) and adopted
+	// when verified paid (POST /v1/payments/lookup, notifications).
+	External  bool      `json:"external,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 	// ScanRefusals are the scans the payment refused while it waited, for
 	// the cashier (kept while the daemon runs).
 	ScanRefusals []scanRefusalJSON `json:"scan_refusals,omitempty"`
@@ -679,7 +682,7 @@ func paymentJSON(p pos.Payment) Payment {
 		Amount: p.Amount.Minor, Currency: string(p.Amount.Currency), Method: string(p.Method),
 		Wallet: string(p.Wallet), Gateway: p.Gateway, OutTradeNo: p.OutTradeNo,
 		TransactionID: p.TransactionID, Code: p.CodeMasked, Reason: p.Reason,
-		Reference: p.Reference, Lane: p.Lane,
+		Reference: p.Reference, Lane: p.Lane, External: p.External,
 		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 	}
 	if !p.State.Final() {

@@ -159,6 +159,9 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 func runLookup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if externalLookup(args) {
+		return runLookupExternal(ctx, args, stdout, stderr) // lookup.go
+	}
 	return listCommand(ctx, "lookup", args, stdout, stderr)
 }
 

@@ -114,6 +114,8 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 		CreateWait: d.api.CreateWait,
 		RateLimit:  d.api.RateLimit,
 		RateBurst:  d.api.RateBurst,
+		// Orders placed outside the till (HipoPay mini-program).
+		Extra: map[string]http.Handler{localapi.LookupPattern: localapi.LookupHandler(runner)},
 		Ready: func(ctx context.Context) error {
 			if _, err := d.journal.Recent(ctx, 1); err != nil {
 				return fmt.Errorf("journal: %w", err)

@@ -232,7 +232,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	tokenFile := filepath.Join(*state, "api.token")
 	if *tour {
 		c := &apiClient{base: "http://" + addr, token: parts.token, http: &http.Client{Timeout: 60 * time.Second}}
-		ok := runTour(ctx, c, planTour(g), vs.Path(), demoPr, stdout)
+		plan := planTour(g)
+		plan.simBase = base
+		ok := runTour(ctx, c, plan, vs.Path(), demoPr, stdout)
 		cancel()
 		<-errc
 		if !ok {

@@ -31,6 +31,18 @@ func TestDemoTourEveryGateway(t *testing.T) {
 			if !strings.Contains(string(out), "notification applied") {
 				t.Errorf("no notification was applied during the tour")
 			}
+			if kind == "hipopay" {
+				// Orders are placed in the mini-program, not at the till:
+				// the tour looks one up, refunds it in part and in full,
+				// reprints it and finds it in the summary.
+				for _, step := range []string{"order of 20.00 placed in the mini-program", "entered the journal from its PAID notification",
+					"looked up by out_trade_id", "looked up by payment_no", "refund 5.00 of it", "refund all that is left (15.00)",
+					"reprinted", "counted in the day's summary"} {
+					if !strings.Contains(string(out), step) {
+						t.Errorf("the hipopay tour lacks %q:\n%s", step, out)
+					}
+				}
+			}
 		})
 	}
 }

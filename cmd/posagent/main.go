@@ -47,7 +47,7 @@ func commands() []command {
 		{"refund", "refund a succeeded payment, in part or in full, and follow it until final", runRefund},
 		{"status", "show one payment (--wait: until it is final)", runStatus},
 		{"list", "list payments, newest first, with filters", runList},
-		{"lookup", "find payments by the till's reference", runLookup},
+		{"lookup", "find payments by the till's reference; with --out-trade-id or --payment-no, an order placed outside the till (HipoPay mini-program), brought into the journal", runLookup},
 		{"cancel", "cancel a payment (reversing it if it was sent)", runCancel},
 		{"events", "follow the stream of payment and refund changes", runEvents},
 		{"simulate", "run a gateway simulator on its own", runSimulate},

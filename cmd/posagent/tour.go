@@ -37,6 +37,10 @@ type tourPlan struct {
 	micropay bool
 	qrWallet string // "" when the gateway creates no merchant QR orders
 	refunds  bool
+	// external: the gateway's orders are placed outside the till (HipoPay):
+	// the tour places one at the simulator's mini-program API (simBase).
+	external bool
+	simBase  string
 }
 
 func (p tourPlan) cases() []tourCase {
@@ -135,7 +139,10 @@ func runTour(ctx context.Context, c *apiClient, plan tourPlan, scannerPath strin
 	cancel()
 	ok := true
 	var refundLines []string
-	if plan.refunds {
+	switch {
+	case plan.external:
+		refundLines, ok = tourExternal(ctx, c, plan, receipts)
+	case plan.refunds:
 		refundLines, ok = tourRefunds(ctx, c, plan, receipts)
 	}
 	apiLines, apiOK := tourAPI(ctx, c, plan)
@@ -166,7 +173,12 @@ func runTour(ctx context.Context, c *apiClient, plan tourPlan, scannerPath strin
 		fmt.Fprintf(tw, "%d.%02d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.c.amount/100, r.c.amount%100, r.c.name, r.c.want, got, r.took, rc, mark)
 	}
 	tw.Flush()
-	if plan.refunds {
+	if plan.external {
+		fmt.Fprintln(w, "An order placed in the mini-program:")
+		for _, l := range refundLines {
+			fmt.Fprintln(w, l)
+		}
+	} else if plan.refunds {
 		fmt.Fprintln(w, "Refunds:")
 		for _, l := range refundLines {
 			fmt.Fprintln(w, l)
@@ -249,7 +261,7 @@ func typeIntoScanner(path, code string) error {
 // with WeChat Pay if it offers it, else its first QR wallet.
 func planTour(g gateways.Gateway) tourPlan {
 	caps := g.Capabilities()
-	p := tourPlan{currency: "CNY", refunds: caps.Refund}
+	p := tourPlan{currency: "CNY", refunds: caps.Refund, external: caps.External}
 	if len(caps.Currencies) > 0 {
 		p.currency = string(caps.Currencies[0])
 	}

@@ -80,8 +80,8 @@ func New(opts Options, env gateways.Env) (*Client, error) {
 func (c *Client) Kind() string { return Kind }
 
 // Capabilities: no micropay and no merchant QR (orders are placed by a
-// mini-program, not the till); queries, partial refunds, notifications and
-// the bill. Currencies are the spec's currency table: orders come in any of
+// mini-program, not the till: External, so the flows adopt them when
+// verified paid); queries, partial refunds, notifications and the bill. Currencies are the spec's currency table: orders come in any of
 // them, and this gateway starts no payment in any.
 func (c *Client) Capabilities() gateways.Capabilities {
 	return gateways.Capabilities{
@@ -90,6 +90,7 @@ func (c *Client) Capabilities() gateways.Capabilities {
 		PartialRefund: true,
 		Notify:        true,
 		Bill:          true,
+		External:      true,
 	}
 }
 
