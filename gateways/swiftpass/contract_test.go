@@ -153,6 +153,7 @@ func TestTruth(t *testing.T) {
 		},
 		KnownFailures: knownTruthFailures,
 		Bound:         30 * time.Second,
+		Parallel:      4, // the machine running CI is shared
 	})
 }
 

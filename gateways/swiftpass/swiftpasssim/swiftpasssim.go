@@ -22,8 +22,12 @@
 //     order's creation (§7 note 8), counted from its receipt of the create;
 //   - no close of a UPI order (§6.6.1: "Close order only applicable for
 //     Wechat Pay and Alipay, but not for UPI QR payment");
-//   - an order that answered PAYERROR stays payable until it is closed or
-//     expires (§6.6.1: close it "to avoid repeated payment"): a scripted
+//   - a UPI order past its time_expire is closed and can no longer be paid
+//     (§6.6.1: "if the payment of users is time out, the system will exit
+//     and no longer accept the payment"), since it cannot be closed
+//     otherwise; WeChat Pay and Alipay orders are left to the till's close;
+//   - an order that answered PAYERROR stays payable until it is closed
+//     (§6.6.1: close it "to avoid repeated payment"): a scripted
 //     TruthPending or TruthDone after PAYERROR models the customer paying
 //     again;
 //   - close only of an unpaid order; refunds only of a paid one, summing to
@@ -204,12 +208,25 @@ type Server struct {
 	// refundMark: refunds (order/out_refund_no) that answered NOTSURE
 	// (executed when sent again) or CHANGE (held, offline).
 	refundMark map[string]string
+	// early counts closes refused as sooner than CloseAfter.
+	early int
+	// upiExpiry: when each UPI order's time_expire passes.
+	upiExpiry map[string]time.Time
+}
+
+// EarlyCloses is how many closes were refused because they came sooner
+// than CloseAfter after the order's creation: a till that times its close
+// right makes none.
+func (s *Server) EarlyCloses() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.early
 }
 
 // New validates opts and builds a Server.
 func New(opts Options) (*Server, error) {
 	o := opts.WithDefaults()
-	s := &Server{o: o, now: time.Now, payError: map[string]bool{}, refundMark: map[string]string{}}
+	s := &Server{o: o, now: time.Now, payError: map[string]bool{}, refundMark: map[string]string{}, upiExpiry: map[string]time.Time{}}
 	switch o.SignType {
 	case SignMD5, SignSHA256:
 		s.signer = signer{typ: o.SignType, key: []byte(o.Key.Reveal())}
@@ -452,6 +469,11 @@ func (s *Server) create(ctx context.Context, req Message, a *answer, w pos.Walle
 		return
 	}
 	s.Log().Info("order", "outTradeNo", no, "amount", amount, "wallet", string(w), "scenario", string(created.Scenario))
+	if t, err := time.ParseInLocation(timeLayout, req["time_expire"], zone); err == nil && w == pos.UnionPay {
+		s.mu.Lock()
+		s.upiExpiry[no] = t
+		s.mu.Unlock()
+	}
 	if s.scripted(sim.OpSubmit, no, sim.RefundRef{}, a, func(string, sim.Order) { s.codeURL(a, w, created) }) {
 		return
 	}
@@ -537,11 +559,31 @@ func (s *Server) tradeState(o sim.Order) string {
 	return string(o.State)
 }
 
+// expire closes a UPI order whose time_expire has passed unpaid: "if the
+// payment of users is time out, the system will exit and no longer accept
+// the payment" (§6.6.1), and a UPI order cannot be closed otherwise. A
+// WeChat Pay or Alipay order is left to the till's close.
+func (s *Server) expire(o sim.Order) sim.Order {
+	s.mu.Lock()
+	at, ok := s.upiExpiry[o.OutTradeNo]
+	now := s.now()
+	s.mu.Unlock()
+	if !ok || now.Before(at) || o.Charged() || o.State == sim.Closed || o.State == sim.Revoked {
+		return o
+	}
+	if c, err := s.Ledger().Close(o.OutTradeNo); err == nil {
+		s.Log().Info("expired", "outTradeNo", o.OutTradeNo)
+		return c
+	}
+	return o
+}
+
 func (s *Server) query(req Message, a *answer) {
 	before, ok := s.lookup(req, a)
 	if !ok {
 		return
 	}
+	before = s.expire(before)
 	no := before.OutTradeNo
 	if s.scripted(sim.OpQuery, no, sim.RefundRef{}, a, func(code string, o sim.Order) {
 		state := strings.TrimPrefix(code, "trade_state=")
@@ -593,6 +635,9 @@ func (s *Server) close(req Message, a *answer) {
 		return
 	}
 	if age := s.clock().Sub(o.CreatedAt); age < s.o.CloseAfter {
+		s.mu.Lock()
+		s.early++
+		s.mu.Unlock()
 		a.refuse("Order close fail", fmt.Sprintf("Failed to close order: it cannot be closed within %s of its creation", s.o.CloseAfter))
 		return
 	}

@@ -206,6 +206,20 @@ func TestCloseRules(t *testing.T) {
 	if f := c.closeOrder("PA1"); f["result_code"] != "0" {
 		t.Fatalf("close at 5m = %v", f)
 	}
+	// A UPI order cannot be closed, but it expires: no longer payable.
+	c.post(Message{"service": svcUPI, "out_trade_no": "PU2", "body": "test", "total_fee": "192",
+		"mch_create_ip": "127.0.0.1", "notify_url": "http://127.0.0.1:9/notify",
+		"time_start": now.In(zone).Format(timeLayout), "time_expire": now.Add(time.Minute).In(zone).Format(timeLayout)})
+	if f := c.query("PU2"); f["trade_state"] != "USERPAYING" {
+		t.Fatalf("UPI order before its expiry = %v", f)
+	}
+	now = now.Add(time.Minute + time.Second)
+	if f := c.query("PU2"); f["trade_state"] != "CLOSED" {
+		t.Fatalf("UPI order after its expiry = %v", f)
+	}
+	if o, _ := s.Order("PU2"); o.Charged() {
+		t.Fatal("an expired UPI order was charged")
+	}
 	if f := c.query("PA1"); f["trade_state"] != "CLOSED" {
 		t.Fatalf("query after close = %v", f)
 	}
