@@ -145,7 +145,12 @@ func runTour(ctx context.Context, c *apiClient, plan tourPlan, scannerPath strin
 	case plan.refunds:
 		refundLines, ok = tourRefunds(ctx, c, plan, receipts)
 	}
-	apiLines, apiOK := tourAPI(ctx, c, plan)
+	// The till API's walk creates payments: only where the till can start
+	// one (HipoPay's orders are placed in the mini-program).
+	apiLines, apiOK := []string{"  skipped: this gateway's orders are placed outside the till"}, true
+	if plan.micropay || plan.qrWallet != "" {
+		apiLines, apiOK = tourAPI(ctx, c, plan)
+	}
 	ok = ok && apiOK
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "AMOUNT\tSCENARIO\tEXPECTED\tACTUAL\tTOOK\tRECEIPTS\tRESULT")
