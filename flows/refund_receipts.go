@@ -136,3 +136,44 @@ func (s *Spool) addDayRefunds(ctx context.Context, sum *printer.Summary, from, t
 	}
 	return addRefunds(sum, rs, func(id string) (pos.Payment, error) { return s.o.Journal.Payment(ctx, id) })
 }
+
+// ReprintRefund enqueues fresh copies of a final refund's receipts, marked
+// REPRINT, and returns the jobs. kinds chooses them (store.ReceiptRefund*);
+// none means the ones the refund got when it became final, or its
+// customer's copy when copies are off. An unknown refund is pos.NotFound,
+// one not yet final pos.Conflict, a kind it has no receipt of pos.Invalid.
+func (s *Spool) ReprintRefund(ctx context.Context, refundID string, kinds ...string) ([]store.PrintJob, error) {
+	const op = "flows.ReprintRefund"
+	rj, ok := s.o.Journal.(refundReader)
+	if !ok {
+		return nil, pos.Errorf(pos.Unavailable, op, "the journal keeps no refunds")
+	}
+	r, err := rj.Refund(ctx, refundID)
+	if err != nil {
+		return nil, err
+	}
+	if !r.State.Final() {
+		return nil, pos.Errorf(pos.Conflict, op, "refund %s is %s; its receipts print when it is final", r.ID, r.State)
+	}
+	allowed := refundReceiptKinds(r.State, true, true)
+	if len(kinds) == 0 {
+		kinds = refundReceiptKinds(r.State, s.o.Customer, s.o.Merchant)
+		if len(kinds) == 0 {
+			kinds = allowed[len(allowed)-1:] // the customer's copy
+		}
+	}
+	jobs := make([]store.PrintJob, 0, len(kinds))
+	for _, k := range kinds {
+		if !slices.Contains(allowed, k) {
+			return nil, pos.Errorf(pos.Invalid, op, "refund %s is %s: it has no %q receipt (it has %v)", r.ID, r.State, k, allowed)
+		}
+		jobs = append(jobs, store.PrintJob{PaymentID: r.PaymentID, RefundID: r.ID, Kind: k, Reprint: true})
+	}
+	out, err := s.o.Journal.EnqueuePrints(ctx, s.o.Clock.Now(), jobs)
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("refund reprint queued", "refund", r.ID, "jobs", len(out))
+	s.Wake()
+	return out, nil
+}

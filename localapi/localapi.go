@@ -21,6 +21,7 @@
 //	GET  /v1/payments/{id}/refunds       its refunds and what is left to refund
 //	GET  /v1/refunds/{id}[?wait=10s]     one refund; long-polls for a change
 //	GET  /v1/refunds/{id}/receipts       its receipts
+//	POST /v1/refunds/{id}/reprint        queue its receipts again (202)
 //	GET  /v1/events                      Server-Sent Events of every payment and refund change
 //	POST /v1/drawer/open                 open the cash drawer (204)
 //	GET  /v1/summary, POST /v1/summary/print, GET /v1/devices, GET /v1/openapi.json
@@ -177,6 +178,7 @@ func New(opts Options) (*Server, error) {
 	handle("GET /v1/payments/{id}/refunds", s.auth(s.paymentRefunds))
 	handle("GET /v1/refunds/{id}", s.auth(s.getRefund))
 	handle("GET /v1/refunds/{id}/receipts", s.auth(s.refundReceipts))
+	handle("POST /v1/refunds/{id}/reprint", s.auth(s.idempotent(s.reprintRefund)))
 	handle("GET /v1/events", s.auth(s.events))
 	handle("POST /v1/drawer/open", s.auth(s.openDrawer))
 	handle("GET /v1/summary", s.auth(s.getSummary))

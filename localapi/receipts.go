@@ -19,6 +19,14 @@ type Receipts interface {
 	Jobs(ctx context.Context, paymentID string) ([]store.PrintJob, error)
 }
 
+// RefundReprinter is a Receipts that also reprints refund receipts
+// (flows.Spool is one).
+type RefundReprinter interface {
+	// ReprintRefund queues fresh copies of a final refund's receipts; no
+	// kinds means the copies it got at first.
+	ReprintRefund(ctx context.Context, refundID string, kinds ...string) ([]store.PrintJob, error)
+}
+
 // PrintJob is the API's view of a receipt owed to, or taken by, the
 // printer.
 type PrintJob struct {
@@ -83,6 +91,34 @@ func (s *Server) reprint(w http.ResponseWriter, r *http.Request) {
 	}
 	s.opts.Logger.Info("reprint requested", "payment", id, "jobs", len(jobs))
 	writeJSON(w, http.StatusAccepted, map[string]any{"payment_id": id, "jobs": printJobsJSON(jobs)})
+}
+
+// reprintRefund answers POST /v1/refunds/{id}/reprint: 202 with the jobs
+// queued.
+func (s *Server) reprintRefund(w http.ResponseWriter, r *http.Request) {
+	rc, err := s.receipts()
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	rr, ok := rc.(RefundReprinter)
+	if !ok {
+		writeError(w, pos.Errorf(pos.Unavailable, "localapi.reprintRefund", "this printer setup cannot reprint refund receipts"))
+		return
+	}
+	var req reprintRequest
+	if err := decodeBody(r, &req, false); err != nil {
+		writeError(w, err)
+		return
+	}
+	id := r.PathValue("id")
+	jobs, err := rr.ReprintRefund(r.Context(), id, req.Kinds...)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	s.opts.Logger.Info("refund reprint requested", "refund", id, "jobs", len(jobs))
+	writeJSON(w, http.StatusAccepted, map[string]any{"refund_id": id, "jobs": printJobsJSON(jobs)})
 }
 
 func (s *Server) paymentReceipts(w http.ResponseWriter, r *http.Request) {

@@ -3,7 +3,10 @@ package printer
 import (
 	"fmt"
 	"image"
+	"regexp"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/posagent/posagent"
 )
@@ -140,7 +143,9 @@ func qrOf(p pos.Payment) []Block {
 }
 
 // PaymentReceipt is the receipt of a payment in its current state, for one
-// copy. The merchant copy has a signature line instead of the footer.
+// copy. The merchant copy has a signature line instead of the footer. A
+// payment that did not go through says "Not charged 未扣款" with a short
+// reason, and has no thank-you footer.
 func PaymentReceipt(p pos.Payment, h Header, c Copy) Receipt {
 	b := h.top("PAYMENT 支付凭证")
 	b = append(b, Text{Text: c.label(), Style: Style{Align: Center}}, Rule{})
@@ -148,15 +153,56 @@ func PaymentReceipt(p pos.Payment, h Header, c Copy) Receipt {
 	b = append(b, Rule{})
 	b = append(b, paymentBody(p)...)
 	b = append(b, Pair{Label: "State 状态", Value: stateLabel(p.State), Bold: true})
+	if p.State == pos.StateFailed {
+		b = append(b, Text{Text: "Not charged 未扣款", Style: Style{Align: Center, Bold: true, Height: 2}})
+	}
 	if p.State != pos.StateSucceeded && p.Reason != "" {
-		b = append(b, Text{Text: "Reason 原因: " + p.Reason})
+		b = append(b, Text{Text: "Reason 原因: " + ShortReason(p.Reason)})
 	}
 	b = append(b, qrOf(p)...)
 	if c == MerchantCopy {
 		b = append(b, Feed{Lines: 2}, Text{Text: "Signature 签名: ____________"})
 	}
-	b = append(b, h.bottom(c == CustomerCopy)...)
+	b = append(b, h.bottom(c == CustomerCopy && p.State == pos.StateSucceeded)...)
 	return Receipt{Name: p.ID + "-" + c.String(), Blocks: b}
+}
+
+// Clean makes text from the till or a gateway safe to print: control
+// characters (CR, LF, ESC, the C1 set: a printer would act on them) become
+// spaces, runs of spaces one, and the ends are trimmed.
+func Clean(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == '\ufffd' {
+			return ' '
+		}
+		return r
+	}, s)
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// technical marks a reason written for engineers (a Go error, a URL, an
+// address, a stack of wrapped errors): receipts never print those.
+var technical = regexp.MustCompile(`(?i)(://|\bdial\b|\btcp\b|\budp\b|lookup |x509|\beof\b|i/o |context deadline|connection (refused|reset)|no such host|\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b|[{}<>]|\bpanic\b|: .*: )`)
+
+// maxReason is the longest reason a receipt prints, in characters.
+const maxReason = 96
+
+// ShortReason is reason as a receipt prints it: cleaned, at most
+// maxReason characters, and never a technical error (those stay in the
+// journal's detail and the log): a technical reason becomes "Not
+// completed 交易未完成".
+func ShortReason(reason string) string {
+	r := Clean(reason)
+	if r == "" {
+		return ""
+	}
+	if technical.MatchString(r) {
+		return "Not completed 交易未完成"
+	}
+	if rs := []rune(r); len(rs) > maxReason {
+		r = strings.TrimSpace(string(rs[:maxReason-1])) + "…"
+	}
+	return r
 }
 
 // Refund is one refund of a payment, as a receipt shows it.
@@ -194,14 +240,17 @@ func RefundReceipt(p pos.Payment, r Refund, h Header, c Copy) Receipt {
 	b = append(b, Pair{Label: "Our refund No. 商户退款单号", Value: r.OutRefundNo})
 	b = append(b, paymentBody(p)...)
 	b = append(b, Pair{Label: "State 状态", Value: refundStateLabel(r.State), Bold: true})
+	if r.State == "failed" {
+		b = append(b, Text{Text: "Not refunded 未退款", Style: Style{Align: Center, Bold: true, Height: 2}})
+	}
 	if r.Reason != "" {
-		b = append(b, Text{Text: "Reason 原因: " + r.Reason})
+		b = append(b, Text{Text: "Reason 原因: " + ShortReason(r.Reason)})
 	}
 	b = append(b, qrOf(p)...)
 	if c == MerchantCopy {
 		b = append(b, Feed{Lines: 2}, Text{Text: "Signature 签名: ____________"})
 	}
-	b = append(b, h.bottom(c == CustomerCopy)...)
+	b = append(b, h.bottom(c == CustomerCopy && r.State == "succeeded")...)
 	return Receipt{Name: r.ID + "-" + c.String(), Blocks: b}
 }
 
@@ -215,10 +264,10 @@ func ReversalReceipt(p pos.Payment, h Header) Receipt {
 	b = append(b, paymentBody(p)...)
 	b = append(b, Pair{Label: "State 状态", Value: stateLabel(p.State), Bold: true})
 	if p.Reason != "" {
-		b = append(b, Text{Text: "Reason 原因: " + p.Reason})
+		b = append(b, Text{Text: "Reason 原因: " + ShortReason(p.Reason)})
 	}
 	b = append(b, qrOf(p)...)
-	b = append(b, h.bottom(true)...)
+	b = append(b, h.bottom(false)...)
 	return Receipt{Name: p.ID + "-void", Blocks: b}
 }
 

@@ -97,3 +97,47 @@ func TestNotReadyError(t *testing.T) {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
 }
+
+// TestFailedPaymentSaysNotCharged: a failed payment's receipt says no money
+// moved, with a short reason and no thank-you; a technical error never
+// reaches paper; text from the till or a gateway is cleaned.
+func TestFailedPaymentSaysNotCharged(t *testing.T) {
+	h := printertest.Header()
+	h.Footer = []string{"Thank you! 谢谢惠顾"}
+	p := printertest.Payment()
+	p.State = pos.StateFailed
+	p.TransactionID = ""
+	for _, c := range []struct{ reason, want string }{
+		{"余额不足 (NOTENOUGH)", "Reason 原因: 余额不足 (NOTENOUGH)"},
+		{"The payment service could not be reached. Nothing was charged.", "Reason 原因: The payment service could not be reached. Nothing was charged."},
+		{`submit: Post "https://gw.example/pay": dial tcp 10.0.0.1:443: connect: connection refused`, "Reason 原因: Not completed 交易未完成"},
+		{"wrapped: context deadline exceeded", "Reason 原因: Not completed 交易未完成"},
+		{"card\r\nfrozen\x1b@\x0c by bank", "Reason 原因: card frozen @ by bank"},
+		{strings.Repeat("very long reason ", 10), "…"}, // 170 characters: cut at 96,
+	} {
+		p.Reason = c.reason
+		s := text(printer.PaymentReceipt(p, h, printer.CustomerCopy))
+		for _, want := range []string{"Not charged 未扣款", "FAILED 支付失败", c.want} {
+			if !strings.Contains(s, want) {
+				t.Errorf("reason %q: the receipt lacks %q:\n%s", c.reason, want, s)
+			}
+		}
+		for _, bad := range []string{"Thank you", "谢谢惠顾", "dial tcp", "10.0.0.1", "\r", "\x1b", "\x0c"} {
+			if strings.Contains(s, bad) {
+				t.Errorf("reason %q: the receipt says %q:\n%s", c.reason, bad, s)
+			}
+		}
+	}
+	p.State = pos.StateSucceeded
+	if s := text(printer.PaymentReceipt(p, h, printer.CustomerCopy)); !strings.Contains(s, "谢谢惠顾") || strings.Contains(s, "Not charged") {
+		t.Errorf("a paid receipt: want the thank-you and no 'not charged':\n%s", s)
+	}
+	r := printer.Refund{ID: "ref_1", OutRefundNo: "RF1", Amount: p.Amount, At: p.UpdatedAt, State: "succeeded", Reason: "damaged\r\n\x07goods"}
+	if s := text(printer.RefundReceipt(p, r, h, printer.CustomerCopy)); !strings.Contains(s, "Reason 原因: damaged goods") {
+		t.Errorf("the refund reason is not cleaned:\n%s", s)
+	}
+	r.State, r.Reason = "failed", "read tcp 10.1.1.1:5000: i/o timeout"
+	if s := text(printer.RefundReceipt(p, r, h, printer.CustomerCopy)); !strings.Contains(s, "Not refunded 未退款") || strings.Contains(s, "i/o timeout") || strings.Contains(s, "Thank you") {
+		t.Errorf("a failed refund's receipt:\n%s", s)
+	}
+}
