@@ -62,6 +62,9 @@ type Config struct {
 	Display  Displays `yaml:"display"`
 	Receipt  Receipt  `yaml:"receipt"`
 	Payments Payments `yaml:"payments"`
+	// Metrics is the Prometheus endpoint at /metrics on the API's
+	// listeners, behind the API token unless Open.
+	Metrics Metrics `yaml:"metrics"`
 	// API is the local API's socket, limits and create wait (api.go).
 	API API `yaml:"api"`
 	// Routes choose the gateway of a request that names none (api.go).
@@ -171,6 +174,13 @@ type Receipt struct {
 	// OpenDrawer: "succeeded" kicks the cash drawer (on the ESC/POS
 	// printer) when a payment succeeds; empty (default) never.
 	OpenDrawer string `yaml:"open_drawer"`
+}
+
+// Metrics configures /metrics.
+type Metrics struct {
+	// Open serves /metrics without the token, for a local Prometheus or
+	// node exporter's textfile collector; the API listens on loopback only.
+	Open bool `yaml:"open"`
 }
 
 // Payments are flow settings that do not belong to one gateway.

@@ -30,7 +30,7 @@ func Do(ctx context.Context, client *http.Client, req *http.Request, op string) 
 	trace := &httptrace.ClientTrace{
 		WroteRequest: func(httptrace.WroteRequestInfo) { wrote.Store(true) },
 	}
-	req = req.WithContext(httptrace.WithClientTrace(ctx, trace))
+	req = req.WithContext(context.WithValue(httptrace.WithClientTrace(ctx, trace), callOpKey{}, op))
 	if client == nil {
 		client = http.DefaultClient
 	}
@@ -57,4 +57,14 @@ func Do(ctx context.Context, client *http.Client, req *http.Request, op string) 
 		return nil, pos.Errorf(pos.Unknown, op, "HTTP %d from gateway", resp.StatusCode)
 	}
 	return body, nil
+}
+
+type callOpKey struct{}
+
+// CallOp is the operation ("mmsp.Micropay") a gateway request belongs to,
+// as Do was told, for a RoundTripper that measures gateway calls (the
+// daemon's metrics); "" outside Do.
+func CallOp(ctx context.Context) string {
+	op, _ := ctx.Value(callOpKey{}).(string)
+	return op
 }

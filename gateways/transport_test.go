@@ -45,3 +45,28 @@ func TestDoNeverFollowsRedirects(t *testing.T) {
 		t.Errorf("the gateway saw %d requests, want exactly one per call (3)", n)
 	}
 }
+
+// A RoundTripper under Do sees the operation it was called for.
+func TestDoNamesTheOperationToTheTransport(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) }))
+	defer srv.Close()
+	var seen string
+	client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		seen = gateways.CallOp(r.Context())
+		return http.DefaultTransport.RoundTrip(r)
+	})}
+	req, _ := http.NewRequest(http.MethodPost, srv.URL, nil)
+	if _, err := gateways.Do(context.Background(), client, req, "mmsp.Query"); err != nil {
+		t.Fatal(err)
+	}
+	if seen != "mmsp.Query" {
+		t.Errorf("CallOp = %q, want mmsp.Query", seen)
+	}
+	if gateways.CallOp(context.Background()) != "" {
+		t.Error("CallOp outside Do is not empty")
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -18,6 +18,7 @@ import (
 	"github.com/posagent/posagent/gateways"
 	"github.com/posagent/posagent/hw/display"
 	"github.com/posagent/posagent/hw/printer"
+	"github.com/posagent/posagent/internal/metrics"
 	"github.com/posagent/posagent/localapi"
 	"github.com/posagent/posagent/store"
 )
@@ -50,6 +51,10 @@ type daemon struct {
 	// drawerOnSuccess kicks it when a payment succeeds.
 	drawer          printer.DrawerKicker
 	drawerOnSuccess bool
+	// metrics is served at /metrics on the API's listeners, behind the
+	// token unless metricsOpen.
+	metrics     *metrics.Metrics
+	metricsOpen bool
 }
 
 // run serves the local API and drives payments until ctx ends. ready is
@@ -162,7 +167,8 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 	if err != nil {
 		return fmt.Errorf("local API: %w", err)
 	}
-	srv, _ := localapi.NewHTTPServer(api, localapi.ServerOptions{MaxConns: d.api.MaxConns})
+	handler := withMetrics(api, d.metrics, d.token, d.metricsOpen)
+	srv, _ := localapi.NewHTTPServer(handler, localapi.ServerOptions{MaxConns: d.api.MaxConns})
 	srv.ErrorLog = slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -194,7 +200,7 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 	})
 	var sockSrv *http.Server
 	if sockLn != nil {
-		sockSrv, _ = localapi.NewHTTPServer(api, localapi.ServerOptions{MaxConns: d.api.MaxConns})
+		sockSrv, _ = localapi.NewHTTPServer(handler, localapi.ServerOptions{MaxConns: d.api.MaxConns})
 		sockSrv.ErrorLog = srv.ErrorLog
 		wg.Go(func() {
 			if err := sockSrv.Serve(sockLn); err != nil && !errors.Is(err, http.ErrServerClosed) {

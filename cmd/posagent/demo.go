@@ -137,6 +137,14 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 	}
+	// The demo's adapters use the default transport: measure it (requests
+	// that are not gateway calls pass through unmeasured).
+	var (
+		journalDB *sqlite.DB
+		devices   deviceReport
+	)
+	m := newMetrics(&journalDB, &devices)
+	http.DefaultTransport = m.Transport("", http.DefaultTransport)
 	g, err := sim.client(base, notifyURL, *state, log.With("gateway", *gw))
 	if err != nil {
 		return fmt.Errorf("building %s adapter: %w", *gw, err)
@@ -175,6 +183,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	journalDB = parts.journal
+	devices = deviceReport{hub: hub, printer: spool}
 	displayURL := "none (terminal only)"
 	if web != nil {
 		defer web.Close()
@@ -189,7 +199,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		scans:          hub,
 		display:        disp,
 		spool:          spool,
-		devices:        deviceReport{hub: hub, printer: spool},
+		devices:        devices,
+		metrics:        m,
 		codeKey:        parts.codeKey,
 		token:          parts.token,
 		listen:         *listen,

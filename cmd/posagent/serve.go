@@ -14,6 +14,7 @@ import (
 	"github.com/posagent/posagent/gateways"
 	"github.com/posagent/posagent/hw/printer"
 	"github.com/posagent/posagent/hw/scanner"
+	"github.com/posagent/posagent/store/sqlite"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -36,11 +37,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	env := gateways.Env{Logger: log, HTTPClient: &http.Client{}, Dir: cfg.Dir}
+	// The metrics read the journal and devices at scrape time; both are set
+	// below, after the gateways whose calls the metrics measure.
+	var (
+		journalDB *sqlite.DB
+		devices   deviceReport
+	)
+	m := newMetrics(&journalDB, &devices)
 	gws := map[string]gateways.Gateway{}
 	def := ""
 	for _, gc := range cfg.Gateways {
-		g, err := gateways.New(gc.Kind, gc.Decode, gateways.Env{Logger: log.With("gateway", gc.Name), HTTPClient: env.HTTPClient, Dir: cfg.Dir})
+		client := &http.Client{Transport: m.Transport(gc.Name, nil)}
+		g, err := gateways.New(gc.Kind, gc.Decode, gateways.Env{Logger: log.With("gateway", gc.Name), HTTPClient: client, Dir: cfg.Dir})
 		if err != nil {
 			return &exitError{code: 2, err: fmt.Errorf("gateway %s: %w", gc.Name, err)}
 		}
@@ -79,7 +87,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if web != nil {
 		defer web.Close()
 	}
-	devices := deviceReport{hub: hub}
+	journalDB = parts.journal
+	devices = deviceReport{hub: hub}
 	var spool *flows.Spool
 	if receipts != nil {
 		if spool, err = receipts.spool(parts.journal, log); err != nil {
@@ -108,6 +117,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		notifyListener: notifyLn,
 		awaitCode:      cfg.Payments.AwaitCodeTimeout,
 		tick:           250 * time.Millisecond,
+		metrics:        m,
+		metricsOpen:    cfg.Metrics.Open,
 		api:            cfg.API,
 		routes:         cfg.Routes,
 		lanes:          cfg.Lanes,
