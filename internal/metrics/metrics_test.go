@@ -39,7 +39,9 @@ func TestJournalFiguresAtScrapeTime(t *testing.T) {
 			}
 			return stats, nil
 		},
-		Devices: func(context.Context) []Device { return []Device{{"scanner", "front", true}, {"printer", "receipt", false}} },
+		Devices: func(context.Context) []Device {
+			return []Device{{"scanner", "front", true}, {"printer", "receipt", false}}
+		},
 	})
 	out := scrape(t, m)
 	for _, want := range []string{
