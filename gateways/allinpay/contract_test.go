@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posagent/posagent/flows/truthtest"
 	"github.com/posagent/posagent/gateways"
 	"github.com/posagent/posagent/gateways/allinpay"
 	"github.com/posagent/posagent/gateways/allinpay/allinpaysim"
@@ -134,4 +135,17 @@ func clientOptions(endpoint, notifyURL string) allinpay.Options {
 		RetryBackoffMax: 10 * time.Second,
 		Simulated:       true,
 	}
+}
+
+// The truth check: a real runner against the simulator, every documented
+// answer on every call with the truth either way, the till's final state
+// checked against the ledger.
+func TestTruth(t *testing.T) {
+	truthtest.Run(t, truthtest.Harness{Harness: gatewaytest.Harness{
+		New: func(t *testing.T, cfg gatewaytest.Config) (gateways.Gateway, gatewaytest.Controller) {
+			p := newPair(t, cfg.NotifyURL)
+			return p.client, p.ctl
+		},
+		Currency: "HKD",
+	}})
 }
