@@ -2,6 +2,7 @@ package allinpay
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/posagent/posagent/gateways"
 )
@@ -178,10 +179,14 @@ var (
 	// product, no rate): the platform cannot route the payment at all.
 	product = []string{"0016", "0017", "3200", "3201", "3203", "3205", "3206", "3207"}
 	// declined are the codes that say a payment was refused: risk, limits,
-	// the customer's code, the channel's configuration, "Transaction
-	// fails".
+	// the customer's code, "failure in creating order", "Transaction
+	// fails". On a query they state how the order ended.
 	declined = []string{"0008", "0019", "0023", "0076", "0077", "0078", "0079",
-		"0080", "0081", "0082", "0083", "0084", "3003", "3004", "3009", "3010", "9998"}
+		"3003", "3004", "3009", "3010", "9998"}
+	// channel are the WeChat channel's configuration refusals: a payment
+	// submit so answered cannot have reached the wallet; on a query they
+	// say nothing about the order.
+	channel = []string{"0080", "0081", "0082", "0083", "0084"}
 	// paid are codes that say the order was paid: never a failure of it.
 	paid = []string{"0074", "0038", "0056", "0031"}
 )
@@ -269,7 +274,7 @@ var (
 	resultPay = build("pay resultCode", "§1.7.2",
 		reading{[]string{codeOK}, outSucceeded, "§1.7.2", "transact successfully"},
 		reading{processing, outProcessing, "§1.7.2", "needs transaction inquiry"},
-		reading{codes(admission, product), outFailed, "§1.7.2", "refused before it could reach a wallet"},
+		reading{codes(admission, product, channel), outFailed, "§1.7.2", "refused before it could reach a wallet"},
 		reading{codes(declined, []string{"0027", "0035"}), outFailed, "§1.7.2", "declined: the payment was refused"},
 		// 0022 "recurrent", 0074 "paid", 9999, 9996, 0040, 0024, R000 and
 		// everything else: Unknown (query; the query's amount decides
@@ -393,4 +398,38 @@ func msgOr(msg, def string) string {
 		return msg
 	}
 	return def
+}
+
+// summary renders the tables as the package doc lists them: per table,
+// the codes of every outcome but Unknown (every other code is Unknown).
+// A test keeps doc.go's copy equal to it.
+func summary() []string {
+	order := []struct {
+		op  operation
+		idx int
+	}{{opPay, 0}, {opPay, 1}, {opQuery, 0}, {opQuery, 1}, {opVoid, 1}, {opClose, 1}, {opVoid, 0},
+		{opRefund, 1}, {opRefundQuery, 0}, {opRefundQuery, 1}, {opBill, 1}}
+	var out []string
+	for _, o := range order {
+		t := tables[o.op][o.idx]
+		var parts []string
+		for _, oc := range []outcome{outReadResult, outSucceeded, outProcessing, outFailed, outNotFound} {
+			var cs []string
+			for _, c := range specCodes {
+				if t.rows[c.code].out == oc {
+					cs = append(cs, c.code)
+				}
+			}
+			if len(cs) > 0 {
+				slices.Sort(cs)
+				parts = append(parts, oc.String()+": "+strings.Join(cs, " "))
+			}
+		}
+		name := t.name
+		if o.op == opVoid && o.idx == 0 {
+			name = "void/close/refund returnCode"
+		}
+		out = append(out, name+" — "+strings.Join(parts, "; ")+"; any other: unknown")
+	}
+	return out
 }

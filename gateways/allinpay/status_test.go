@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -237,6 +238,25 @@ func TestOutcomeRules(t *testing.T) {
 		}
 		if v.status == failed && v.reason == "" {
 			t.Errorf("%s %s/%s: a failure without a reason", c.op, c.ret, c.res)
+		}
+	}
+}
+
+// The package doc's copy of the outcome tables is the tables.
+func TestDocTables(t *testing.T) {
+	b, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for _, l := range summary() {
+		if !strings.Contains(doc, "//\t"+l+"\n") {
+			t.Errorf("doc.go lacks the table line:\n%s", l)
+		}
+	}
+	for i := 1; i <= 24; i++ {
+		if !strings.Contains(doc, "Audit "+strconv.Itoa(i)+" (") {
+			t.Errorf("doc.go does not answer audit finding %d", i)
 		}
 	}
 }
