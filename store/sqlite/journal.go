@@ -292,9 +292,16 @@ func encodePayment(op string, p pos.Payment) ([]any, error) {
 		}
 		times[i] = v
 	}
+	// The merchant QR's payload is kept only while the payment is open, so
+	// a restart can show it again; once final, nobody may pay it and the
+	// journal forgets it.
+	codeURL := p.CodeURL.Reveal()
+	if p.State.Final() {
+		codeURL = ""
+	}
 	return []any{
 		p.ID, p.OutTradeNo, p.Gateway, string(p.Method), p.Amount.Minor, string(p.Amount.Currency), string(p.Wallet),
-		p.CodeMasked, p.CodeHash, string(p.State), p.Reason, p.TransactionID, p.CodeURL.Reveal(), p.CancelRequested,
+		p.CodeMasked, p.CodeHash, string(p.State), p.Reason, p.TransactionID, codeURL, p.CancelRequested,
 		times[0], times[1], times[2], times[3], p.Polls, p.Description,
 		times[4], times[5], p.ChargedLate, p.Alert, p.Reference, p.Lane, p.External,
 	}, nil

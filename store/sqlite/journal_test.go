@@ -100,6 +100,9 @@ func TestRoundTrip(t *testing.T) {
 	for _, s := range pos.States {
 		p := samplePayment("pay_state_" + string(s))
 		p.State = s
+		if s.Final() {
+			p.CodeURL = "" // a final payment's QR payload is not kept
+		}
 		cases = append(cases, p)
 	}
 
@@ -455,6 +458,9 @@ func TestHistory(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Events (-want +got):\n%s", diff)
+	}
+	if p.State.Final() {
+		p.CodeURL = "" // not kept once the payment is final
 	}
 	if diff := cmp.Diff(p, mustPayment(t, db, "pay_1")); diff != "" {
 		t.Errorf("snapshot after self-transitions (-want +got):\n%s", diff)
@@ -822,4 +828,21 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// The QR payload is journaled while the payment is open (a restart shows it
+// again) and forgotten once the payment is final.
+func TestCodeURLForgottenWhenFinal(t *testing.T) {
+	db := openTest(t)
+	p := samplePayment("pay_qr")
+	p.Method = pos.MerchantQR
+	p.CodeURL = pos.Secret("weixin://wxpay/bizpayurl?pr=secret123")
+	mustAppend(t, db, create(p))
+	if got := mustPayment(t, db, p.ID).CodeURL.Reveal(); got != "weixin://wxpay/bizpayurl?pr=secret123" {
+		t.Fatalf("open payment lost its QR payload: %q", got)
+	}
+	mustAppend(t, db, move(mustPayment(t, db, p.ID), pos.StateFailed, t0.Add(time.Minute)))
+	if got := mustPayment(t, db, p.ID).CodeURL.Reveal(); got != "" {
+		t.Errorf("final payment still holds its QR payload %q", got)
+	}
 }
