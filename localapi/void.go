@@ -16,6 +16,12 @@ func refundAll(id string, key *store.IdempotencyKey) flows.RefundRequest {
 
 // Voider takes back a succeeded payment: voided the same day where its
 // gateway offers a void, else refunded in full. Method says which.
+//
+// No implementation is wired today: a void would move a final payment
+// (succeeded to reversed), which the state table forbids by design, or be
+// a refund record whose gateway call is the void, which the refund flows
+// do not have yet. Without one, every void is a full refund (method
+// "refund"), which is correct for every gateway, if not the cheapest.
 type Voider interface {
 	Void(ctx context.Context, paymentID string, key *store.IdempotencyKey) (VoidResult, error)
 }
