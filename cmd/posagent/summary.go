@@ -38,30 +38,11 @@ func runSummary(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *date != "" {
 		q = "?" + url.Values{"date": {*date}}.Encode()
 	}
-	var sum struct {
-		From, To time.Time
-		Lines    []struct {
-			Wallet, Currency string
-			Count            int
-			Amount           int64
-		}
-		Failed, Reversed int
-	}
+	var sum summaryView
 	if err := c.do(ctx, http.MethodGet, "/v1/summary"+q, nil, &sum); err != nil {
 		return &exitError{code: 1, err: err}
 	}
-	fmt.Fprintf(stdout, "Summary %s to %s\n", sum.From.Format(time.DateTime), sum.To.Format(time.DateTime))
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "WALLET\tPAYMENTS\tAMOUNT\tCURRENCY\t")
-	for _, l := range sum.Lines {
-		amount := fmt.Sprint(l.Amount)
-		if cur, err := pos.ParseCurrency(l.Currency); err == nil {
-			amount = pos.Money{Minor: l.Amount, Currency: cur}.Decimal()
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t\n", l.Wallet, l.Count, amount, l.Currency)
-	}
-	tw.Flush()
-	fmt.Fprintf(stdout, "failed: %d, reversed: %d\n", sum.Failed, sum.Reversed)
+	writeSummary(stdout, sum)
 	if *printIt {
 		var out struct{ Jobs []struct{ ID int64 } }
 		if err := c.do(ctx, http.MethodPost, "/v1/summary/print"+q, nil, &out); err != nil {
@@ -70,4 +51,50 @@ func runSummary(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fmt.Fprintf(stdout, "summary queued for printing (job %d)\n", out.Jobs[0].ID)
 	}
 	return nil
+}
+
+// summaryView is GET /v1/summary's answer.
+type summaryView struct {
+	From, To time.Time
+	Lines    []struct {
+		Wallet, Currency string
+		Count            int
+		Amount           int64
+		Refunds          int
+		Refunded         int64
+	}
+	Failed, Reversed int
+}
+
+// writeSummary shows a summary as the printed one says it: per wallet the
+// payments and the refunds, then per currency the net (paid minus
+// refunded), and the payments that moved no money.
+func writeSummary(w io.Writer, sum summaryView) {
+	fmt.Fprintf(w, "Summary %s to %s\n", sum.From.Format(time.DateTime), sum.To.Format(time.DateTime))
+	dec := func(minor int64, cur string) string {
+		if c, err := pos.ParseCurrency(cur); err == nil {
+			return pos.Money{Minor: minor, Currency: c}.Decimal()
+		}
+		return fmt.Sprint(minor)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "WALLET\tPAYMENTS\tAMOUNT\tREFUNDS\tREFUNDED\tNET\tCURRENCY\t")
+	var order []string
+	net := map[string]int64{}
+	for _, l := range sum.Lines {
+		if _, ok := net[l.Currency]; !ok {
+			order = append(order, l.Currency)
+		}
+		net[l.Currency] += l.Amount - l.Refunded
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%s\t%s\t\n", l.Wallet, l.Count, dec(l.Amount, l.Currency), l.Refunds,
+			dec(l.Refunded, l.Currency), dec(l.Amount-l.Refunded, l.Currency), l.Currency)
+	}
+	tw.Flush()
+	if len(order) == 0 {
+		fmt.Fprintln(w, "no payments")
+	}
+	for _, cur := range order {
+		fmt.Fprintf(w, "net %s %s\n", cur, dec(net[cur], cur))
+	}
+	fmt.Fprintf(w, "failed: %d, reversed: %d\n", sum.Failed, sum.Reversed)
 }

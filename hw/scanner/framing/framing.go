@@ -27,6 +27,11 @@ type Suffix string
 
 // The suffixes scanners can be configured to send.
 const (
+	// SuffixAuto: CR, LF or CRLF each end a code, a CR LF pair being one
+	// terminator, so a scanner left at its factory default (CR) and one
+	// set to LF or CRLF all work, and no setting yields an empty or a
+	// joined scan. The default.
+	SuffixAuto Suffix = "auto"
 	SuffixCR   Suffix = "cr"   // "\r", the factory default of most scanners
 	SuffixLF   Suffix = "lf"   // "\n"
 	SuffixCRLF Suffix = "crlf" // "\r\n"
@@ -34,7 +39,8 @@ const (
 	SuffixNone Suffix = "none" // no terminator: a silence of InterCharTimeout ends the code
 )
 
-// Bytes is the terminator's byte sequence; nil for SuffixNone.
+// Bytes is the terminator's byte sequence; nil for SuffixNone and
+// SuffixAuto (whose terminator is either byte).
 func (s Suffix) Bytes() []byte {
 	switch s {
 	case SuffixCR:
@@ -49,19 +55,19 @@ func (s Suffix) Bytes() []byte {
 	return nil
 }
 
-// ParseSuffix accepts the names used in configuration ("cr", "lf", "crlf",
-// "tab", "none"), case-insensitively.
+// ParseSuffix accepts the names used in configuration ("auto", "cr", "lf",
+// "crlf", "tab", "none"), case-insensitively.
 func ParseSuffix(s string) (Suffix, error) {
 	switch x := Suffix(strings.ToLower(s)); x {
-	case SuffixCR, SuffixLF, SuffixCRLF, SuffixTab, SuffixNone:
+	case SuffixAuto, SuffixCR, SuffixLF, SuffixCRLF, SuffixTab, SuffixNone:
 		return x, nil
 	}
-	return "", fmt.Errorf("unknown suffix %q (want cr, lf, crlf, tab or none)", s)
+	return "", fmt.Errorf("unknown suffix %q (want auto, cr, lf, crlf, tab or none)", s)
 }
 
 // Defaults for Options fields left zero.
 const (
-	DefaultSuffix           = SuffixCR
+	DefaultSuffix           = SuffixAuto
 	DefaultInterCharTimeout = 100 * time.Millisecond
 	DefaultMaxLen           = 128
 )
@@ -70,7 +76,7 @@ const (
 // the default documented on it. Scanner options embed it inline, so the YAML
 // keys below sit beside each scanner's own.
 type Options struct {
-	// Suffix ends a code. Default SuffixCR.
+	// Suffix ends a code. Default SuffixAuto (CR, LF or CRLF).
 	Suffix Suffix `yaml:"suffix"`
 
 	// InterCharTimeout is the longest silence inside one code. With
@@ -149,6 +155,7 @@ type Frame struct {
 type Framer struct {
 	opts   Options
 	suffix []byte
+	auto   bool // SuffixAuto: CR or LF ends a code
 
 	buf      []byte    // the frame in progress, capped at MaxLen+len(suffix)+overhead
 	n        int       // bytes in the frame in progress, including those not kept
@@ -163,7 +170,7 @@ func New(opts Options) (*Framer, error) {
 		return nil, err
 	}
 	opts = opts.withDefaults()
-	return &Framer{opts: opts, suffix: opts.Suffix.Bytes()}, nil
+	return &Framer{opts: opts, suffix: opts.Suffix.Bytes(), auto: opts.Suffix == SuffixAuto}, nil
 }
 
 // Options returns the options in effect, defaults filled in.
@@ -182,6 +189,13 @@ func (f *Framer) Feed(p []byte, now time.Time) []Frame {
 			// a framer set to CR) start nothing.
 			continue
 		}
+		if f.auto && (b == '\r' || b == '\n') {
+			// The frame ends here; the LF of a CR LF pair then arrives
+			// between frames and starts nothing (above).
+			f.add(b, now)
+			out = append(out, f.finish(1))
+			continue
+		}
 		f.add(b, now)
 		if len(f.suffix) > 0 && f.endsWithSuffix() {
 			out = append(out, f.finish(len(f.suffix)))
@@ -193,7 +207,7 @@ func (f *Framer) Feed(p []byte, now time.Time) []Frame {
 // keepLimit bounds the buffer: enough to hold a code of MaxLen plus every
 // strippable part, so an overlong frame is detected without storing it.
 func (f *Framer) keepLimit() int {
-	return f.opts.MaxLen + len(f.suffix) + len(f.opts.StripPrefix) + len(f.opts.StripSuffix) + 3 + 4
+	return f.opts.MaxLen + len(f.suffix) + 1 + len(f.opts.StripPrefix) + len(f.opts.StripSuffix) + 3 + 4
 }
 
 func (f *Framer) add(b byte, now time.Time) {
@@ -240,7 +254,7 @@ func (f *Framer) Expire(now time.Time) []Frame {
 	if d.IsZero() || now.Before(d) {
 		return nil
 	}
-	if len(f.suffix) == 0 {
+	if f.opts.Suffix == SuffixNone {
 		return []Frame{f.finish(0)}
 	}
 	return []Frame{f.drop(ErrNoSuffix)}

@@ -58,6 +58,18 @@ func TestFramer(t *testing.T) {
 		{"cr split across reads", Options{}, []chunk{{0, code[:5]}, {ms, code[5:]}, {ms, "\r"}}, 0, []got{{Data: code}}},
 		{"two codes in one read", Options{}, []chunk{{0, "111\r222\r"}}, 0, []got{{Data: "111"}, {Data: "222"}}},
 		{"lf", Options{Suffix: SuffixLF}, []chunk{{0, code + "\n"}}, 0, []got{{Data: code}}},
+		// suffix auto (the default): CR, LF or CRLF end a code; a CR LF
+		// pair is one terminator; never an empty or a joined scan.
+		{"auto cr", Options{Suffix: SuffixAuto}, []chunk{{0, code + "\r"}}, 0, []got{{Data: code}}},
+		{"auto lf", Options{Suffix: SuffixAuto}, []chunk{{0, code + "\n"}}, 0, []got{{Data: code}}},
+		{"auto crlf", Options{Suffix: SuffixAuto}, []chunk{{0, code + "\r\n"}}, 0, []got{{Data: code}}},
+		{"auto crlf split between reads", Options{Suffix: SuffixAuto}, []chunk{{0, code + "\r"}, {50 * ms, "\n"}, {ms, "222\r\n"}}, 0, []got{{Data: code}, {Data: "222"}}},
+		{"auto mixed terminators", Options{Suffix: SuffixAuto}, []chunk{{0, "111\r222\n333\r\n444\n\r555\r"}}, 0,
+			[]got{{Data: "111"}, {Data: "222"}, {Data: "333"}, {Data: "444"}, {Data: "555"}}},
+		{"auto blank lines are nothing", Options{Suffix: SuffixAuto}, []chunk{{0, "\r\n\r\n\n\r"}}, 0, nil},
+		{"auto unterminated is dropped", Options{Suffix: SuffixAuto}, []chunk{{0, code}}, 200 * ms, []got{{Err: ErrNoSuffix}}},
+		{"auto too long", Options{Suffix: SuffixAuto, MaxLen: 10}, []chunk{{0, code + "\r\n111\r"}}, 0, []got{{Err: ErrTooLong}, {Data: "111"}}},
+		{"default is auto", Options{}, []chunk{{0, "111\n222\r\n"}}, 0, []got{{Data: "111"}, {Data: "222"}}},
 		{"crlf", Options{Suffix: SuffixCRLF}, []chunk{{0, code + "\r\n" + "42\r\n"}}, 0, []got{{Data: code}, {Data: "42"}}},
 		{"crlf set, cr alone is not a suffix", Options{Suffix: SuffixCRLF}, []chunk{{0, "12\r34\r\n"}}, 0, []got{{Data: "12\r34"}}},
 		{"tab", Options{Suffix: SuffixTab}, []chunk{{0, code + "\t"}}, 0, []got{{Data: code}}},
@@ -152,11 +164,11 @@ func TestOptionsValidate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Options{Suffix: SuffixCR, InterCharTimeout: 100 * time.Millisecond, MaxLen: 128}
+	want := Options{Suffix: SuffixAuto, InterCharTimeout: 100 * time.Millisecond, MaxLen: 128}
 	if diff := cmp.Diff(want, f.Options()); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}
-	for _, s := range []string{"CR", "lf", "CrLf", "tab", "none"} {
+	for _, s := range []string{"CR", "lf", "CrLf", "tab", "none", "Auto"} {
 		if _, err := ParseSuffix(s); err != nil {
 			t.Errorf("ParseSuffix(%q): %v", s, err)
 		}

@@ -32,8 +32,8 @@ type Options struct {
 	// Name identifies the scanner in scans, logs and status. Default "virtual".
 	Name string `yaml:"name"`
 
-	// Framing as for a serial scanner, except that the suffix defaults
-	// to LF, what echo and most terminals send.
+	// Framing as for a serial scanner: suffix auto by default, so echo's
+	// LF, a scanner's factory CR and CRLF all end a code.
 	Framing framing.Options `yaml:",inline"`
 
 	// Logger receives the path and dropped frames. Default: discard.
@@ -63,7 +63,7 @@ func New(opts Options) (*Scanner, error) {
 		opts.Name = "virtual"
 	}
 	if opts.Framing.Suffix == "" {
-		opts.Framing.Suffix = framing.SuffixLF
+		opts.Framing.Suffix = framing.SuffixAuto
 	}
 	if err := opts.Framing.Validate(); err != nil {
 		return nil, pos.E(pos.Invalid, op, err)
@@ -143,7 +143,11 @@ func (s *Scanner) Path() string { return s.slave.Name() }
 func (s *Scanner) Send(data string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, err := s.slave.Write(append([]byte(data), s.opts.Framing.Suffix.Bytes()...))
+	suffix := s.opts.Framing.Suffix.Bytes()
+	if s.opts.Framing.Suffix == framing.SuffixAuto {
+		suffix = []byte{'\n'} // what echo sends
+	}
+	_, err := s.slave.Write(append([]byte(data), suffix...))
 	return err
 }
 

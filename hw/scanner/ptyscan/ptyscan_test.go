@@ -129,3 +129,30 @@ func TestBadOptions(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+// TestSuffixAutoOnThePTY: with the default suffix, CR, LF and CRLF written
+// to the pseudo-terminal each end one code, and blank lines are nothing:
+// never an empty or a joined scan.
+func TestSuffixAutoOnThePTY(t *testing.T) {
+	s := newScanner(t, Options{})
+	f, err := os.OpenFile(s.Path(), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	codes := []string{"134567890123456789", "281234567890123456", "6212345678901234567", "134567890123456780"}
+	if _, err := f.WriteString(codes[0] + "\r" + codes[1] + "\n" + "\r\n\r\n" + codes[2] + "\r\n" + codes[3] + "\r"); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range codes {
+		if sc := read(t, s); sc.Data != c {
+			t.Fatalf("scan %q, want %q", sc.Data, c)
+		}
+	}
+	if err := s.Send("111222333444555666"); err != nil {
+		t.Fatal(err)
+	}
+	if sc := read(t, s); sc.Data != "111222333444555666" {
+		t.Fatalf("scan after Send %q: the scan before it left something behind", sc.Data)
+	}
+}

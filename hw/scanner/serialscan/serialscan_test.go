@@ -407,3 +407,33 @@ func TestList(t *testing.T) {
 	}
 	t.Logf("%d serial ports", len(devs))
 }
+
+// TestSuffixAutoThroughPTY: by default CR, LF and CRLF each end one code
+// from a serial scanner (one left at its factory CR, one set to LF or
+// CRLF), a CR LF pair is one terminator, and blank lines are nothing.
+func TestSuffixAutoThroughPTY(t *testing.T) {
+	p := newPlug(t)
+	var logs logBuf
+	opts := testOptions(&logs)
+	opts.Path = p.slave
+	s := start(t, opts, nil)
+	waitStatus(t, s, "connected", connectedTo(p.slave))
+	if got := s.opts.Framing.Suffix; got != "" && got != framing.SuffixAuto {
+		t.Fatalf("default suffix %q, want auto", got)
+	}
+	codes := []string{"134567890123456789", "281234567890123456", "6212345678901234567"}
+	p.send(t, codes[0]+"\r\n")
+	p.send(t, codes[1]+"\r")
+	time.Sleep(5 * time.Millisecond)
+	p.send(t, "\n\r\n")
+	p.send(t, codes[2]+"\n")
+	for _, c := range codes {
+		if sc := read(t, s); sc.Data != c {
+			t.Fatalf("scan %q, want %q (logs:\n%s)", sc.Data, c, logs.String())
+		}
+	}
+	readNothing(t, s, 150*time.Millisecond)
+	if strings.Contains(logs.String(), "dropped") {
+		t.Errorf("a terminator was taken for a frame:\n%s", logs.String())
+	}
+}
