@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posagent/posagent"
 	"github.com/posagent/posagent/flows/truthtest"
 	"github.com/posagent/posagent/gateways"
 	"github.com/posagent/posagent/gateways/allinpay"
@@ -80,7 +81,13 @@ var pairs atomic.Int64
 
 func newPair(t *testing.T, notifyURL string) pair {
 	t.Helper()
-	so := allinpaysim.Options{NotifyURL: notifyURL, MinQueryInterval: 40 * time.Millisecond, Hold: 5 * time.Second,
+	return newPairIn(t, notifyURL, allinpaysim.DefaultCurrency)
+}
+
+// newPairIn is newPair for a merchant of another currency.
+func newPairIn(t *testing.T, notifyURL, currency string) pair {
+	t.Helper()
+	so := allinpaysim.Options{Currency: currency, NotifyURL: notifyURL, MinQueryInterval: 40 * time.Millisecond, Hold: 5 * time.Second,
 		WalletTimeout: 1500 * time.Millisecond, Minute: time.Second, JSON: pairs.Add(1)%2 == 0}
 	if err := keySet.Load(&so); err != nil {
 		t.Fatal(err)
@@ -95,6 +102,7 @@ func newPair(t *testing.T, notifyURL string) pair {
 		notifyURL = "http://127.0.0.1:9/allinpay/notify" // mandatory on the wire; nobody listens
 	}
 	o := clientOptions(ts.URL+"/gateway/pay/consumeTrans", notifyURL)
+	o.Currency = currency
 	o.PollInterval = 50 * time.Millisecond
 	o.CallTimeout = 10 * time.Second
 	tr := &http.Transport{}
@@ -135,6 +143,21 @@ func clientOptions(endpoint, notifyURL string) allinpay.Options {
 		RetryBackoffMax: 10 * time.Second,
 		Simulated:       true,
 	}
+}
+
+// A Singapore merchant: the suite again in SGD, which takes PayNow QR
+// (its code valid 3 minutes, never closed: polled until it expires).
+func TestContractSGD(t *testing.T) {
+	gatewaytest.Run(t, gatewaytest.Harness{
+		New: func(t *testing.T, cfg gatewaytest.Config) (gateways.Gateway, gatewaytest.Controller) {
+			p := newPairIn(t, cfg.NotifyURL, "SGD")
+			if !p.client.Capabilities().Supports(pos.MerchantQR, pos.PayNow) {
+				t.Fatal("an SGD merchant does not offer PayNow")
+			}
+			return p.client, p.ctl
+		},
+		Currency: "SGD",
+	})
 }
 
 // The truth check: a real runner against the simulator, every documented
