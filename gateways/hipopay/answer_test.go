@@ -37,7 +37,7 @@ func platform(t *testing.T, status int, body string) *hipopay.Client {
 		_, _ = w.Write([]byte(body))
 	}))
 	t.Cleanup(ts.Close)
-	c, err := hipopay.New(keySet.ClientOptions(ts.URL), gateways.Env{})
+	c, err := hipopay.New(clientOptions(keySet, ts.URL), gateways.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestNotificationForms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := hipopay.New(keySet.ClientOptions("http://127.0.0.1:9"), gateways.Env{})
+	c, err := hipopay.New(clientOptions(keySet, "http://127.0.0.1:9"), gateways.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

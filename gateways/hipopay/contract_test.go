@@ -85,7 +85,7 @@ func newPair(t *testing.T, notifyURL string) pair {
 	}
 	ts := httptest.NewServer(srv)
 	t.Cleanup(func() { ts.Close(); srv.Close() })
-	o := keySet.ClientOptions(ts.URL)
+	o := clientOptions(keySet, ts.URL)
 	o.PollInterval = 20 * time.Millisecond
 	o.CallTimeout = 10 * time.Second
 	tr := &http.Transport{}
@@ -570,5 +570,24 @@ func TestDownloadBill(t *testing.T) {
 	empty, err := p.client.DownloadBill(ctxFor(t, callTimeout), time.Now().AddDate(0, 0, -7))
 	if err != nil || len(empty.Records) != 0 {
 		t.Errorf("a day without movements = %+v, %v", empty, err)
+	}
+}
+
+// clientOptions are adapter options for a simulator at endpoint with the
+// key set k: the simulator's default merchant, plain http allowed
+// (Simulated) and fast timings (a query a second, 5 s per call). The
+// pairing lives here, not in the simulator, which knows nothing of the
+// adapter.
+func clientOptions(k hipopaysim.KeySet, endpoint string) hipopay.Options {
+	return hipopay.Options{
+		Endpoint:        endpoint,
+		MerchantNO:      hipopaysim.DefaultMerchantNO,
+		MerchantKeyFile: k.MerchantKeyFile,
+		PlatformKeyFile: k.PlatformPublicKeyFile,
+		PollInterval:    time.Second,
+		CallTimeout:     5 * time.Second,
+		RetryBackoff:    time.Second,
+		RetryBackoffMax: 10 * time.Second,
+		Simulated:       true,
 	}
 }

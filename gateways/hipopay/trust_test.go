@@ -30,7 +30,7 @@ func (u *unsigned) client(t *testing.T, body string, mutate func(*hipopay.Option
 		_, _ = w.Write([]byte(body))
 	}))
 	t.Cleanup(ts.Close)
-	o := keySet.ClientOptions(ts.URL)
+	o := clientOptions(keySet, ts.URL)
 	if mutate != nil {
 		mutate(&o)
 	}
@@ -76,7 +76,7 @@ func TestPresentSignatureStillVerified(t *testing.T) {
 		_, _ = w.Write([]byte(specPaid))
 	}))
 	defer ts.Close()
-	c, err := hipopay.New(keySet.ClientOptions(ts.URL), gateways.Env{})
+	c, err := hipopay.New(clientOptions(keySet, ts.URL), gateways.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestNotificationOnlyPaidBelieved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := hipopay.New(keySet.ClientOptions("http://127.0.0.1:9"), gateways.Env{})
+	c, err := hipopay.New(clientOptions(keySet, "http://127.0.0.1:9"), gateways.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/posagent/posagent/gateways/hipopay"
 	"github.com/posagent/posagent/gateways/sim"
 )
 
@@ -27,8 +26,8 @@ func (s *Server) bill(x *exchange) {
 		x.refuse("MERCHANT_NOT_FOUND", "merchant_no is not this merchant")
 		return
 	}
-	start, err1 := time.ParseInLocation(hipopay.BillDate, p["start_date"], zone)
-	end, err2 := time.ParseInLocation(hipopay.BillDate, p["end_date"], zone)
+	start, err1 := time.ParseInLocation(billDate, p["start_date"], zone)
+	end, err2 := time.ParseInLocation(billDate, p["end_date"], zone)
 	if err1 != nil || err2 != nil || end.Before(start) {
 		x.refuse("PARAM_ERROR", "start_date and end_date must be yyyyMMdd, start first")
 		return
@@ -48,7 +47,7 @@ func (s *Server) bill(x *exchange) {
 			lines = append(lines, line{o.PaidAt, func(bal map[string]int64) string {
 				fee := o.Amount * FeeRate / 10000
 				bal[o.Currency] += o.Amount - fee
-				return join("Collection via WeChat Pay", o.PaidAt.In(zone).Format(hipopay.TimeLayout),
+				return join("Collection via WeChat Pay", o.PaidAt.In(zone).Format(timeLayout),
 					"`"+o.TransactionID, "`"+o.OutTradeNo, money(o.Amount-fee, o.Currency), "-", money(bal[o.Currency], o.Currency),
 					money(o.Amount, o.Currency), rateOf(o), money(fee, o.Currency), "-", "-", "-", "-", "-", "-", "-", "WECHATPAYCN")
 			}})
@@ -59,7 +58,7 @@ func (s *Server) bill(x *exchange) {
 			}
 			lines = append(lines, line{r.At, func(bal map[string]int64) string {
 				bal[o.Currency] -= r.Amount
-				return join("Refund", r.At.In(zone).Format(hipopay.TimeLayout), "`"+r.RefundID, "`"+r.OutRefundNo,
+				return join("Refund", r.At.In(zone).Format(timeLayout), "`"+r.RefundID, "`"+r.OutRefundNo,
 					"-", money(-r.Amount, o.Currency), money(bal[o.Currency], o.Currency), "-", "-", "-",
 					money(r.Amount, o.Currency), "`"+o.TransactionID, "`"+o.OutTradeNo, "-", "-", "-", "-", "WECHATPAYCN")
 			}})

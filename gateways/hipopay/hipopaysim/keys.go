@@ -3,9 +3,7 @@ package hipopaysim
 import (
 	"fmt"
 	"path/filepath"
-	"time"
 
-	"github.com/posagent/posagent/gateways/hipopay"
 	"github.com/posagent/posagent/gateways/internal/keyfile"
 )
 
@@ -38,7 +36,7 @@ func KeySetIn(dir string) KeySet {
 // new RSA 2048 pairs are written, files 0600 in a 0700 directory.
 func GenerateKeySet(dir string) (KeySet, error) {
 	ks := KeySetIn(dir)
-	if err := keyfile.EnsurePairs(hipopay.KeyBits, keyfile.KeyPair{Private: ks.MerchantKeyFile, Public: ks.MerchantPublicKeyFile}, keyfile.KeyPair{Private: ks.PlatformKeyFile, Public: ks.PlatformPublicKeyFile}); err != nil {
+	if err := keyfile.EnsurePairs(keyBits, keyfile.KeyPair{Private: ks.MerchantKeyFile, Public: ks.MerchantPublicKeyFile}, keyfile.KeyPair{Private: ks.PlatformKeyFile, Public: ks.PlatformPublicKeyFile}); err != nil {
 		return KeySet{}, err
 	}
 	return ks, nil
@@ -47,31 +45,14 @@ func GenerateKeySet(dir string) (KeySet, error) {
 // Load reads the simulator's half of the set into o: the merchant's public
 // key and the platform's private key.
 func (k KeySet) Load(o *Options) error {
-	mpub, err := hipopay.LoadPublicKey(k.MerchantPublicKeyFile)
+	mpub, err := keyfile.LoadRSAPublic(k.MerchantPublicKeyFile, keyBits)
 	if err != nil {
 		return fmt.Errorf("hipopaysim: %w", err)
 	}
-	ppriv, err := hipopay.LoadPrivateKey(k.PlatformKeyFile)
+	ppriv, err := keyfile.LoadRSAPrivate(k.PlatformKeyFile, keyBits)
 	if err != nil {
 		return fmt.Errorf("hipopaysim: %w", err)
 	}
 	o.MerchantKey, o.PlatformKey = mpub, ppriv
 	return nil
-}
-
-// ClientOptions are adapter options for a simulator at endpoint with this
-// key set: the simulator's default merchant, plain http allowed
-// (Simulated) and fast timings (a query a second, 5 s per call).
-func (k KeySet) ClientOptions(endpoint string) hipopay.Options {
-	return hipopay.Options{
-		Endpoint:        endpoint,
-		MerchantNO:      DefaultMerchantNO,
-		MerchantKeyFile: k.MerchantKeyFile,
-		PlatformKeyFile: k.PlatformPublicKeyFile,
-		PollInterval:    time.Second,
-		CallTimeout:     5 * time.Second,
-		RetryBackoff:    time.Second,
-		RetryBackoffMax: 10 * time.Second,
-		Simulated:       true,
-	}
 }

@@ -1,17 +1,24 @@
 // Package hipopaysim simulates the HipoPay API over real HTTP for tests and
-// demos. It speaks the protocol of gateways/hipopay: requests whose
-// MerchantNO, Version, Timestamp and Signature headers it checks (the
-// signature with the merchant's public key) and whose fields it checks
-// against the spec's rules, JSON answers signed with the platform's private
-// key, and payment notifications posted to a configured URL.
+// demos, as hipopay-miniprogram.txt describes it. It is a second reading of
+// the spec: its parameters, signed text, RSA signatures, headers, codes and
+// times (wire.go) are written from the spec and import nothing from
+// gateways/hipopay (deps_test.go), so a misreading in the adapter fails a
+// test instead of being shared. It checks the requests' MerchantNO,
+// Version, Timestamp and Signature headers (the signature with the
+// merchant's public key, over the parameters read raw or URL-encoded: the
+// spec's "URL key pair format" allows both, see verifyRequest) and their
+// fields; it answers JSON without a signature (the spec signs requests
+// and notifications, not answers; sim.BadSignature adds one that cannot
+// verify), and posts signed payment notifications to a configured URL.
 //
-// HipoPay orders are placed by a mini-program, never by the till, so a
-// test or demo creates them with Seed. What then happens to an order is
-// decided by gateways/sim: the magic amounts (..91 paid on the 2nd query,
-// ..92 and ..95 waiting for payment for ever, ..93 failed, anything else
-// paid at once) and per-order scripts (Script) with faults: no answer, HTTP
-// 5xx, malformed body, wrong signature, duplicated notification,
-// notification before Seed returns.
+// HipoPay orders are placed by a mini-program, never by the till: the
+// spec's Place an Order API (POST /wechatpay/mini_program/payment,
+// unsigned) places one, as does Seed for tests. What then happens to an
+// order is decided by gateways/sim: the magic amounts (..91 paid on the
+// 2nd query, ..92 and ..95 waiting for payment for ever, ..93 failed,
+// anything else paid at once) and per-order scripts (Script) with faults:
+// no answer, HTTP 5xx, malformed body, wrong signature, duplicated
+// notification, notification before Seed returns.
 //
 // The platform's rules it enforces: signatures and the Timestamp's age,
 // the merchant number, Version 1.0 (3.0 for the bill), the parameters each
@@ -35,7 +42,6 @@ import (
 	"time"
 
 	"github.com/posagent/posagent"
-	"github.com/posagent/posagent/gateways/hipopay"
 	"github.com/posagent/posagent/gateways/sim"
 )
 
@@ -195,7 +201,7 @@ func (s *Server) paid(ctx context.Context, o sim.Order, f sim.Fault) {
 // exchange is one request being answered.
 type exchange struct {
 	r      *http.Request
-	params hipopay.Params
+	params params
 	// answer is the JSON object to send, or text when a report.
 	answer map[string]any
 	text   []byte
@@ -226,7 +232,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.admit(x, route.version); err != nil {
 		s.log.Info("hipopaysimRefused", "path", r.URL.Path, "err", err)
-		x.refuse(hipopay.ErrIllegalSecurity, err.Error())
+		x.refuse(errIllegalSecurity, err.Error())
 	} else if err := route.check(x.params); err != nil {
 		x.refuse(route.paramError, err.Error())
 	} else {
@@ -240,15 +246,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		sim.ServeFault(w, r, x.fault, s.opts.Hold)
 		return
 	}
-	key := s.opts.PlatformKey
-	if x.fault == sim.BadSignature {
-		key = wrongKey()
-	}
-	ts := hipopay.Timestamp(s.clock())
+	// The spec signs requests and notifications, not answers: answers go
+	// out unsigned. sim.BadSignature puts a Signature header on that
+	// cannot verify (a client must check one that is there).
 	var body []byte
-	var text string
 	if x.answer == nil {
-		body, text = x.text, hipopay.BillSigningString(x.text, ts)
+		body = x.text
 		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
 	} else {
 		b, err := json.Marshal(x.answer)
@@ -256,21 +259,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "encoding failed", http.StatusInternalServerError)
 			return
 		}
-		p, err := hipopay.AnswerParams(b)
-		if err != nil {
-			http.Error(w, "encoding failed", http.StatusInternalServerError)
-			return
-		}
-		body, text = b, p.SigningString(ts)
+		body = b
 		w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	}
-	sig, err := hipopay.Sign(key, text)
-	if err != nil {
-		http.Error(w, "signing failed", http.StatusInternalServerError)
-		return
+	if x.fault == sim.BadSignature {
+		ts := timestamp(s.clock())
+		sig, err := rsaSign(wrongKey(), string(body)+","+ts)
+		if err != nil {
+			http.Error(w, "signing failed", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set(hTimestamp, ts)
+		w.Header().Set(hSignature, sig)
 	}
-	w.Header().Set(hipopay.HeaderTimestamp, ts)
-	w.Header().Set(hipopay.HeaderSignature, sig)
 	_, _ = w.Write(body)
 	s.afterAnswer(x)
 }
@@ -306,7 +307,7 @@ func (s *Server) admit(x *exchange, version string) error {
 			return fmt.Errorf("form: %w", err)
 		}
 	}
-	p := hipopay.Params{}
+	p := params{}
 	for k, vs := range v {
 		if len(vs) != 1 {
 			return fmt.Errorf("parameter %s repeated", k)
@@ -314,21 +315,21 @@ func (s *Server) admit(x *exchange, version string) error {
 		p[k] = vs[0]
 	}
 	x.params = p
-	if m := r.Header.Get(hipopay.HeaderMerchantNO); m != s.opts.MerchantNO {
+	if m := r.Header.Get(hMerchantNO); m != s.opts.MerchantNO {
 		return fmt.Errorf("unknown merchant %q", m)
 	}
-	if got := r.Header.Get(hipopay.HeaderVersion); got != version {
+	if got := r.Header.Get(hVersion); got != version {
 		return fmt.Errorf("Version %q, want %s", got, version)
 	}
-	ts := r.Header.Get(hipopay.HeaderTimestamp)
-	t, err := hipopay.ParseTimestamp(ts)
+	ts := r.Header.Get(hTimestamp)
+	t, err := parseTimestamp(ts)
 	if err != nil {
 		return err
 	}
 	if d := s.clock().Sub(t); d > s.opts.MaxClockSkew || d < -s.opts.MaxClockSkew {
 		return fmt.Errorf("Timestamp %s too far from now", ts)
 	}
-	if err := hipopay.Verify(s.opts.MerchantKey, p.SigningString(ts), r.Header.Get(hipopay.HeaderSignature)); err != nil {
+	if err := verifyRequest(s.opts.MerchantKey, p, ts, r.Header.Get(hSignature)); err != nil {
 		return err
 	}
 	return nil
@@ -340,20 +341,20 @@ type route struct {
 	method, path string
 	version      string
 	paramError   string
-	check        func(hipopay.Params) error
+	check        func(params) error
 	serve        func(*Server, *exchange)
 }
 
 var routes = []route{
-	{http.MethodGet, hipopay.PathForex, hipopay.DefaultVersion, hipopay.ErrCurrencyNotSupported,
+	{http.MethodGet, pathForex, version, errCurrencyNotSupported,
 		fields(nil, "currency"), (*Server).forex},
-	{http.MethodGet, hipopay.PathBill, hipopay.DefaultBillVersion, "PARAM_ERROR",
+	{http.MethodGet, pathBill, billVersion, "PARAM_ERROR",
 		fields(nil, "merchant_no", "start_date", "end_date"), (*Server).bill},
-	{http.MethodPost, hipopay.PathRefund, hipopay.DefaultVersion, "PARAM_ERROR",
+	{http.MethodPost, pathRefund, version, "PARAM_ERROR",
 		fields([]string{"refund_amount"}, "payment_no", "out_refund_id"), (*Server).refund},
-	{http.MethodGet, hipopay.PathRefund, hipopay.DefaultVersion, "PARAM_ERROR",
+	{http.MethodGet, pathRefund, version, "PARAM_ERROR",
 		oneOf("refund_no", "out_refund_id"), (*Server).queryRefund},
-	{http.MethodGet, hipopay.PathPayment, hipopay.DefaultVersion, "PARAM_ERROR",
+	{http.MethodGet, pathPayment, version, "PARAM_ERROR",
 		oneOf("payment_no", "out_trade_id"), (*Server).query},
 }
 
@@ -367,8 +368,8 @@ func (s *Server) route(r *http.Request) *route {
 }
 
 // fields requires every name in required and admits those in optional.
-func fields(optional []string, required ...string) func(hipopay.Params) error {
-	return func(p hipopay.Params) error {
+func fields(optional []string, required ...string) func(params) error {
+	return func(p params) error {
 		for _, k := range required {
 			if p[k] == "" {
 				return fmt.Errorf("%s is required", k)
@@ -388,8 +389,8 @@ func fields(optional []string, required ...string) func(hipopay.Params) error {
 }
 
 // oneOf admits the names given, and requires at least one.
-func oneOf(names ...string) func(hipopay.Params) error {
-	return func(p hipopay.Params) error {
+func oneOf(names ...string) func(params) error {
+	return func(p params) error {
 		n := 0
 		for _, k := range names {
 			if p[k] != "" {
@@ -420,14 +421,12 @@ func wireStatus(st sim.OrderState) string {
 	return string(st)
 }
 
-var zone = hipopay.PlatformZone
-
 func decimal(minor int64, cur string) string {
 	return pos.Money{Minor: minor, Currency: pos.Currency(cur)}.Decimal()
 }
 
 // findOrder finds an order by out_trade_id or payment_no.
-func (s *Server) findOrder(p hipopay.Params) (sim.Order, bool) {
+func (s *Server) findOrder(p params) (sim.Order, bool) {
 	if no := p["out_trade_id"]; no != "" {
 		o, ok := s.ledger.Get(no)
 		if !ok || o.Tombstone || p["payment_no"] != "" && p["payment_no"] != o.TransactionID {
@@ -446,7 +445,7 @@ func (s *Server) findOrder(p hipopay.Params) (sim.Order, bool) {
 func (s *Server) query(x *exchange) {
 	o, ok := s.findOrder(x.params)
 	if !ok {
-		x.refuse(hipopay.ErrPaymentNotFound, "Order not found")
+		x.refuse(errPaymentNotFound, "Order not found")
 		return
 	}
 	x.fault = s.script.TakeFault(o.OutTradeNo, o.Amount, sim.OpQuery)
@@ -472,23 +471,23 @@ func (s *Server) describe(o sim.Order) map[string]any {
 		"payment_no":    o.TransactionID,
 		"status":        wireStatus(o.State),
 		"product_info":  "posagent simulator order",
-		"trade_time":    o.CreatedAt.In(zone).Format(hipopay.TimeLayout),
+		"trade_time":    o.CreatedAt.In(zone).Format(timeLayout),
 		"trade_type":    "MINIPROGRAM",
 	}
 	if !o.PaidAt.IsZero() {
-		d["finish_time"] = o.PaidAt.In(zone).Format(hipopay.TimeLayout)
+		d["finish_time"] = o.PaidAt.In(zone).Format(timeLayout)
 	}
 	return d
 }
 
 func (s *Server) refund(x *exchange) {
 	p := x.params
-	o, ok := s.findOrder(hipopay.Params{"payment_no": p["payment_no"]})
+	o, ok := s.findOrder(params{"payment_no": p["payment_no"]})
 	resp := map[string]any{"payment_no": p["payment_no"], "out_refund_id": p["out_refund_id"]}
 	fail := func(code, msg string) {
 		resp["status"], resp["result_code"], resp["fail_message"] = "FAIL", code, msg
 		resp["refund_no"] = "F" + p["out_refund_id"]
-		resp["finish_time"] = s.clock().In(zone).Format(hipopay.TimeLayout)
+		resp["finish_time"] = s.clock().In(zone).Format(timeLayout)
 		x.answer = map[string]any{"is_success": true, "response": resp, "return_message": "OK"}
 	}
 	if !ok {
@@ -506,7 +505,7 @@ func (s *Server) refund(x *exchange) {
 				fail("0009", "refund amount must more than zero.")
 				return
 			}
-			x.refuse(hipopay.ErrRefundAmountInvalid, "Refund amount is invalid")
+			x.refuse(errRefundAmountInvalid, "Refund amount is invalid")
 			return
 		}
 		amount = m.Minor
@@ -545,7 +544,7 @@ func (s *Server) describeRefund(resp map[string]any, o sim.Order, r sim.Refund) 
 	resp["refund_amount"] = decimal(r.Amount, o.Currency)
 	resp["status"] = "SUCCESS"
 	resp["result_code"] = "0000"
-	resp["finish_time"] = r.At.In(zone).Format(hipopay.TimeLayout)
+	resp["finish_time"] = r.At.In(zone).Format(timeLayout)
 }
 
 func (s *Server) queryRefund(x *exchange) {
@@ -556,7 +555,7 @@ func (s *Server) queryRefund(x *exchange) {
 	o, r, err := s.ledger.FindRefundByNo(no)
 	if err != nil || x.params["refund_no"] != "" && x.params["refund_no"] != r.RefundID ||
 		x.params["out_refund_id"] != "" && x.params["out_refund_id"] != r.OutRefundNo {
-		x.refuse(hipopay.ErrRefundNotFound, "Refund order not found")
+		x.refuse(errRefundNotFound, "Refund order not found")
 		return
 	}
 	x.fault = s.script.TakeFault(o.OutTradeNo, o.Amount, sim.OpQueryRefund)
@@ -575,7 +574,7 @@ func (s *Server) forex(x *exchange) {
 	c := x.params["currency"]
 	r, ok := rates[c]
 	if !ok {
-		x.refuse(hipopay.ErrCurrencyNotSupported, "This currency is not supported")
+		x.refuse(errCurrencyNotSupported, "This currency is not supported")
 		return
 	}
 	x.ok(map[string]any{"currency": c, "forex_rate": r})
@@ -594,7 +593,7 @@ func (s *Server) Notification(outTradeNo string, f sim.Fault) (http.Header, []by
 
 func (s *Server) notification(o sim.Order, f sim.Fault) (http.Header, []byte, error) {
 	amount := decimal(o.Amount, o.Currency)
-	p := hipopay.Params{
+	p := params{
 		"status":          wireStatus(o.State),
 		"trade_type":      "MINIPROGRAM",
 		"exchange_rate":   rates[o.Currency],
@@ -602,8 +601,8 @@ func (s *Server) notification(o sim.Order, f sim.Fault) (http.Header, []byte, er
 		"currency":        o.Currency,
 		"settle_currency": o.Currency,
 		"amount":          amount,
-		"trade_time":      o.CreatedAt.In(zone).Format(hipopay.TimeLayout),
-		"finish_time":     o.PaidAt.In(zone).Format(hipopay.TimeLayout),
+		"trade_time":      o.CreatedAt.In(zone).Format(timeLayout),
+		"finish_time":     o.PaidAt.In(zone).Format(timeLayout),
 		"pay_currency":    o.Currency,
 		"pay_amount":      amount,
 		"out_trade_id":    o.OutTradeNo,
@@ -612,16 +611,16 @@ func (s *Server) notification(o sim.Order, f sim.Fault) (http.Header, []byte, er
 	if f == sim.BadSignature {
 		key = wrongKey()
 	}
-	ts := hipopay.Timestamp(s.clock())
-	sig, err := hipopay.Sign(key, p.SigningString(ts))
+	ts := timestamp(s.clock())
+	sig, err := rsaSign(key, signText(p, ts, false))
 	if err != nil {
 		return nil, nil, err
 	}
 	h := http.Header{}
 	h.Set("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
-	h.Set(hipopay.HeaderTimestamp, ts)
-	h.Set(hipopay.HeaderSignature, sig)
-	return h, []byte(p.Encode()), nil
+	h.Set(hTimestamp, ts)
+	h.Set(hSignature, sig)
+	return h, []byte(p.encode()), nil
 }
 
 // post delivers one notification and reports whether it was acknowledged.
@@ -689,7 +688,7 @@ var (
 // wrongKey is a key that is not the platform's, for sim.BadSignature.
 func wrongKey() *rsa.PrivateKey {
 	wrongOnce.Do(func() {
-		k, err := rsa.GenerateKey(rand.Reader, hipopay.KeyBits)
+		k, err := rsa.GenerateKey(rand.Reader, keyBits)
 		if err != nil {
 			panic(fmt.Sprintf("hipopaysim: %v", err))
 		}
