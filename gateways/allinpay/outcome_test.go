@@ -479,3 +479,44 @@ func TestSignatureWithRawPlusAndBareKey(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// The simulator's refund notification (its reading of §1.5.2.3's
+// mandatory notifyUrl and §1.5.2.6) is read by the adapter as a refund's,
+// not refused.
+func TestRefundNotificationFromTheSimulator(t *testing.T) {
+	bodies := make(chan []byte, 8)
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodies <- b
+		_, _ = io.WriteString(w, "SUCCESS")
+	}))
+	t.Cleanup(rcv.Close)
+	p := newPair(t, rcv.URL)
+	ctx := context.Background()
+	ref := gateways.OrderRef{OutTradeNo: "PA20240102000000009", Wallet: pos.Alipay, Method: pos.Micropay, Amount: hk(100)}
+	if res, err := p.client.Micropay(ctx, gateways.MicropayRequest{OutTradeNo: ref.OutTradeNo, Amount: hk(100), Code: mustCode(t, "284567890123456789")}); err != nil || res.Status != gateways.StatusSucceeded {
+		t.Fatalf("Micropay = %+v, %v", res, err)
+	}
+	if res, err := p.client.Refund(ctx, gateways.RefundRequest{Order: ref, OutRefundNo: "RF20240102000000009", Amount: hk(30)}); err != nil || res.Status != gateways.StatusSucceeded {
+		t.Fatalf("Refund = %+v, %v", res, err)
+	}
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case b := <-bodies:
+			n, err := p.client.ParseNotification(http.Header{}, b)
+			if err != nil {
+				t.Fatalf("notification refused: %v", err)
+			}
+			if n.Result.OutRefundNo == "" {
+				continue // the payment's
+			}
+			if n.Result.OutRefundNo != "RF20240102000000009" || n.OutTradeNo != ref.OutTradeNo || n.Result.RefundAmount != hk(30) || n.Result.Status != gateways.StatusSucceeded {
+				t.Errorf("refund notification = %+v", n)
+			}
+			return
+		case <-deadline:
+			t.Fatal("no refund notification")
+		}
+	}
+}
