@@ -42,6 +42,25 @@ func (c chanScans) Next(ctx context.Context) (scanner.Scan, error) {
 	}
 }
 
+// mmspOptions are the adapter's options for an mmspsim built with so at
+// endpoint: its merchant, terminal, key and slash rule, Simulated, and
+// timings as fast as so allows. The pairing lives with the tests: the
+// simulator imports nothing of the adapter.
+func mmspOptions(so mmspsim.Options, endpoint, notifyURL string) mmsp.Options {
+	so = so.WithDefaults()
+	return mmsp.Options{
+		Endpoint: endpoint, MerchantNo: so.MerchantNo, TerminalNo: so.TerminalNo, AgentNo: so.AgentNo,
+		Key: so.Key, NotifyURL: notifyURL, QQMicropayCommand: so.QQMicropayCommand,
+		SignSlashes: mmsp.SlashRule(so.SignSlashes), Simulated: true,
+		RefundSettle: time.Millisecond, // the simulator's 受理成功 is final at once
+		Timing: mmsp.TimingOptions{
+			PollInterval: max(500*time.Millisecond, so.Rules.MinQueryInterval),
+			PayTimeout:   30 * time.Second,
+			ReverseAfter: so.Rules.ReverseAfter,
+		},
+	}
+}
+
 func newRig(t testing.TB) *rig { t.Helper(); return newRigWith(t, nil) }
 
 // newRigWith is newRig with the runner's options adjusted by tweak.
@@ -55,7 +74,7 @@ func newRigWith(t testing.TB, tweak func(*flows.Options)) *rig {
 	}
 	srv := httptest.NewServer(simulator)
 	t.Cleanup(srv.Close)
-	co := mmspsim.ClientOptions(so, srv.URL, "http://127.0.0.1:1/notify/mmsp")
+	co := mmspOptions(so, srv.URL, "http://127.0.0.1:1/notify/mmsp")
 	co.Timing = mmsp.TimingOptions{PollInterval: 200 * time.Millisecond, PayTimeout: 2 * time.Second, QRTimeout: 3 * time.Second, ReverseAfter: time.Second}
 	co.CallTimeout = time.Second
 	g, err := mmsp.New(co, gateways.Env{})

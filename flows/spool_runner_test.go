@@ -31,7 +31,7 @@ func TestRunnerJournalsReceiptsWithTheFinalState(t *testing.T) {
 	}
 	srv := httptest.NewServer(simulator)
 	t.Cleanup(srv.Close)
-	co := mmspsim.ClientOptions(so, srv.URL, "http://127.0.0.1:1/notify/mmsp")
+	co := mmspOptions(so, srv.URL, "http://127.0.0.1:1/notify/mmsp")
 	co.CallTimeout = time.Second
 	g, err := mmsp.New(co, gateways.Env{})
 	if err != nil {

@@ -21,7 +21,14 @@ func init() {
 			return mmspsim.New(o)
 		},
 		client: func(baseURL, notifyURL, dir string, log *slog.Logger) (gateways.Gateway, error) {
-			o := mmspsim.ClientOptions(mmspsim.DemoOptions(), baseURL, notifyURL)
+			so := mmspsim.DemoOptions().WithDefaults()
+			// The pairing lives here, not in the simulator, which imports
+			// nothing of the adapter.
+			o := mmsp.Options{
+				Endpoint: baseURL, MerchantNo: so.MerchantNo, TerminalNo: so.TerminalNo, Key: so.Key,
+				NotifyURL: notifyURL, QQMicropayCommand: so.QQMicropayCommand,
+				SignSlashes: mmsp.SlashRule(so.SignSlashes), Simulated: true,
+			}
 			o.Timing = mmsp.TimingOptions{
 				PollInterval: demoTiming.PollInterval,
 				PayTimeout:   demoTiming.PayTimeout,

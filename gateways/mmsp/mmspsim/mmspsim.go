@@ -1,44 +1,57 @@
 // Package mmspsim simulates the MMSP open platform's scan-code interface
-// (gateways/mmsp) over real HTTP: it verifies request signatures and the
-// spec's field rules, keeps orders in a gateways/sim Ledger (in memory, or
-// a JSON file that survives restarts), signs its answers with the same key,
-// follows the magic amounts and per-order scripts of gateways/sim, and
-// posts 2324 payment notifications.
+// (扫码接口规范 in shared/specs/mmsp-openplat-zh.txt) over real HTTP. It is
+// a second reading of the spec: its signing, JSON encoding, parsing and
+// field tables are written here from the spec and import nothing of the
+// adapter (gateways/mmsp), so where the two readings differ the contract
+// suite and the truth check find it. It is built on gateways/sim's Base:
+// the ledger (in memory or a state directory), Behaviour scripts, scripted
+// answers that move the truth independently of their words, and 2324
+// notifications on §10.8's resend schedule.
 //
 // It runs inside `posagent demo` and as its own process (`posagent
-// simulate --gateway mmsp --listen ADDR`): build it with New(DemoOptions())
-// (fast timings) or New(Options{}) (the spec's timings), serve it with any
-// http.Server, and point an mmsp.Client at it with Options.Simulated set.
-// ClientOptions gives the matching client options.
+// simulate --gateway mmsp`): New(DemoOptions()) has fast timings,
+// New(Options{}) the spec's. The pairing with an adapter (which options
+// make an mmsp.Client talk to it) lives with the tests and cmd/posagent.
 //
-// Answers it invents where the spec is silent (the adapter maps all of them
-// to Unknown unless noted):
-//   - bad signature: negative answer RetCode 1006 "[-1006] 签名错误";
-//   - missing or malformed field, wrong merchant, wrong version: RetCode 0
-//     "[-1001] 参数错误 …" (a refusal: nothing was processed);
-//   - reused MERORDERID: RetCode 1008 "[-1008] 商户订单号重复";
-//   - unknown order: RetCode 0 "[-2002] 没有该订单", as the spec's example;
-//   - reverse sooner than Rules.ReverseAfter: RetCode 39999 "[-2011] …";
-//   - query sooner than Rules.MinQueryInterval: RetCode 39999 "[-2003] …";
-//   - declined payment: STATUS 2 with the script's code, default "Z1" 余额不足.
+// # Its reading of the spec
+//
+//   - Signing (§3.3.2.1): the Body's fields sorted A–Z, json_encoded as PHP
+//     does with JSON_UNESCAPED_UNICODE (中文不需要转码, "/" as "\/"),
+//     "&key=" and the key appended, MD5, upper-case hex. Options.SignSlashes
+//     offers the FAQ's reading ("faq": every "\" signed as "/") and "plain".
+//   - Every request value is a JSON string (the tables type them
+//     string(n)); a field the command's table does not list, a missing 必须
+//     field, or one longer than string(n) characters is refused with
+//     "[-1001] 参数错误". NOTIFY_URL is 必须 on every payment command.
+//   - QQ micropay is command 776 (configurable), answered by 35094 (§3.2.1).
+//   - Answers carry RetCode 1 (§11 成功), MERNO, TERMNO and every field
+//     their table marks 必须; 2310 carries AMT.
+//   - Negative answers (32768) are unsigned, RetCode 0 with a "[-N]"
+//     sub-code as the document's examples show, or 39999 支付失败.
+//   - Refund 2312 and 2313 answer STATUS 1 受理成功 for an accepted or
+//     executed refund and 2 退款失败 for a refused one.
+//
+// Answers it invents where the spec is silent (each is one the adapter
+// reads as Unknown or as a refusal before processing):
+//   - bad signature: "[-1006] 签名错误"; wrong version "[-1007]"; another
+//     merchant, terminal or agency "[-1002]"; bad fields "[-1001]";
+//   - a reused MERORDERID: "[-1008] 流水号重复";
+//   - an unknown order: "[-2002] 没有该订单", as the quick-pay example;
+//   - 撤销 sooner than Rules.ReverseAfter: RetCode 39999 "[-2011] …";
+//   - a query sooner than Rules.MinQueryInterval: 39999 "[-2003] 查询过于频繁";
+//   - a declined payment: STATUS 2 with the script's code, default "Z1" 余额不足.
 package mmspsim
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
-	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/posagent/posagent"
-	"github.com/posagent/posagent/gateways/mmsp"
 	"github.com/posagent/posagent/gateways/sim"
 )
 
@@ -48,6 +61,9 @@ const (
 	TestTerminalNo = "84970001"
 	TestKey        = pos.Secret("ea21842eea24e448b991b1cb0a0294cf")
 )
+
+// SpecReverseAfter is §10.4's advice: 撤销 at least 15 s after the payment.
+const SpecReverseAfter = 15 * time.Second
 
 // SpecNotifySchedule is §10.8's resend schedule of a notification until it
 // is acknowledged with SUCCESS.
@@ -63,14 +79,16 @@ type Options struct {
 	// spec's test merchant and terminal. AgentNo, when set, must be sent
 	// as AGENTNO (agency mode); when empty any AGENTNO is accepted.
 	MerchantNo, TerminalNo, AgentNo string
-	// SignSlashes must match the client's; default mmsp.SlashFAQ.
-	SignSlashes mmsp.SlashRule
+	// SignSlashes is the slash rule of the signed text: SlashEscaped
+	// (default), SlashFAQ or SlashPlain.
+	SignSlashes string
 	// QQMicropayCommand is the CommandID taken as QQ micropay; default 776.
+	// It is answered by 35094, as §3.2.1 pairs them.
 	QQMicropayCommand int
 	// Rules are the timing rules enforced. The zero value means the spec's:
-	// reverse no sooner than 15 s after the order. DemoOptions uses 1 s.
+	// 撤销 no sooner than 15 s after the order. DemoOptions uses 1 s.
 	Rules sim.Rules
-	// LedgerPath keeps the orders in a JSON file (a state directory) so a
+	// LedgerPath keeps the orders in a file (a state directory) so a
 	// restarted simulator continues; empty keeps them in memory.
 	LedgerPath string
 	// NotifyURL, when set, receives every notification instead of the
@@ -89,7 +107,7 @@ type Options struct {
 }
 
 // DemoOptions are options for demos and tests: the spec's test merchant
-// and key, reverse accepted after 1 s, notifications resent after 0, 1, 2
+// and key, 撤销 accepted after 1 s, notifications resent after 0, 1, 2
 // and 5 s.
 func DemoOptions() Options {
 	return Options{
@@ -98,31 +116,8 @@ func DemoOptions() Options {
 	}
 }
 
-// ClientOptions returns mmsp client options that talk to a simulator built
-// with o at endpoint, with timings as fast as o allows (poll every 500 ms,
-// reverse after o.Rules.ReverseAfter, pay timeout 30 s) and Simulated set.
-func ClientOptions(o Options, endpoint, notifyURL string) mmsp.Options {
-	o = o.withDefaults()
-	return mmsp.Options{
-		Endpoint:          endpoint,
-		MerchantNo:        o.MerchantNo,
-		TerminalNo:        o.TerminalNo,
-		AgentNo:           o.AgentNo,
-		Key:               o.Key,
-		NotifyURL:         notifyURL,
-		QQMicropayCommand: o.QQMicropayCommand,
-		SignSlashes:       o.SignSlashes,
-		Simulated:         true,
-		RefundSettle:      time.Millisecond,
-		Timing: mmsp.TimingOptions{
-			PollInterval: max(500*time.Millisecond, o.Rules.MinQueryInterval),
-			PayTimeout:   30 * time.Second,
-			ReverseAfter: o.Rules.ReverseAfter,
-		},
-	}
-}
-
-func (o Options) withDefaults() Options {
+// WithDefaults fills the zero fields with their documented defaults.
+func (o Options) WithDefaults() Options {
 	if o.Key == "" {
 		o.Key = TestKey
 	}
@@ -133,19 +128,22 @@ func (o Options) withDefaults() Options {
 		o.TerminalNo = TestTerminalNo
 	}
 	if o.SignSlashes == "" {
-		o.SignSlashes = mmsp.SlashEscaped
+		o.SignSlashes = SlashEscaped
 	}
 	if o.QQMicropayCommand == 0 {
-		o.QQMicropayCommand = mmsp.CmdQQMicropay
+		o.QQMicropayCommand = cmdQQMicropay
 	}
 	if o.Rules == (sim.Rules{}) {
-		o.Rules.ReverseAfter = mmsp.SpecReverseAfter
+		o.Rules.ReverseAfter = SpecReverseAfter
 	}
 	if len(o.NotifySchedule) == 0 {
 		o.NotifySchedule = SpecNotifySchedule
 	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if o.Hold == 0 {
+		o.Hold = sim.DefaultHold
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -156,65 +154,78 @@ func (o Options) withDefaults() Options {
 // Server is the simulated platform; an http.Handler for POSTs of MMSP
 // messages at any path.
 type Server struct {
-	o      Options
-	key    string
-	ledger *sim.Ledger
-	script sim.Script
-	log    *slog.Logger
-	now    func() time.Time
-
-	ctx    context.Context // cancelled by Close: stops notification resends
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-
-	mu    sync.Mutex
-	acked map[string]bool // notifications acknowledged, by MERORDERID
+	*sim.Base
+	o   Options
+	key string
 }
 
 // New validates opts and builds a Server.
 func New(opts Options) (*Server, error) {
-	o := opts.withDefaults()
-	if !o.SignSlashes.Valid() {
+	o := opts.WithDefaults()
+	switch o.SignSlashes {
+	case SlashEscaped, SlashFAQ, SlashPlain:
+	default:
 		return nil, fmt.Errorf("mmspsim: unknown slash rule %q", o.SignSlashes)
 	}
-	if o.Rules.ReverseAfter < 0 || o.Rules.MinQueryInterval < 0 {
-		return nil, errors.New("mmspsim: negative timing rule")
+	if o.QQMicropayCommand <= 0 || o.QQMicropayCommand >= answerOffset {
+		return nil, fmt.Errorf("mmspsim: QQ micropay command %d is not a request", o.QQMicropayCommand)
 	}
-	l, err := sim.OpenLedger(o.LedgerPath)
+	b, err := sim.NewBase(sim.BaseOptions{Name: "mmsp", LedgerPath: o.LedgerPath, Rules: o.Rules, NotifySchedule: o.NotifySchedule, Logger: o.Logger})
 	if err != nil {
 		return nil, err
 	}
-	l.SetRules(o.Rules)
-	s := &Server{o: o, key: o.Key.Reveal(), ledger: l, log: o.Logger.With("simulator", "mmsp"), now: time.Now, acked: map[string]bool{}}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
-	return s, nil
+	return &Server{Base: b, o: o, key: o.Key.Reveal()}, nil
 }
 
-// Ledger is the simulator's order book.
-func (s *Server) Ledger() *sim.Ledger { return s.ledger }
+// Options returns the options the server runs with, defaults filled.
+func (s *Server) Options() Options { return s.o }
 
-// Script is the simulator's per-order script registry.
-func (s *Server) Script() *sim.Script { return &s.script }
+var cst = time.FixedZone("CST", 8*3600)
 
-// Acked reports whether the notification for an order has been
-// acknowledged with SUCCESS.
-func (s *Server) Acked(outTradeNo string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.acked[outTradeNo]
+// reply is one answer being built.
+type reply struct {
+	w   http.ResponseWriter
+	r   *http.Request
+	req message
 }
 
-// Close stops notification resends and waits for deliveries in flight.
-func (s *Server) Close() error {
-	s.cancel()
-	s.wg.Wait()
-	return nil
+// negative writes the unified negative answer (unsigned, §3.1).
+func (s *Server) negative(rp reply, ret int, msg string) {
+	h := header{CommandID: cmdNegative, SeqID: rp.req.SeqID, NodeType: rp.req.NodeType, NodeID: rp.req.NodeID,
+		AgentNo: rp.req.AgentNo, MerNo: s.o.MerchantNo, TermNo: s.o.TerminalNo, RetCode: ret, ErrorMsg: msg, Answer: true}
+	s.Log().Info("negative answer", "command", rp.req.CommandID, "retCode", ret, "errorMsg", msg)
+	rp.w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_, _ = rp.w.Write(encodeMessage(h, "", ""))
 }
 
-// request is one verified incoming message.
-type request struct {
-	mmsp.Message
-	r *http.Request
+// answerFor is the CommandID answering cmd (§3.2.1).
+func (s *Server) answerFor(cmd int) int {
+	if cmd == s.o.QQMicropayCommand {
+		return cmdQQMicropayAns
+	}
+	return cmd + answerOffset
+}
+
+// typed writes a signed answer with fields, after applying fault.
+func (s *Server) typed(rp reply, f map[string]string, fault sim.Fault) {
+	if fault.Transport() {
+		s.Log().Info("fault", "command", rp.req.CommandID, "fault", string(fault))
+		sim.ServeFault(rp.w, rp.r, fault, s.o.Hold)
+		return
+	}
+	canonical, err := stringBody(f).canonical()
+	if err != nil {
+		sim.ServeFault(rp.w, rp.r, sim.HTTP5xx, 0)
+		return
+	}
+	key := s.key
+	if fault == sim.BadSignature {
+		key += "-wrong"
+	}
+	h := header{CommandID: s.answerFor(rp.req.CommandID), SeqID: rp.req.SeqID, NodeType: rp.req.NodeType, NodeID: rp.req.NodeID,
+		AgentNo: rp.req.AgentNo, MerNo: s.o.MerchantNo, TermNo: s.o.TerminalNo, RetCode: 1, Answer: true}
+	rp.w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_, _ = rp.w.Write(encodeMessage(h, canonical, sign(canonical, key, s.o.SignSlashes)))
 }
 
 // ServeHTTP answers one MMSP message.
@@ -228,267 +239,222 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	h, err := peekHeader(raw)
-	if err != nil {
-		s.negative(w, mmsp.Header{}, mmsp.RetStructure, "消息结构体错误")
-		return
-	}
+	m, err := decode(raw)
+	rp := reply{w: w, r: r, req: m}
 	switch {
-	case h.Version != mmsp.Version:
-		s.negative(w, h.Header, mmsp.RetStructure, "[-1007] 版本号错误")
+	case err != nil:
+		s.negative(rp, 0, "消息结构体错误")
 		return
-	case h.MerNo != s.o.MerchantNo || h.TermNo != s.o.TerminalNo:
-		s.negative(w, h.Header, mmsp.RetStructure, "[-1002] 不存在此商户或终端")
+	case m.Version != protocolVersion:
+		s.negative(rp, 0, "[-1007] 版本号错误")
 		return
-	case s.o.AgentNo != "" && h.AgentNo != s.o.AgentNo:
-		s.negative(w, h.Header, mmsp.RetStructure, "[-1002] 代理商编号错误")
+	case m.MerNo != s.o.MerchantNo || m.TermNo != s.o.TerminalNo:
+		s.negative(rp, 0, "[-1002] 不存在此商户或终端")
 		return
-	}
-	m, err := mmsp.Parse(raw, s.key, s.o.SignSlashes)
-	if errors.Is(err, mmsp.ErrBadSignature) {
-		s.negative(w, h.Header, 1006, "[-1006] 签名错误")
+	case s.o.AgentNo != "" && m.AgentNo != s.o.AgentNo:
+		s.negative(rp, 0, "[-1002] 代理商编号错误")
 		return
 	}
-	if err != nil {
-		s.negative(w, h.Header, mmsp.RetStructure, "消息结构体错误")
-		return
-	}
-	// FAQ 3: numeric fields are quoted. A number here means the client
-	// signed something other than what the platform expects.
-	for k, v := range m.Fields {
-		if len(v) == 0 || v[0] != '"' {
-			s.negative(w, m.Header, mmsp.RetStructure, "[-1001] 参数错误 "+k+" 必须为字符串")
-			return
+	if err := m.verify(s.key, s.o.SignSlashes); err != nil {
+		if errors.Is(err, errSignature) {
+			s.negative(rp, 0, "[-1006] 签名错误")
+		} else {
+			s.negative(rp, 0, "消息结构体错误")
 		}
+		return
 	}
-	req := request{Message: m, r: r}
-	switch cmd := m.CommandID; {
-	case cmd == mmsp.CmdWeChatMicropay:
-		s.micropay(w, req, pos.WeChatPay)
-	case cmd == mmsp.CmdAlipayMicropay:
-		s.micropay(w, req, pos.Alipay)
-	case cmd == s.o.QQMicropayCommand:
-		s.micropay(w, req, pos.QQWallet)
-	case cmd == mmsp.CmdWeChatQR:
-		s.createQR(w, req, pos.WeChatPay)
-	case cmd == mmsp.CmdAlipayQR, cmd == mmsp.CmdAlipayStaticQR, cmd == mmsp.CmdAlipayDynamicQR:
-		s.createQR(w, req, pos.Alipay)
-	case cmd == mmsp.CmdQQQR:
-		s.createQR(w, req, pos.QQWallet)
-	case cmd == mmsp.CmdUnionPayQR:
-		s.createQR(w, req, pos.UnionPay)
-	case cmd == mmsp.CmdJDQR:
-		s.createQR(w, req, pos.JDPay)
-	case cmd == mmsp.CmdQuery:
-		s.query(w, req)
-	case cmd == mmsp.CmdReverse:
-		s.reverse(w, req)
-	case cmd == mmsp.CmdClose:
-		s.close(w, req)
-	case cmd == mmsp.CmdRefund:
-		s.refund(w, req)
-	case cmd == mmsp.CmdRefundQuery:
-		s.refundQuery(w, req)
+	switch cmd := m.CommandID; cmd {
+	case cmdWeChatMicropay:
+		s.micropay(rp, pos.WeChatPay)
+	case cmdAlipayMicropay:
+		s.micropay(rp, pos.Alipay)
+	case s.o.QQMicropayCommand:
+		s.micropay(rp, pos.QQWallet)
+	case cmdWeChatQR:
+		s.createQR(rp, pos.WeChatPay, qrFields)
+	case cmdAlipayQR:
+		s.createQR(rp, pos.Alipay, qrFields)
+	case cmdAlipayStatic, cmdAlipayDynamic:
+		s.createQR(rp, pos.Alipay, plainQRFields)
+	case cmdQQQR:
+		s.createQR(rp, pos.QQWallet, qrFields)
+	case cmdUnionPayQR:
+		s.createQR(rp, pos.UnionPay, plainQRFields)
+	case cmdJDQR:
+		s.createQR(rp, pos.JDPay, plainQRFields)
+	case cmdQuery:
+		s.query(rp)
+	case cmdReverse:
+		s.reverse(rp)
+	case cmdClose:
+		s.close(rp)
+	case cmdRefund:
+		s.refund(rp)
+	case cmdRefundQuery:
+		s.refundQuery(rp)
 	default:
-		s.negative(w, m.Header, mmsp.RetStructure, fmt.Sprintf("[-1001] 不支持的命令字 %d", cmd))
+		s.negative(rp, 0, fmt.Sprintf("[-1001] 不支持的命令字 %d", cmd))
 	}
 }
 
-type peeked struct {
-	mmsp.Header
-	Version string
+// scripted takes the answer scripted for this call of op, moves the truth
+// as it says and, unless the words are honest, gives them; it reports
+// whether the call is answered. describe builds a typed answer from the
+// order as it now stands.
+func (s *Server) scripted(rp reply, op sim.Op, no string, ref sim.RefundRef, describe func(code string, o sim.Order) map[string]string) bool {
+	a, ok := s.TakeAnswer(no, op)
+	if !ok {
+		return false
+	}
+	o, err := s.Settle(op, no, a.Truth, ref)
+	if err != nil && !errors.Is(err, sim.ErrSettled) && !errors.Is(err, sim.ErrNotFound) {
+		s.Log().Warn("truth", "err", err.Error())
+	}
+	switch a.Code {
+	case sim.CodeHonest:
+		return false
+	case sim.CodeNoAnswer:
+		sim.ServeFault(rp.w, rp.r, sim.NoAnswer, s.o.Hold)
+		return true
+	}
+	if n, ok := negatives[a.Code]; ok {
+		s.negative(rp, n.ret, n.msg)
+		return true
+	}
+	f := describe(a.Code, o)
+	if f == nil {
+		s.Log().Warn("scripted code not understood; answering honestly", "code", a.Code)
+		return false
+	}
+	s.typed(rp, f, sim.FaultNone)
+	return true
 }
 
-// peekHeader reads the header without trusting anything, to address the
-// negative answer.
-func peekHeader(raw []byte) (peeked, error) {
-	var e struct {
-		CommandID json.Number `json:"CommandID"`
-		SeqID     json.RawMessage
-		NodeType  json.RawMessage
-		NodeID    string
-		Version   string
-		AGENTNO   string
-		MERNO     string
-		TERMNO    string
+// status writes STATUS, ERR_CODE and ERR_CODE_MSG for a scripted code.
+func status(f map[string]string, code string) map[string]string {
+	switch code {
+	case CodeStatus1:
+		f["STATUS"] = "1"
+	case CodeStatus2:
+		f["STATUS"], f["ERR_CODE"], f["ERR_CODE_MSG"] = "2", "Z9", "交易失败"
+	case CodeStatus3:
+		f["STATUS"], f["ERR_CODE"], f["ERR_CODE_MSG"] = "3", "AA", "用户支付中"
+	default:
+		return nil
 	}
-	if err := json.Unmarshal(raw, &e); err != nil {
-		return peeked{}, err
-	}
-	cmd, err := e.CommandID.Int64()
-	if err != nil {
-		return peeked{}, err
-	}
-	num := func(r json.RawMessage) int {
-		n, _ := strconv.Atoi(strings.Trim(string(r), `"`))
-		return n
-	}
-	return peeked{Header: mmsp.Header{CommandID: int(cmd), SeqID: num(e.SeqID), NodeType: num(e.NodeType), NodeID: e.NodeID,
-		AgentNo: e.AGENTNO, MerNo: e.MERNO, TermNo: e.TERMNO}, Version: e.Version}, nil
-}
-
-// negative writes the unified negative answer (unsigned, as the spec says).
-func (s *Server) negative(w http.ResponseWriter, req mmsp.Header, ret int, msg string) {
-	h := mmsp.Header{CommandID: mmsp.CmdNegative, SeqID: req.SeqID, NodeType: req.NodeType, NodeID: req.NodeID,
-		AgentNo: req.AgentNo, MerNo: s.o.MerchantNo, TermNo: s.o.TerminalNo, RetCode: ret, ErrorMsg: msg, Answer: true}
-	s.log.Info("negative answer", "command", req.CommandID, "retCode", ret, "errorMsg", msg)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	_, _ = w.Write(mmsp.Marshal(h, nil, ""))
-}
-
-// answer writes a signed answer to req, after applying fault.
-func (s *Server) answer(w http.ResponseWriter, req request, fields map[string]string, fault sim.Fault) {
-	if fault.Transport() {
-		s.log.Info("fault", "command", req.CommandID, "fault", string(fault))
-		sim.ServeFault(w, req.r, fault, s.o.Hold)
-		return
-	}
-	body := mmsp.EncodeBody(fields)
-	key := s.key
-	if fault == sim.BadSignature {
-		key += "-wrong"
-	}
-	cmd := mmsp.ResponseFor(req.CommandID)
-	if req.CommandID == s.o.QQMicropayCommand {
-		cmd = mmsp.QQMicropayResponse
-	}
-	h := mmsp.Header{CommandID: cmd, SeqID: req.SeqID, NodeType: req.NodeType, NodeID: req.NodeID,
-		AgentNo: req.AgentNo, MerNo: s.o.MerchantNo, TermNo: s.o.TerminalNo, RetCode: mmsp.RetOK, Answer: true}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	_, _ = w.Write(mmsp.Marshal(h, body, mmsp.Sign(body, key, s.o.SignSlashes)))
-}
-
-// field rules: name, maximum length in characters, required.
-type rule struct {
-	name     string
-	max      int
-	required bool
-	digits   bool
-}
-
-// check applies the spec's field table; it returns the negative answer's
-// message or "".
-func check(m mmsp.Message, rules ...rule) string {
-	for _, r := range rules {
-		v := m.Str(r.name)
-		switch {
-		case v == "" && r.required:
-			return "[-1001] 参数错误 缺少 " + r.name
-		case utf8.RuneCountInString(v) > r.max:
-			return fmt.Sprintf("[-1001] 参数错误 %s 超过%d位", r.name, r.max)
-		case v != "" && r.digits && strings.Trim(v, "0123456789") != "":
-			return "[-1001] 参数错误 " + r.name + " 必须为数字"
-		}
-	}
-	return ""
-}
-
-func (s *Server) submitRules(req request, qr bool) string {
-	notifyMax := 100
-	if qr {
-		notifyMax = 50
-	}
-	rules := []rule{
-		{"AMT", 20, true, true}, {"CUR", 4, !qr, false}, {"GOODSNAME", 15, true, false},
-		{"NOTIFY_URL", notifyMax, true, false}, {"MERORDERID", 20, true, false}, {"RANDSTR", 20, true, false},
-		{"TIME_END", 30, false, false}, {"IP", 18, false, false}, {"LIMIT_PAY", 32, false, true}, {"ISTO", 1, false, true},
-	}
-	if qr {
-		rules = append(rules, rule{"TRADETYPE", 1, true, true})
-	} else {
-		rules = append(rules, rule{"CODE", 32, true, true})
-	}
-	if msg := check(req.Message, rules...); msg != "" {
-		return msg
-	}
-	if cur := req.Str("CUR"); cur != "" && cur != "CNY" {
-		return "[-1001] 参数错误 CUR 仅支持CNY"
-	}
-	if te := req.Str("TIME_END"); te != "" {
-		if _, err := time.Parse(mmsp.TimeLayout, te); err != nil {
-			return "[-1001] 参数错误 TIME_END 格式应为 yyyy-mm-dd hh24:mi:ss"
-		}
-	}
-	if qr && req.Str("TRADETYPE") != "1" {
-		return "[-1001] 参数错误 TRADETYPE 仅支持1(正扫)"
-	}
-	if lp := req.Str("LIMIT_PAY"); lp != "" && lp != "1" && lp != "2" {
-		return "[-1001] 参数错误 LIMIT_PAY"
-	}
-	if n, _ := strconv.ParseInt(req.Str("AMT"), 10, 64); n <= 0 {
-		return "[-3005] 交易金额不符"
-	}
-	return ""
+	return f
 }
 
 var walletTradeType = map[pos.Wallet]string{pos.WeChatPay: "1", pos.Alipay: "2", pos.QQWallet: "3", pos.UnionPay: "4", pos.JDPay: "5"}
 
-func (s *Server) newOrder(w http.ResponseWriter, req request, wallet pos.Wallet, method string) (sim.Order, sim.Fault, bool) {
-	no := req.Str("MERORDERID")
-	amount, _ := strconv.ParseInt(req.Str("AMT"), 10, 64)
-	o := sim.Order{OutTradeNo: no, Amount: amount, Currency: "CNY", Wallet: string(wallet), Method: method, NotifyURL: req.Str("NOTIFY_URL")}
-	s.script.Behaviour(no, amount).Fill(&o)
+func (s *Server) newOrder(rp reply, wallet pos.Wallet, method string) (sim.Order, sim.Fault, bool) {
+	bd := rp.req.Body
+	no := bd.str("MERORDERID")
+	amount, _ := strconv.ParseInt(bd.str("AMT"), 10, 64)
+	o := sim.Order{OutTradeNo: no, Amount: amount, Currency: "CNY", Wallet: string(wallet), Method: method, NotifyURL: bd.str("NOTIFY_URL")}
+	s.Script().Behaviour(no, amount).Fill(&o)
 	if method == "micropay" {
-		code, err := pos.ParseAuthCode(req.Str("CODE"))
-		o.CodeMasked = pos.MaskCode(req.Str("CODE"))
+		code, err := pos.ParseAuthCode(bd.str("CODE"))
+		o.CodeMasked = pos.MaskCode(bd.str("CODE"))
 		if err != nil || code.Wallet() != wallet {
 			o.Scenario, o.DeclineCode, o.DeclineMsg = sim.Decline, "Z2", "付款码无效"
 		}
 	}
-	created, err := s.ledger.NewOrder(o)
+	created, err := s.Ledger().NewOrder(o)
 	if errors.Is(err, sim.ErrDuplicate) {
-		s.negative(w, req.Header, 1008, "[-1008] 商户订单号重复")
+		s.negative(rp, 0, "[-1008] 流水号重复")
 		return sim.Order{}, "", false
 	}
 	if err != nil {
-		s.log.Error("ledger", "err", err.Error())
-		sim.ServeFault(w, req.r, sim.HTTP5xx, 0)
+		s.Log().Error("ledger", "err", err.Error())
+		sim.ServeFault(rp.w, rp.r, sim.HTTP5xx, 0)
 		return sim.Order{}, "", false
 	}
-	s.log.Info("order", "outTradeNo", no, "amount", amount, "wallet", string(wallet), "method", method, "scenario", string(created.Scenario), "state", string(created.State))
-	return created, s.script.TakeFault(no, amount, sim.OpSubmit), true
+	s.Log().Info("order", "outTradeNo", no, "amount", amount, "wallet", string(wallet), "method", method, "scenario", string(created.Scenario), "state", string(created.State))
+	return created, s.Script().TakeFault(no, amount, sim.OpSubmit), true
 }
 
-func (s *Server) micropay(w http.ResponseWriter, req request, wallet pos.Wallet) {
-	if msg := s.submitRules(req, false); msg != "" {
-		s.negative(w, req.Header, mmsp.RetStructure, msg)
+// payRules checks a payment request; ok is false once it is refused.
+func (s *Server) payRules(rp reply, table []field, qr bool) bool {
+	bd := rp.req.Body
+	msg := checkFields(bd, table)
+	if msg == "" {
+		msg = checkPay(bd, qr)
+	}
+	if msg != "" {
+		s.negative(rp, 0, msg)
+		return false
+	}
+	if n, _ := strconv.ParseInt(bd.str("AMT"), 10, 64); n <= 0 {
+		s.negative(rp, 0, "[-3005] 交易金额不符")
+		return false
+	}
+	return true
+}
+
+func (s *Server) micropay(rp reply, wallet pos.Wallet) {
+	if !s.payRules(rp, micropayFields, false) {
 		return
 	}
-	o, fault, ok := s.newOrder(w, req, wallet, "micropay")
+	o, fault, ok := s.newOrder(rp, wallet, "micropay")
 	if !ok {
 		return
 	}
+	describe := func(code string, o sim.Order) map[string]string {
+		return status(s.payFields(o), code)
+	}
+	if s.scripted(rp, sim.OpSubmit, o.OutTradeNo, sim.RefundRef{}, describe) {
+		return
+	}
+	o, _ = s.Ledger().Get(o.OutTradeNo)
 	// §5.2.3 note: an immediate success is not pushed. Scripts push anyway.
-	if o.State == sim.Success {
-		s.maybeNotify(o, fault)
+	if o.State == sim.Success && (fault == sim.NotifyBeforeResponse || fault == sim.NotifyDuplicate) {
+		s.notifyPaid(o, fault)
 	}
-	f := map[string]string{
-		"ORDERNO":    o.TransactionID,
-		"TRADETIME":  o.CreatedAt.In(cst).Format(mmsp.TimeLayout),
-		"MERORDERID": o.OutTradeNo,
-	}
-	statusFields(f, o)
-	s.answer(w, req, f, fault)
+	f := s.payFields(o)
+	orderStatus(f, o)
+	s.typed(rp, f, fault)
 }
 
-func (s *Server) createQR(w http.ResponseWriter, req request, wallet pos.Wallet) {
-	if msg := s.submitRules(req, true); msg != "" {
-		s.negative(w, req.Header, mmsp.RetStructure, msg)
+// payFields are a pay answer's fields (§5.2.3).
+func (s *Server) payFields(o sim.Order) map[string]string {
+	return map[string]string{
+		"ORDERNO":    o.TransactionID,
+		"TRADETIME":  o.CreatedAt.In(cst).Format(timeLayout),
+		"MERORDERID": o.OutTradeNo,
+	}
+}
+
+func (s *Server) createQR(rp reply, wallet pos.Wallet, table []field) {
+	if !s.payRules(rp, table, true) {
 		return
 	}
-	o, fault, ok := s.newOrder(w, req, wallet, "qr")
+	o, fault, ok := s.newOrder(rp, wallet, "qr")
 	if !ok {
 		return
 	}
-	f := map[string]string{
-		"ORDERNO":    o.TransactionID,
-		"URL":        qrURL(wallet, o.TransactionID),
-		"TRADETYPE":  "1",
-		"TRADETIME":  o.CreatedAt.In(cst).Format(mmsp.TimeLayout),
-		"MERORDERID": o.OutTradeNo,
-		"STATUS":     "1",
+	qrFields := func(o sim.Order) map[string]string {
+		return map[string]string{
+			"ORDERNO":    o.TransactionID,
+			"URL":        qrURL(wallet, o.TransactionID),
+			"TRADETYPE":  "1",
+			"TRADETIME":  o.CreatedAt.In(cst).Format(timeLayout),
+			"MERORDERID": o.OutTradeNo,
+		}
 	}
-	s.answer(w, req, f, fault)
+	describe := func(code string, o sim.Order) map[string]string {
+		f := qrFields(o)
+		if code != CodeStatus1 {
+			delete(f, "URL")
+		}
+		return status(f, code)
+	}
+	if s.scripted(rp, sim.OpSubmit, o.OutTradeNo, sim.RefundRef{}, describe) {
+		return
+	}
+	f := qrFields(o)
+	f["STATUS"] = "1"
+	s.typed(rp, f, fault)
 }
 
 func qrURL(w pos.Wallet, id string) string {
@@ -501,10 +467,9 @@ func qrURL(w pos.Wallet, id string) string {
 	return "https://mmsp-sim.invalid/qr/" + string(w) + "/" + id
 }
 
-var cst = time.FixedZone("CST", 8*3600)
-
-// statusFields sets STATUS, ERR_CODE and ERR_CODE_MSG for an order's state.
-func statusFields(f map[string]string, o sim.Order) {
+// orderStatus sets STATUS, ERR_CODE and ERR_CODE_MSG for an order's state
+// (§10.3.2, §11 AA and D4).
+func orderStatus(f map[string]string, o sim.Order) {
 	switch o.State {
 	case sim.Success, sim.Refunded:
 		f["STATUS"] = "1"
@@ -528,166 +493,229 @@ func statusFields(f map[string]string, o sim.Order) {
 	}
 }
 
-func orderFields(f map[string]string, o sim.Order) {
-	f["ORDERNO"] = o.TransactionID
-	f["MERORDERID"] = o.OutTradeNo
+// orderFields are the fields §10.3.2, §10.4.2 and §10.5.2 answer with.
+func orderFields(o sim.Order) map[string]string {
+	f := map[string]string{"ORDERNO": o.TransactionID, "MERORDERID": o.OutTradeNo, "TRADETYPE": walletTradeType[pos.Wallet(o.Wallet)]}
 	if o.Amount > 0 {
 		f["AMT"] = strconv.FormatInt(o.Amount, 10)
 	}
 	if !o.CreatedAt.IsZero() {
-		f["TRADETIME"] = o.CreatedAt.In(cst).Format(mmsp.TimeLayout)
+		f["TRADETIME"] = o.CreatedAt.In(cst).Format(timeLayout)
 	}
 	if !o.PaidAt.IsZero() {
-		f["PAYTIME"] = o.PaidAt.In(cst).Format(mmsp.TimeLayout)
+		f["PAYTIME"] = o.PaidAt.In(cst).Format(timeLayout)
 	}
-	f["TRADETYPE"] = walletTradeType[pos.Wallet(o.Wallet)]
+	return f
 }
 
-// findOrder resolves MERORDERID or ORDERNO, one of which must be sent.
-func (s *Server) findOrder(w http.ResponseWriter, req request) (string, bool) {
-	if msg := check(req.Message, rule{"MERORDERID", 20, false, false}, rule{"ORDERNO", 20, false, false}, rule{"RANDSTR", 20, true, false}); msg != "" {
-		s.negative(w, req.Header, mmsp.RetStructure, msg)
+// findOrder resolves MERORDERID or ORDERNO, one of which must be sent
+// (§10.3.1 跟交易订单号其中必须上送一个).
+func (s *Server) findOrder(rp reply, table []field) (string, bool) {
+	bd := rp.req.Body
+	if msg := checkFields(bd, table); msg != "" {
+		s.negative(rp, 0, msg)
 		return "", false
 	}
-	if no := req.Str("MERORDERID"); no != "" {
+	if no := bd.str("MERORDERID"); no != "" {
 		return no, true
 	}
-	if id := req.Str("ORDERNO"); id != "" {
-		for _, o := range s.ledger.Orders() {
+	if id := bd.str("ORDERNO"); id != "" {
+		for _, o := range s.Ledger().Orders() {
 			if o.TransactionID == id {
 				return o.OutTradeNo, true
 			}
 		}
-		s.negative(w, req.Header, mmsp.RetStructure, "[-2002] 没有该订单")
+		s.negative(rp, 0, "[-2002] 没有该订单")
 		return "", false
 	}
-	s.negative(w, req.Header, mmsp.RetStructure, "[-1001] 参数错误 ORDERNO与MERORDERID必须上送一个")
+	s.negative(rp, 0, "[-1001] 参数错误 ORDERNO与MERORDERID必须上送一个")
 	return "", false
 }
 
-func (s *Server) query(w http.ResponseWriter, req request) {
-	no, ok := s.findOrder(w, req)
+func (s *Server) query(rp reply) {
+	no, ok := s.findOrder(rp, orderRefFields)
 	if !ok {
 		return
 	}
-	before, found := s.ledger.Get(no)
-	if !found || before.Tombstone {
-		s.negative(w, req.Header, mmsp.RetStructure, "[-2002] 没有该订单")
+	describe := func(code string, o sim.Order) map[string]string {
+		f := orderFields(o)
+		if f["AMT"] == "" {
+			f["AMT"] = "1"
+		}
+		return status(f, code)
+	}
+	if s.scripted(rp, sim.OpQuery, no, sim.RefundRef{}, describe) {
 		return
 	}
-	o, err := s.ledger.Query(no)
+	before, found := s.Ledger().Get(no)
+	if !found || before.Tombstone {
+		s.negative(rp, 0, "[-2002] 没有该订单")
+		return
+	}
+	o, err := s.Ledger().Query(no)
 	if errors.Is(err, sim.ErrQueryTooSoon) {
-		s.negative(w, req.Header, mmsp.RetPayFailed, "[-2003] 查询过于频繁")
+		s.negative(rp, 39999, "[-2003] 查询过于频繁")
 		return
 	}
 	if err != nil {
-		sim.ServeFault(w, req.r, sim.HTTP5xx, 0)
+		sim.ServeFault(rp.w, rp.r, sim.HTTP5xx, 0)
 		return
 	}
-	fault := s.script.TakeFault(no, o.Amount, sim.OpQuery)
+	fault := s.Script().TakeFault(no, o.Amount, sim.OpQuery)
 	if before.State != sim.Success && o.State == sim.Success {
 		s.notifyPaid(o, fault)
 	}
-	f := map[string]string{}
-	orderFields(f, o)
-	statusFields(f, o)
-	s.answer(w, req, f, fault)
+	f := orderFields(o)
+	orderStatus(f, o)
+	s.typed(rp, f, fault)
 }
 
-func (s *Server) reverse(w http.ResponseWriter, req request) {
-	no, ok := s.findOrder(w, req)
+func (s *Server) reverse(rp reply) {
+	no, ok := s.findOrder(rp, orderRefFields)
 	if !ok {
 		return
 	}
-	o, err := s.ledger.Reverse(no)
-	f := map[string]string{}
+	describe := func(code string, o sim.Order) map[string]string {
+		f := orderFields(o)
+		f["MERORDERID"] = no
+		return status(f, code)
+	}
+	if s.scripted(rp, sim.OpReverse, no, sim.RefundRef{}, describe) {
+		return
+	}
+	o, err := s.Ledger().Reverse(no)
+	f := orderFields(o)
+	f["MERORDERID"] = no
 	switch {
 	case errors.Is(err, sim.ErrTooEarly):
-		s.negative(w, req.Header, mmsp.RetPayFailed, fmt.Sprintf("[-2011] 请在支付%s后撤销", s.o.Rules.ReverseAfter))
+		s.negative(rp, 39999, fmt.Sprintf("[-2011] 请在支付%s后撤销", s.o.Rules.ReverseAfter))
 		return
 	case err != nil:
-		orderFields(f, o)
 		f["STATUS"], f["ERR_CODE"], f["ERR_CODE_MSG"] = "2", "R1", "订单已退款，不能撤销"
 	default:
-		orderFields(f, o)
 		f["STATUS"] = "1"
 	}
-	s.answer(w, req, f, s.script.TakeFault(no, o.Amount, sim.OpReverse))
+	s.typed(rp, f, s.Script().TakeFault(no, o.Amount, sim.OpReverse))
 }
 
-func (s *Server) close(w http.ResponseWriter, req request) {
-	no, ok := s.findOrder(w, req)
+func (s *Server) close(rp reply) {
+	no, ok := s.findOrder(rp, orderRefFields)
 	if !ok {
 		return
 	}
-	o, err := s.ledger.Close(no)
-	if errors.Is(err, sim.ErrNotFound) {
-		s.negative(w, req.Header, mmsp.RetStructure, "[-2002] 没有该订单")
+	describe := func(code string, o sim.Order) map[string]string {
+		f := orderFields(o)
+		f["MERORDERID"] = no
+		return status(f, code)
+	}
+	if s.scripted(rp, sim.OpClose, no, sim.RefundRef{}, describe) {
 		return
 	}
-	f := map[string]string{}
-	orderFields(f, o)
+	o, err := s.Ledger().Close(no)
+	if errors.Is(err, sim.ErrNotFound) {
+		s.negative(rp, 0, "[-2002] 没有该订单")
+		return
+	}
+	f := orderFields(o)
 	if err != nil {
 		f["STATUS"], f["ERR_CODE"], f["ERR_CODE_MSG"] = "2", "C1", "订单已支付，不能关闭"
 	} else {
 		f["STATUS"] = "1"
 	}
-	s.answer(w, req, f, s.script.TakeFault(no, o.Amount, sim.OpClose))
+	s.typed(rp, f, s.Script().TakeFault(no, o.Amount, sim.OpClose))
 }
 
-func refundFields(f map[string]string, r sim.Refund) {
-	f["REFUND_ORDERNO"] = r.RefundID
-	f["REFUND_MERORDERID"] = r.OutRefundNo
-	f["AMT"] = strconv.FormatInt(r.Amount, 10)
-	f["REFUND_TIME"] = r.At.In(cst).Format(mmsp.TimeLayout)
-	f["STATUS"] = "1"
+// refundAnswer are §10.6.2 / §10.7.2's fields for a refund: STATUS 1
+// 受理成功 when accepted or executed, 2 退款失败 when refused.
+func refundAnswer(r sim.Refund) map[string]string {
+	f := map[string]string{
+		"REFUND_ORDERNO":    r.RefundID,
+		"REFUND_MERORDERID": r.OutRefundNo,
+		"AMT":               strconv.FormatInt(r.Amount, 10),
+		"REFUND_TIME":       r.At.In(cst).Format(timeLayout),
+		"STATUS":            "1",
+	}
+	if r.Status == sim.RefundRefused {
+		f["STATUS"], f["ERR_CODE"], f["ERR_CODE_MSG"] = "2", "F2", "退款失败"
+	}
+	return f
 }
 
-func (s *Server) refund(w http.ResponseWriter, req request) {
-	no, ok := s.findOrder(w, req)
+func (s *Server) refund(rp reply) {
+	no, ok := s.findOrder(rp, refundFields)
 	if !ok {
 		return
 	}
-	if msg := check(req.Message, rule{"REFUND_MERORDERID", 20, true, false}, rule{"AMT", 20, true, true}); msg != "" {
-		s.negative(w, req.Header, mmsp.RetStructure, msg)
+	bd := rp.req.Body
+	rno := bd.str("REFUND_MERORDERID")
+	amount, _ := strconv.ParseInt(bd.str("AMT"), 10, 64)
+	describe := func(code string, o sim.Order) map[string]string {
+		r := sim.Refund{OutRefundNo: rno, Amount: amount, At: time.Now()}
+		if _, found, err := s.Ledger().FindRefund(no, rno); err == nil {
+			r = found
+		}
+		f := refundAnswer(r)
+		delete(f, "ERR_CODE")
+		delete(f, "ERR_CODE_MSG")
+		return status(f, code)
+	}
+	if s.scripted(rp, sim.OpRefund, no, sim.RefundRef{OutRefundNo: rno, Amount: amount}, describe) {
 		return
 	}
-	amount, _ := strconv.ParseInt(req.Str("AMT"), 10, 64)
-	o, r, err := s.ledger.Refund(no, req.Str("REFUND_MERORDERID"), amount)
+	o, r, err := s.Ledger().Refund(no, rno, amount)
 	if errors.Is(err, sim.ErrNotFound) {
-		s.negative(w, req.Header, mmsp.RetStructure, "[-2002] 没有该订单")
+		s.negative(rp, 0, "[-2002] 没有该订单")
 		return
 	}
 	f := map[string]string{}
 	if err != nil {
-		f["REFUND_MERORDERID"] = req.Str("REFUND_MERORDERID")
-		f["AMT"] = req.Str("AMT")
+		f["REFUND_MERORDERID"], f["AMT"] = rno, bd.str("AMT")
 		f["STATUS"], f["ERR_CODE"], f["ERR_CODE_MSG"] = "2", "F1", "退款失败：可退金额不足或订单未支付"
 	} else {
-		refundFields(f, r)
+		f = refundAnswer(r)
 	}
-	s.answer(w, req, f, s.script.TakeFault(no, o.Amount, sim.OpRefund))
+	s.typed(rp, f, s.Script().TakeFault(no, o.Amount, sim.OpRefund))
 }
 
-func (s *Server) refundQuery(w http.ResponseWriter, req request) {
-	if msg := check(req.Message, rule{"REFUND_MERORDERID", 20, false, false}, rule{"REFUND_ORDERNO", 20, false, false}, rule{"RANDSTR", 20, true, false}); msg != "" {
-		s.negative(w, req.Header, mmsp.RetStructure, msg)
+func (s *Server) refundQuery(rp reply) {
+	bd := rp.req.Body
+	if msg := checkFields(bd, refundQueryFields); msg != "" {
+		s.negative(rp, 0, msg)
 		return
 	}
-	no := req.Str("REFUND_MERORDERID")
-	if no == "" {
-		no = req.Str("REFUND_ORDERNO")
+	rno := bd.str("REFUND_MERORDERID")
+	if rno == "" {
+		rno = bd.str("REFUND_ORDERNO")
 	}
-	if no == "" {
-		s.negative(w, req.Header, mmsp.RetStructure, "[-1001] 参数错误 REFUND_ORDERNO与REFUND_MERORDERID必须上送一个")
+	if rno == "" {
+		s.negative(rp, 0, "[-1001] 参数错误 REFUND_ORDERNO与REFUND_MERORDERID必须上送一个")
 		return
 	}
-	o, r, err := s.ledger.FindRefundByNo(no)
+	o, r, err := s.Ledger().FindRefundByNo(rno)
 	if err != nil {
-		s.negative(w, req.Header, mmsp.RetStructure, "[-2002] 没有该订单")
+		s.negative(rp, 0, "[-2002] 没有该订单")
 		return
 	}
-	f := map[string]string{}
-	refundFields(f, r)
-	s.answer(w, req, f, s.script.TakeFault(o.OutTradeNo, o.Amount, sim.OpQueryRefund))
+	describe := func(code string, o sim.Order) map[string]string {
+		if _, now, err := s.Ledger().FindRefund(o.OutTradeNo, r.OutRefundNo); err == nil {
+			r = now
+		}
+		f := refundAnswer(r)
+		delete(f, "ERR_CODE")
+		delete(f, "ERR_CODE_MSG")
+		return status(f, code)
+	}
+	if s.scripted(rp, sim.OpQueryRefund, o.OutTradeNo, sim.RefundRef{OutRefundNo: r.OutRefundNo, Amount: r.Amount}, describe) {
+		return
+	}
+	_, r, _ = s.Ledger().FindRefund(o.OutTradeNo, r.OutRefundNo)
+	s.typed(rp, refundAnswer(r), s.Script().TakeFault(o.OutTradeNo, o.Amount, sim.OpQueryRefund))
+}
+
+// notifyURL is where an order's notification goes.
+func (s *Server) notifyURL(o sim.Order) string {
+	if s.o.NotifyURL != "" {
+		return s.o.NotifyURL
+	}
+	return o.NotifyURL
 }
