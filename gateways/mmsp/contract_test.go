@@ -72,8 +72,9 @@ func simClientOptions(so mmspsim.Options, endpoint, notifyURL string) mmsp.Optio
 }
 
 // newPair builds a client and simulator pair with fast timings; settle is
-// the client's RefundSettle.
-func newPair(t *testing.T, notifyURL string, settle time.Duration) (*mmsp.Client, controller) {
+// the client's RefundSettle; payTimeout, when set, the client's pay and QR
+// timeouts.
+func newPair(t *testing.T, notifyURL string, settle, payTimeout time.Duration) (*mmsp.Client, controller) {
 	t.Helper()
 	so := mmspsim.DemoOptions()
 	so.Rules = sim.Rules{ReverseAfter: 150 * time.Millisecond}
@@ -92,6 +93,9 @@ func newPair(t *testing.T, notifyURL string, settle time.Duration) (*mmsp.Client
 	co.Timing.PollInterval = 20 * time.Millisecond
 	co.CallTimeout = 5 * time.Second
 	co.RefundSettle = settle
+	if payTimeout > 0 {
+		co.Timing.PayTimeout, co.Timing.QRTimeout = payTimeout, payTimeout
+	}
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
 	c, err := mmsp.New(co, gateways.Env{HTTPClient: &http.Client{Transport: tr}})
@@ -104,7 +108,7 @@ func newPair(t *testing.T, notifyURL string, settle time.Duration) (*mmsp.Client
 func TestContract(t *testing.T) {
 	gatewaytest.Run(t, gatewaytest.Harness{
 		New: func(t *testing.T, cfg gatewaytest.Config) (gateways.Gateway, gatewaytest.Controller) {
-			return newPair(t, cfg.NotifyURL, time.Millisecond) // 受理成功 is final at the first 2313
+			return newPair(t, cfg.NotifyURL, time.Millisecond, 0) // 受理成功 is final at the first 2313
 		},
 	})
 }
@@ -113,13 +117,36 @@ func TestContract(t *testing.T) {
 // documents, on every call, with each truth it allows; the till's final
 // state must agree with the simulator's ledger. RefundSettle is long
 // enough here for a 受理成功 that the platform later refuses to be queried
-// again and seen refused.
+// again and seen refused; the customer gets 3 s to pay.
 func TestTruth(t *testing.T) {
-	truthtest.Run(t, truthtest.Harness{Harness: gatewaytest.Harness{
-		New: func(t *testing.T, cfg gatewaytest.Config) (gateways.Gateway, gatewaytest.Controller) {
-			return newPair(t, cfg.NotifyURL, 3*time.Second)
+	truthtest.Run(t, truthtest.Harness{
+		Harness: gatewaytest.Harness{
+			New: func(t *testing.T, cfg gatewaytest.Config) (gateways.Gateway, gatewaytest.Controller) {
+				c, ctl := newPair(t, cfg.NotifyURL, 3*time.Second, 3*time.Second)
+				return c, ctl
+			},
 		},
-	}})
+		Parallel:      12,
+		Bound:         60 * time.Second,
+		KnownFailures: knownTruthFailures,
+	})
+}
+
+// knownTruthFailures are truth-check cells that fail until the flows honour
+// what the adapter reports (issue 8, the "core" part); each names why.
+var knownTruthFailures = map[string]string{
+	// §10.3.2 STATUS 2 on a QR order is Failed, but the order stays
+	// payable until TIME_END (§5.1.2); the flows end it failed without the
+	// 2314 close Capabilities.Close allows, so a customer who pays later is
+	// charged while the till says failed.
+	"query/qr/STATUS 2/done": "issue 8 core: QR failed → close (M9)",
+	// An unsigned "[-2002] 没有该订单" to 2313 after a 2312 that got no
+	// answer: the flows take NotFound past NotFoundAfter as "never
+	// reached" and free the amount, though the platform may have executed
+	// it (a lagging refund query). The unanswered 2312 holds the call for
+	// CallTimeout (5 s), past truthtest's NotFoundAfter (3 s), so the
+	// first 2313 always meets it.
+	"query_refund/micropay/32768 [-2002] 没有该订单/done": "issue 8 core: a refund freed on an unsigned NotFound",
 }
 
 // TestSimulatorIsASecondReading: mmspsim imports nothing of the adapter

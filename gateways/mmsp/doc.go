@@ -165,4 +165,61 @@
 //     vectors computed independently (Python hashlib, md5sum) over the §12
 //     test key, and TestWireFields checks each request's Sign with
 //     crypto/md5 over the Body bytes as sent.
+//
+// # The simulator, a second reading, and where the readings differ
+//
+// gateways/mmsp/mmspsim is written from the spec and imports nothing of
+// this package (TestSimulatorIsASecondReading runs go list -deps): its
+// own json_encode, signing, parsing, request tables and answer tables. It
+// lists, per call, every answer the spec documents with the truths that
+// may lie behind it (mmspsim.Server.Answers), and TestTruth runs the truth
+// check (flows/truthtest) over all of them. Where the readings differ:
+//   - NOTIFY_URL: the simulator refuses a payment without it (必须 in
+//     every table); the adapter leaves it out when notifications are not
+//     used. Kept: polling alone is a supported till setup, and the refusal
+//     is [-1001], Failed at once with the reason; every simulated and
+//     example setup sets notify_url.
+//   - GOODSNAME: the simulator counts characters ("1~15个字符串"), the
+//     adapter cuts to 15 bytes. Kept: the adapter's cut satisfies both.
+//   - RANDSTR: §10.3.1-§10.7.1 say string(15) beside "不长于20位"; the
+//     simulator enforces 15, the adapter sends 14 characters everywhere.
+//   - 2313 受理成功: the simulator answers STATUS 1 for a refund accepted or
+//     executed alike (the spec has nothing else to say); the adapter waits
+//     RefundSettle before believing it final, so a later 退款失败 is seen.
+//   - QR create refused: the simulator's truth for every refusal is "not
+//     charged" (no URL, nobody can pay), which is the adapter's Failed.
+//   - "[-2002] 没有该订单" to 2313: the simulator allows either truth
+//     (unsigned); the adapter reports pos.NotFound, and the flows free the
+//     refund's amount once NotFoundAfter has passed. The truth check lists
+//     that cell, and a failed QR order that is paid later, as known
+//     failures of the flows (issue 8, core): TestTruth's knownTruthFailures.
+//
+// # Audit findings M1–M10 (reviews/2026-12-01/audit-mmsp-swiftpass.md)
+//
+//   - M1 negative answers: fixed; by sub-code, Unknown for pay and refund
+//     except refusals before processing (TestStatusMapping, TestRefundMapping).
+//   - M2 QQ answer 33544 and missing MERORDERID: fixed (TestQQAnswer).
+//   - M3 signing text: fixed, json_encode as sent is the default; the
+//     FAQ's reading is sign_slashes: faq (TestWireFields, TestSignVectors,
+//     the example config).
+//   - M4 notification amount and terminal: the adapter fills OutTradeNo and
+//     Amount and reports another merchant or terminal as a Mismatch; the
+//     flows compare the amount with the journal (TestNotification).
+//   - M5 refund 受理成功: fixed, Processing until 2313 settles it
+//     (TestRefundMapping; the truth check's refund cells).
+//   - M6 15 s before 撤销 timed from before the call: CallTimeout now
+//     defaults to 10 s, below ReverseAfter, and New refuses a call_timeout
+//     at or above reverse_after for a real endpoint; timing from the
+//     answer is the flows' (issue 8, core).
+//   - M7 QQ 5-minute reverse rule: not in the MMSP spec; per-wallet timing
+//     is the flows' (issue 8, core). Until then pay_timeout and
+//     reverse_after are configurable.
+//   - M8 merchant certificate: client_cert_file / client_key_file
+//     (TestMerchantCertificate); logged when absent for a real endpoint.
+//   - M9 failed QR order: STATUS 2 stays Failed and Capabilities.Close is
+//     true for every QR wallet; closing it is the flows' (issue 8, core;
+//     a known failure of TestTruth until then).
+//   - M10: GOODSNAME 15 bytes, LIMIT_PAY only where listed, AGENTNO 15, a
+//     typed answer without RetCode Unknown (TestWireFields,
+//     TestNewValidates, TestStatusMapping).
 package mmsp

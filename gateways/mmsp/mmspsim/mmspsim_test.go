@@ -88,20 +88,9 @@ func (c client) raw(b []byte) message {
 	return m
 }
 
-func (c client) send(cmd int, f map[string]string) (message, string) {
+func (c client) send(cmd int, f map[string]string) message {
 	c.t.Helper()
-	canonical, _ := stringBody(f).canonical()
-	h := header{CommandID: cmd, SeqID: 1, NodeType: 3, NodeID: "openplat", MerNo: TestMerchantNo, TermNo: TestTerminalNo}
-	m := c.raw(encodeMessage(h, canonical, sign(canonical, key, SlashEscaped)))
-	return m, negativeMsg(c.t, m)
-}
-
-// negativeMsg is a negative answer's ErrorMsg, "" for a typed answer.
-func negativeMsg(t *testing.T, m message) string {
-	if m.CommandID != cmdNegative {
-		return ""
-	}
-	return "negative"
+	return c.raw(c.signed(cmd, f, key, nil))
 }
 
 func micropay(no, amt, goods string) map[string]string {
@@ -113,7 +102,7 @@ func qr(no, amt string) map[string]string {
 	return map[string]string{"TRADETYPE": "1", "AMT": amt, "GOODSNAME": "x", "NOTIFY_URL": "http://127.0.0.1:1/n", "MERORDERID": no, "RANDSTR": "r"}
 }
 
-// rawNegative posts and returns the negative answer's ErrorMsg.
+// errorMsg posts and returns the negative answer's ErrorMsg.
 func (c client) errorMsg(b []byte) string {
 	c.t.Helper()
 	resp, err := http.Post(c.url, "application/json", bytes.NewReader(b))
@@ -182,8 +171,8 @@ func TestQQAnswer(t *testing.T) {
 	_, c := start(t, DemoOptions())
 	f := micropay("Q1", "1", "x")
 	f["CODE"] = "910123456789012345"
-	m, neg := c.send(776, f)
-	if neg != "" || m.CommandID != 35094 || m.Body.str("MERORDERID") != "Q1" || m.Body.str("STATUS") != "1" {
+	m := c.send(776, f)
+	if m.CommandID != 35094 || m.Body.str("MERORDERID") != "Q1" || m.Body.str("STATUS") != "1" {
 		t.Fatalf("answer %+v", m)
 	}
 }
@@ -211,45 +200,45 @@ func TestTruther(t *testing.T) {
 
 	// "Busy" (39999 支付失败) to a micropay, and charged anyway.
 	s.ScriptAnswer("T1", sim.OpSubmit, sim.Answer{Code: CodeNegPayFailed, Truth: sim.TruthDone})
-	m, _ := c.send(2307, micropay("T1", "100", "x"))
+	m := c.send(2307, micropay("T1", "100", "x"))
 	if o, _ := s.Order("T1"); m.CommandID != cmdNegative || o.State != sim.Success {
 		t.Fatalf("busy and charged: answer %d, ledger %s", m.CommandID, o.State)
 	}
 
 	// A QR order the query calls failed (STATUS 2), then paid before TIME_END.
-	if m, _ := c.send(2306, qr("T2", "192")); m.Body.str("URL") == "" {
+	if m := c.send(2306, qr("T2", "192")); m.Body.str("URL") == "" {
 		t.Fatal("QR created without URL")
 	}
 	s.ScriptAnswer("T2", sim.OpQuery, sim.Answer{Code: CodeStatus2, Truth: sim.TruthDone})
-	m, _ = c.send(2310, map[string]string{"MERORDERID": "T2", "RANDSTR": "r"})
+	m = c.send(2310, map[string]string{"MERORDERID": "T2", "RANDSTR": "r"})
 	if o, _ := s.Order("T2"); m.Body.str("STATUS") != "2" || m.Body.str("AMT") != "192" || o.State != sim.Success {
 		t.Fatalf("STATUS 2 then paid: STATUS %q AMT %q, ledger %s", m.Body.str("STATUS"), m.Body.str("AMT"), o.State)
 	}
 
 	// A refund accepted (受理成功) and then refused: 2313 says 退款失败.
 	s.ScriptAnswer("T1", sim.OpRefund, sim.Answer{Code: CodeStatus1, Truth: sim.TruthNotDone})
-	m, _ = c.send(2312, map[string]string{"MERORDERID": "T1", "RANDSTR": "r", "REFUND_MERORDERID": "R1", "AMT": "40"})
+	m = c.send(2312, map[string]string{"MERORDERID": "T1", "RANDSTR": "r", "REFUND_MERORDERID": "R1", "AMT": "40"})
 	if m.Body.str("STATUS") != "1" {
 		t.Fatalf("refund answer STATUS %q, want 1 受理成功", m.Body.str("STATUS"))
 	}
-	m, _ = c.send(2313, map[string]string{"REFUND_MERORDERID": "R1", "RANDSTR": "r"})
+	m = c.send(2313, map[string]string{"REFUND_MERORDERID": "R1", "RANDSTR": "r"})
 	if o, _ := s.Order("T1"); m.Body.str("STATUS") != "2" || o.RefundedAmount() != 0 {
 		t.Fatalf("refund query STATUS %q, refunded %d: want 2 退款失败 and nothing refunded", m.Body.str("STATUS"), o.RefundedAmount())
 	}
 
 	// An error to a refund, executed anyway.
 	s.ScriptAnswer("T1", sim.OpRefund, sim.Answer{Code: CodeNegStructure, Truth: sim.TruthDone})
-	m, _ = c.send(2312, map[string]string{"MERORDERID": "T1", "RANDSTR": "r", "REFUND_MERORDERID": "R2", "AMT": "30"})
+	m = c.send(2312, map[string]string{"MERORDERID": "T1", "RANDSTR": "r", "REFUND_MERORDERID": "R2", "AMT": "30"})
 	if o, _ := s.Order("T1"); m.CommandID != cmdNegative || o.RefundedAmount() != 30 {
 		t.Fatalf("error and refunded: answer %d, refunded %d", m.CommandID, o.RefundedAmount())
 	}
 
 	// "Processing" N times, then paid.
 	s.Script().SetOrder("T3", sim.Behaviour{PayingQueries: 2})
-	m, _ = c.send(2307, micropay("T3", "100", "x"))
+	m = c.send(2307, micropay("T3", "100", "x"))
 	for i, want := range []string{"3", "3", "3", "1"} {
 		if i > 0 {
-			m, _ = c.send(2310, map[string]string{"MERORDERID": "T3", "RANDSTR": "r"})
+			m = c.send(2310, map[string]string{"MERORDERID": "T3", "RANDSTR": "r"})
 		}
 		if got := m.Body.str("STATUS"); got != want {
 			t.Fatalf("call %d: STATUS %q, want %q", i, got, want)
@@ -306,7 +295,7 @@ func TestRestart(t *testing.T) {
 	c1.send(2307, micropay("L1", "100", "x"))
 	s1.Close()
 	_, c2 := start(t, o)
-	m, _ := c2.send(2310, map[string]string{"MERORDERID": "L1", "RANDSTR": "r"})
+	m := c2.send(2310, map[string]string{"MERORDERID": "L1", "RANDSTR": "r"})
 	if m.Body.str("STATUS") != "1" {
 		t.Fatalf("after restart STATUS %q", m.Body.str("STATUS"))
 	}
