@@ -92,6 +92,12 @@ func TestConfigCheckExplainsEveryFault(t *testing.T) {
 		{"timings that contradict", func(s string) string {
 			return strings.Replace(s, "poll_interval: 1s, pay_timeout: 6s", "poll_interval: 8s, pay_timeout: 6s", 1)
 		}, nil, []string{"timing", "poll_interval 8s is not shorter than pay_timeout 6s"}},
+		{"MMSP notify_url over the QR commands' string(50)", func(s string) string {
+			return strings.Replace(s, "      simulated: true", "      simulated: true\n      notify_url: https://till-42.example.com/posagent/notify/mmsp/front", 1)
+		}, nil, []string{"gateways[0] (mmsp)", "string(50)"}},
+		{"MMSP goods_name over GOODSNAME's 15 bytes", func(s string) string {
+			return strings.Replace(s, "      simulated: true", "      simulated: true\n      goods_name: 上海咖啡馆一号店", 1)
+		}, nil, []string{"gateways[0] (mmsp)", "goods_name", "string(15)"}},
 		{"bad scanner option", func(s string) string { return strings.Replace(s, "baud: 9600", "baud: -5", 1) }, nil,
 			[]string{"scanners[0] (counter)"}},
 		{"printer directory missing", func(s string) string { return strings.Replace(s, "/out/receipts.txt", "/nowhere/receipts.txt", 1) }, nil,
