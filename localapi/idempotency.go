@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"sync"
@@ -151,7 +152,7 @@ func (s *Server) idempotent(h http.HandlerFunc) http.HandlerFunc {
 				return
 			}
 		}
-		if err := s.opts.Keys.RecordAnswer(ctx, key, ar.status, ar.body.Bytes()); err != nil {
+		if err := s.opts.Keys.RecordAnswer(ctx, key, ar.status, stripCodeURL(ar.body.Bytes())); err != nil {
 			s.opts.Logger.Error("recording the answer to an Idempotency-Key failed", "err", err)
 		}
 	}
@@ -164,11 +165,17 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request, prev store.Idemp
 	}
 	w.Header().Set("Idempotent-Replayed", "true")
 	if prev.Status != 0 {
+		body := prev.Response
+		if prev.PaymentID != "" && prev.RefundID == "" {
+			if p, err := s.opts.Payments.Get(r.Context(), prev.PaymentID); err == nil && !p.State.Final() && p.CodeURL != "" {
+				body = withCodeURL(body, p.CodeURL.Reveal())
+			}
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
-		w.Header().Set("Content-Length", strconv.Itoa(len(prev.Response)))
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		w.WriteHeader(prev.Status)
-		_, _ = w.Write(prev.Response)
+		_, _ = w.Write(body)
 		return
 	}
 	// The first call's write is journaled but its answer is not (the
@@ -201,4 +208,42 @@ func printableASCII(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// stripCodeURL removes a merchant QR's payload (a bearer link) from an
+// answer before it is journaled: the journal forgets the payload once the
+// payment is final, and the recorded answer must not keep it longer. A
+// replay puts back the payment's current one while it is open.
+func stripCodeURL(body []byte) []byte {
+	if !bytes.Contains(body, []byte(`"code_url"`)) {
+		return body
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return body
+	}
+	delete(m, "code_url")
+	return encodeAnswer(m, body)
+}
+
+// withCodeURL adds code_url to a recorded answer.
+func withCodeURL(body []byte, url string) []byte {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return body
+	}
+	v, _ := json.Marshal(url)
+	m["code_url"] = v
+	return encodeAnswer(m, body)
+}
+
+func encodeAnswer(m map[string]json.RawMessage, orig []byte) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
+		return orig
+	}
+	return buf.Bytes()
 }

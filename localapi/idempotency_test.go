@@ -3,6 +3,7 @@ package localapi_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -134,4 +135,42 @@ func TestIdempotencyKeyWithoutStore(t *testing.T) {
 	if w := do(h, "POST", "/v1/payments", `{"amount":1,"currency":"CNY"}`, map[string]string{"Idempotency-Key": "k"}); w.Code != 503 {
 		t.Errorf("%d %s", w.Code, w.Body)
 	}
+}
+
+// A merchant QR's payload is not kept in the recorded answer; a replay
+// while the payment is open carries the current one.
+func TestIdempotencyAnswerForgetsTheQRPayload(t *testing.T) {
+	keys := &memKeys{m: map[string]store.IdempotencyKey{}}
+	pay := &qrCreates{slowCreates: slowCreates{keys: keys}}
+	s, err := localapi.New(localapi.Options{Payments: pay, Token: token, Keys: keys, RateLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr := map[string]string{"Idempotency-Key": "qr-1"}
+	body := `{"amount":1200,"currency":"CNY","method":"qr","wallet":"wechat"}`
+	first := do(s, "POST", "/v1/payments?wait=0s", body, hdr)
+	if first.Code != 201 || !strings.Contains(first.Body.String(), "weixin://wxpay/bizpayurl?pr=secret") {
+		t.Fatalf("first: %d %s", first.Code, first.Body)
+	}
+	if rec := keys.m["qr-1"]; strings.Contains(string(rec.Response), "weixin://") || rec.Status != 201 {
+		t.Fatalf("the recorded answer keeps the QR payload: %s", rec.Response)
+	}
+	again := do(s, "POST", "/v1/payments?wait=0s", body, hdr)
+	if again.Code != 201 || !strings.Contains(again.Body.String(), "weixin://wxpay/bizpayurl?pr=secret") {
+		t.Fatalf("replay while open: %d %s", again.Code, again.Body)
+	}
+}
+
+// qrCreates answers creates and gets with an open merchant QR payment.
+type qrCreates struct{ slowCreates }
+
+func (q *qrCreates) Create(ctx context.Context, req flows.StartRequest) (pos.Payment, error) {
+	if _, err := q.slowCreates.Create(ctx, req); err != nil {
+		return pos.Payment{}, err
+	}
+	return q.Get(ctx, "pay_1")
+}
+
+func (q *qrCreates) Get(ctx context.Context, id string) (pos.Payment, error) {
+	return pos.Payment{ID: "pay_1", State: pos.StateUserPaying, Amount: pos.Money{Minor: 1200, Currency: "CNY"}, Method: pos.MerchantQR, Wallet: pos.WeChatPay, Gateway: "mmsp", OutTradeNo: "PA1", CodeURL: "weixin://wxpay/bizpayurl?pr=secret", CreatedAt: time.Now(), UpdatedAt: time.Now()}, nil
 }
