@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -134,4 +135,91 @@ func listAll(t *testing.T, a *agent) []any {
 	_ = json.Unmarshal(b, &m)
 	ps, _ := m["payments"].([]any)
 	return ps
+}
+
+// TestUnixSocketPeerAllowListE2E: the socket takes its configured group and
+// mode, and the kernel's peer credentials decide who is served: a uid in
+// allow_uids is, another uid of the same group (so it can open the socket)
+// is refused. Needs root, to run curl as other users.
+func TestUnixSocketPeerAllowListE2E(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to connect as other users")
+	}
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("needs curl")
+	}
+	bin := binary(t)
+	dir := shortTempDir(t)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	simAddr, apiAddr := freePort(t), freePort(t)
+	sim := exec.Command(bin, "simulate", "--gateway", "mmsp", "--listen", simAddr, "--state", filepath.Join(dir, "sim"))
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Process.Kill(); _ = sim.Wait() })
+	if err := os.WriteFile(filepath.Join(dir, "mmsp.key"), []byte("ea21842eea24e448b991b1cb0a0294cf\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(dir, "api.sock")
+	cfg := fmt.Sprintf(`state_dir: %s
+listen: %s
+gateways:
+  - name: mmsp
+    kind: mmsp
+    options:
+      endpoint: http://%s/
+      merchant_no: "001440353999853"
+      terminal_no: "84970001"
+      key_file: mmsp.key
+      notify_url: http://127.0.0.1:1/notify/mmsp
+      simulated: true
+api:
+  socket: %s
+  socket_mode: "0660"
+  socket_group: "65534"
+  allow_uids: [65534]
+`, filepath.Join(dir, "state"), apiAddr, simAddr, sock)
+	cfgFile := filepath.Join(dir, "posagent.yaml")
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := exec.Command(bin, "serve", "--config", cfgFile)
+	out := &syncBuffer{}
+	srv.Stdout, srv.Stderr = out, out
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = srv.Process.Kill()
+		_ = srv.Wait()
+		if t.Failed() {
+			t.Logf("serve output:\n%s", out)
+		}
+	})
+	waitHealthy(t, apiAddr)
+	fi, err := os.Stat(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	if fi.Mode().Perm() != 0o660 || st.Gid != 65534 {
+		t.Fatalf("socket mode %v group %d, want 0660 group 65534", fi.Mode().Perm(), st.Gid)
+	}
+	as := func(uid uint32) string {
+		cmd := exec.Command("curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket", sock, "http://localhost/v1/payments")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: 65534}}
+		b, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("curl as %d: %v %s", uid, err, b)
+		}
+		return string(b)
+	}
+	if got := as(65534); got != "200" {
+		t.Errorf("allowed uid: HTTP %s, want 200", got)
+	}
+	if got := as(65533); got != "401" {
+		t.Errorf("uid not in the allow-list: HTTP %s, want 401", got)
+	}
 }
