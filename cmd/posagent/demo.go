@@ -16,6 +16,7 @@ import (
 
 	"github.com/posagent/posagent/flows"
 	"github.com/posagent/posagent/gateways"
+	"github.com/posagent/posagent/hw/display"
 	"github.com/posagent/posagent/hw/display/webdisplay"
 	"github.com/posagent/posagent/hw/printer"
 	"github.com/posagent/posagent/hw/scanner"
@@ -179,7 +180,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	disp, web, err := startDemoDisplay(*displayListen, flagSet(fs, "display-listen"), rs.header.Merchant, stderr, log)
+	disp, web, err := startDemoDisplay(*displayListen, flagSet(fs, "display-listen"), rs.header.Merchant, demoRates(g, log), stderr, log)
 	if err != nil {
 		return err
 	}
@@ -329,4 +330,13 @@ func openCommonAt(stateDir, tokenFile string, log *slog.Logger) (*commonParts, e
 	}
 	checkClock(context.Background(), db, time.Now(), log)
 	return &commonParts{journal: db, token: token, codeKey: []byte(key), lock: lock}, nil
+}
+
+// demoRates is the display's rate source for the demo's gateway, or nil
+// (as an interface) when it quotes no rates.
+func demoRates(g gateways.Gateway, log *slog.Logger) display.Rates {
+	if fr := newForexRates(map[string]gateways.Gateway{"demo": g}, log); fr != nil {
+		return fr
+	}
+	return nil
 }

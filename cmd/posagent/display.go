@@ -116,11 +116,11 @@ func (s displaySetup) start(stderr io.Writer, log *slog.Logger) (display.Display
 // that port is taken (another demo, a test), the page moves to a free
 // loopback port rather than failing the demo; an address given on the
 // command line must be free.
-func startDemoDisplay(listen string, explicit bool, title string, stderr io.Writer, log *slog.Logger) (display.Display, *webdisplay.Server, error) {
+func startDemoDisplay(listen string, explicit bool, title string, rates display.Rates, stderr io.Writer, log *slog.Logger) (display.Display, *webdisplay.Server, error) {
 	if listen == "" || listen == "none" {
 		return termdisplay.New(stderr, ""), nil, nil
 	}
-	o := webdisplay.Options{Listen: listen, Title: title}
+	o := webdisplay.Options{Listen: listen, Title: title, RateSource: rates}
 	s := displaySetup{terminal: true, web: &o}
 	d, web, err := s.start(stderr, log)
 	if err != nil && !explicit && errors.Is(err, syscall.EADDRINUSE) {

@@ -126,10 +126,10 @@ func TestDemoDisplayMovesOffATakenDefaultPort(t *testing.T) {
 	defer ln.Close()
 	taken := ln.Addr().String()
 	log := slog.New(slog.DiscardHandler)
-	if _, _, err := startDemoDisplay(taken, true, "demo", io.Discard, log); err == nil {
+	if _, _, err := startDemoDisplay(taken, true, "demo", nil, io.Discard, log); err == nil {
 		t.Error("--display-listen on a taken port: no error")
 	}
-	_, web, err := startDemoDisplay(taken, false, "demo", io.Discard, log)
+	_, web, err := startDemoDisplay(taken, false, "demo", nil, io.Discard, log)
 	if err != nil {
 		t.Fatalf("the default port taken: %v, want a free port instead", err)
 	}
@@ -137,7 +137,7 @@ func TestDemoDisplayMovesOffATakenDefaultPort(t *testing.T) {
 	if web.Addr() == taken || !strings.HasPrefix(web.Addr(), "127.0.0.1:") {
 		t.Errorf("moved to %s", web.Addr())
 	}
-	d, web, err := startDemoDisplay("none", true, "demo", io.Discard, log)
+	d, web, err := startDemoDisplay("none", true, "demo", nil, io.Discard, log)
 	if err != nil || web != nil || d == nil {
 		t.Errorf("--display-listen none: %v %v %v, want the terminal display only", d, web, err)
 	}

@@ -80,6 +80,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer parts.close()
+	if fr := newForexRates(gws, log); fr != nil && dispSetup.web != nil {
+		// The CNY equivalent of foreign-currency amounts, at the gateway's
+		// reference rate (HipoPay's forex_rate), cached with its time.
+		dispSetup.web.RateSource = fr
+	}
 	disp, web, err := dispSetup.start(os.Stderr, log)
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/gateways"
 )
 
 // ForexRate is the platform's reference exchange rate of a currency (GET
@@ -65,4 +66,18 @@ func ParseRate(s string) (*big.Rat, error) {
 		return nil, fmt.Errorf("rate %q is not a positive number", s)
 	}
 	return r, nil
+}
+
+var _ gateways.ForexQuoter = (*Client)(nil)
+
+// ForexQuote is gateways.ForexQuoter: the platform's reference rate
+// (ForexRate, units of cur per CNY) turned into CNY per unit, stamped
+// with when it was read. The caller caches it (the rate is a reference,
+// "the actual rate should be the live exchange rate").
+func (c *Client) ForexQuote(ctx context.Context, cur pos.Currency) (gateways.ForexQuote, error) {
+	r, err := c.ForexRate(ctx, cur)
+	if err != nil {
+		return gateways.ForexQuote{}, err
+	}
+	return gateways.ForexQuote{Currency: cur, CNYPerUnit: new(big.Rat).Inv(r.Rate), At: c.now()}, nil
 }

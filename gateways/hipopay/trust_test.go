@@ -166,3 +166,17 @@ func TestNotificationOnlyPaidBelieved(t *testing.T) {
 		}
 	}
 }
+
+// ForexQuote (gateways.ForexQuoter, for the display's CNY equivalent)
+// turns the platform's "target currency / CNY" into CNY per unit.
+func TestForexQuote(t *testing.T) {
+	body := answer(map[string]any{"currency": "USD", "forex_rate": "0.1490046489450470854690666349"})
+	var q gateways.ForexQuoter = (&unsigned{}).client(t, body, nil)
+	fq, err := q.ForexQuote(t.Context(), "USD")
+	if err != nil || fq.Currency != "USD" || fq.At.IsZero() {
+		t.Fatalf("ForexQuote = %+v, %v", fq, err)
+	}
+	if f, _ := fq.CNYPerUnit.Float64(); f < 6.71 || f > 6.72 {
+		t.Errorf("CNY per USD = %v, want about 6.711", f)
+	}
+}
