@@ -19,7 +19,8 @@ import (
 // options: section after re-encoding), and it speaks of settings and
 // values, never of Go types: the reader is an integrator editing YAML.
 func decodeStrict(n *yaml.Node, v any) error {
-	if errs := unknownSettings(n, reflect.TypeOf(v), ""); len(errs) > 0 {
+	w := &walk{seen: map[*yaml.Node]bool{}, budget: maxWalk}
+	if errs := w.unknownSettings(n, reflect.TypeOf(v), ""); len(errs) > 0 {
 		return errors.Join(errs...)
 	}
 	if err := n.Decode(v); err != nil {
@@ -37,14 +38,40 @@ var (
 
 // unknownSettings walks n against t and reports every mapping key t has no
 // field for, with its line and the settings that are known there.
-func unknownSettings(n *yaml.Node, t reflect.Type, where string) []error {
+// maxWalk bounds the nodes one check visits: aliases of aliases expand
+// exponentially ("billion laughs"), and no real config comes near it.
+const maxWalk = 100_000
+
+// walk is one check's state: the aliases being expanded (an alias that
+// contains itself, "&a [*a]", must not loop; the decoder refuses it) and
+// the nodes it may still visit.
+type walk struct {
+	seen   map[*yaml.Node]bool
+	budget int
+}
+
+var errTooLarge = errors.New("the file expands to too many settings (aliases of aliases?)")
+
+func (w *walk) unknownSettings(n *yaml.Node, t reflect.Type, where string) []error {
+	if w.budget--; w.budget < 0 {
+		if w.budget == -1 {
+			return []error{errTooLarge}
+		}
+		return nil
+	}
+	seen := w.seen
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
 		n = n.Content[0]
 	}
-	if n.Kind == yaml.AliasNode && n.Alias != nil {
+	if n.Kind == yaml.AliasNode {
+		if n.Alias == nil || seen[n.Alias] {
+			return nil
+		}
+		seen[n.Alias] = true
+		defer delete(seen, n.Alias)
 		n = n.Alias
 	}
 	if t == nodeType || reflect.PointerTo(t).Implements(unmarshalerType) || reflect.PointerTo(t).Implements(textType) {
@@ -64,18 +91,18 @@ func unknownSettings(n *yaml.Node, t reflect.Type, where string) []error {
 				errs = append(errs, fmt.Errorf("line %d: unknown setting %q%s (known here: %s)", k.Line, k.Value, in(where), knownList(fields)))
 				continue
 			}
-			errs = append(errs, unknownSettings(val, ft, join(where, k.Value))...)
+			errs = append(errs, w.unknownSettings(val, ft, join(where, k.Value))...)
 		}
 	case reflect.Slice, reflect.Array:
 		if n.Kind == yaml.SequenceNode {
 			for i, item := range n.Content {
-				errs = append(errs, unknownSettings(item, t.Elem(), fmt.Sprintf("%s[%d]", where, i))...)
+				errs = append(errs, w.unknownSettings(item, t.Elem(), fmt.Sprintf("%s[%d]", where, i))...)
 			}
 		}
 	case reflect.Map:
 		if n.Kind == yaml.MappingNode {
 			for i := 0; i+1 < len(n.Content); i += 2 {
-				errs = append(errs, unknownSettings(n.Content[i+1], t.Elem(), join(where, n.Content[i].Value))...)
+				errs = append(errs, w.unknownSettings(n.Content[i+1], t.Elem(), join(where, n.Content[i].Value))...)
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package configs_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -61,5 +62,24 @@ func TestValueErrorsSayWhatWasExpected(t *testing.T) {
 		if err != nil && (strings.Contains(err.Error(), "time.Duration") || strings.Contains(err.Error(), "unmarshal")) {
 			t.Errorf("%q: error speaks Go: %v", c.yaml, err)
 		}
+	}
+}
+
+// Aliases of aliases ("billion laughs") are refused quickly, not walked.
+func TestAliasBombRefused(t *testing.T) {
+	bomb := "x0: &a0 [{name: g, kind: mmsp}]\n"
+	for i := 1; i <= 30; i++ {
+		bomb += fmt.Sprintf("x%d: &a%d [*a%d, *a%d]\n", i, i, i-1, i-1)
+	}
+	bomb += "gateways: *a30\n"
+	done := make(chan error, 1)
+	go func() { _, err := configs.Parse([]byte(bomb)); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("an alias bomb was accepted")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("an alias bomb was still being parsed after 20 s")
 	}
 }
