@@ -36,3 +36,36 @@ func checkClock(ctx context.Context, j latestTimer, now time.Time, log *slog.Log
 		"journalLatest", last.Format(time.RFC3339), "now", now.UTC().Format(time.RFC3339), "behindBy", last.Sub(now).Round(time.Second).String())
 	return true
 }
+
+// clockStep is the wall-clock jump, against the monotonic clock, that
+// watchClock reports.
+const clockStep = 5 * time.Second
+
+// watchClock logs at ERROR when the wall clock steps while the daemon runs
+// (an RTC corrected by NTP, an operator's date command). Deadlines in the
+// journal are wall times, so a step back postpones queries and reversals
+// by the size of the step until it is corrected; the log says so. It
+// returns when ctx ends.
+func watchClock(ctx context.Context, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		// Sub of two readings uses the monotonic clock; with Round(0)
+		// only the wall clock is left.
+		if step := wallStep(now.Sub(last), now.Round(0).Sub(last.Round(0))); step > clockStep || step < -clockStep {
+			log.Error("the wall clock stepped while posagent runs; journaled deadlines move with it", "step", step.Round(time.Second).String())
+		}
+		last = now
+	}
+}
+
+// wallStep is how far the wall clock moved beyond what the monotonic clock
+// measured over the same interval.
+func wallStep(mono, wall time.Duration) time.Duration { return wall - mono }

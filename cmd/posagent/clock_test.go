@@ -48,3 +48,24 @@ func TestClockBehindTheJournalIsReported(t *testing.T) {
 		t.Error("an empty journal reported a clock step")
 	}
 }
+
+func TestWallStep(t *testing.T) {
+	for _, c := range []struct {
+		mono, wall, want time.Duration
+	}{
+		{10 * time.Second, 10 * time.Second, 0},
+		{10 * time.Second, 10*time.Second - time.Hour, -time.Hour},
+		{10 * time.Second, 10*time.Second + 90*time.Second, 90 * time.Second},
+	} {
+		if got := wallStep(c.mono, c.wall); got != c.want {
+			t.Errorf("wallStep(%v, %v) = %v, want %v", c.mono, c.wall, got, c.want)
+		}
+	}
+	// Real readings of an undisturbed clock show no step.
+	a := time.Now()
+	time.Sleep(20 * time.Millisecond)
+	b := time.Now()
+	if s := wallStep(b.Sub(a), b.Round(0).Sub(a.Round(0))); s > clockStep || s < -clockStep {
+		t.Errorf("an undisturbed clock stepped %v", s)
+	}
+}

@@ -233,6 +233,7 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 		ready(ln.Addr().String(), runner)
 	}
 	stopping := supervise(ctx, runner, d.journal, d.log)
+	go watchClock(ctx, 10*time.Second, d.log)
 	<-ctx.Done()
 	d.log.Info("posagent stopping")
 	stopping()
