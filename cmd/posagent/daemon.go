@@ -55,6 +55,9 @@ type daemon struct {
 	// token unless metricsOpen.
 	metrics     *metrics.Metrics
 	metricsOpen bool
+	// stateDir holds the journal: new payments are refused while its file
+	// system is nearly full ("" checks nothing).
+	stateDir string
 }
 
 // run serves the local API and drives payments until ctx ends. ready is
@@ -168,6 +171,9 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 		return fmt.Errorf("local API: %w", err)
 	}
 	handler := withMetrics(api, d.metrics, d.token, d.metricsOpen)
+	if d.stateDir != "" {
+		handler = withDiskGuard(handler, d.stateDir, minFreeJournal, freeBytes, d.log)
+	}
 	srv, _ := localapi.NewHTTPServer(handler, localapi.ServerOptions{MaxConns: d.api.MaxConns})
 	srv.ErrorLog = slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)
 

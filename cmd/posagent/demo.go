@@ -202,6 +202,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		spool:          spool,
 		devices:        devices,
 		metrics:        m,
+		stateDir:       *state,
 		codeKey:        parts.codeKey,
 		token:          parts.token,
 		listen:         *listen,

@@ -124,6 +124,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		tick:           250 * time.Millisecond,
 		metrics:        m,
 		metricsOpen:    cfg.Metrics.Open,
+		stateDir:       cfg.StateDir,
 		api:            cfg.API,
 		routes:         cfg.Routes,
 		lanes:          cfg.Lanes,
