@@ -290,6 +290,9 @@ func TestDeb(t *testing.T) {
 		if score > 2.0 {
 			t.Errorf("posagent.service exposure %.1f, want at most 2.0:\n%s", score, out)
 		}
+		if b, _ := os.ReadFile(unit); !strings.Contains(string(b), "RuntimeDirectory=posagent\n") {
+			t.Error("posagent.service lacks RuntimeDirectory=posagent: the API socket's /run/posagent would not exist")
+		}
 		for _, dev := range []string{"char-ttyACM rw", "char-ttyUSB rw", "char-ttyS rw", "char-usb rw", "char-usb_device rw", "char-input rw"} {
 			b, _ := os.ReadFile(unit)
 			if !strings.Contains(string(b), "DeviceAllow="+dev) {
