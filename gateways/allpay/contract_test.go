@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/posagent/posagent/flows/truthtest"
 	"github.com/posagent/posagent/gateways"
 	"github.com/posagent/posagent/gateways/allpay"
 	"github.com/posagent/posagent/gateways/allpay/allpaysim"
@@ -25,6 +26,13 @@ func (c controller) Script(no string, b sim.Behaviour) { c.srv.Script().SetOrder
 func (c controller) Notification(no string, f sim.Fault) (http.Header, []byte, error) {
 	return c.srv.Notification(no, f)
 }
+
+// The simulator is the gatewaytest.Truther the truth check drives.
+func (c controller) Answers(op sim.Op, method string) []sim.DocumentedAnswer {
+	return c.srv.Answers(op, method)
+}
+func (c controller) ScriptAnswer(no string, op sim.Op, a sim.Answer) { c.srv.ScriptAnswer(no, op, a) }
+func (c controller) Order(no string) (sim.Order, bool)               { return c.srv.Order(no) }
 
 func (c controller) Stop() {
 	c.ts.Close()
@@ -89,5 +97,28 @@ func TestContract(t *testing.T) {
 			return newPair(t, cfg.NotifyURL, nil)
 		},
 		Currency: allpay.DefaultCurrency,
+	})
+}
+
+// TestTruth: for every answer the simulator's reading of the spec
+// documents, on every call, with the truth going either way, a real till
+// ends agreeing with the ledger.
+func TestTruth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the truth check runs a till per cell")
+	}
+	truthtest.Run(t, truthtest.Harness{
+		Harness: gatewaytest.Harness{
+			New: func(t *testing.T, cfg gatewaytest.Config) (gateways.Gateway, gatewaytest.Controller) {
+				return newPairWith(t, cfg.NotifyURL, func(so *allpaysim.Options) { so.PayableWindow = 3 * time.Second },
+					func(o *allpay.Options) {
+						o.PayableWindow, o.QRTimeout, o.PollInterval = 3*time.Second, 2*time.Second, 50*time.Millisecond
+						o.RetryBackoff, o.RetryBackoffMax = 100*time.Millisecond, 500*time.Millisecond
+					})
+			},
+			Currency: allpay.DefaultCurrency,
+		},
+		Bound:    30 * time.Second,
+		Parallel: 4,
 	})
 }

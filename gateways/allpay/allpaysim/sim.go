@@ -395,6 +395,9 @@ func (s *Server) purchase(x *exchange) {
 	if isScripted && scriptedAns.Truth == sim.TruthDone {
 		o.Scenario = sim.Immediate // paid by the customer: seen on the next inquiry
 	}
+	if isScripted && scriptedAns.Truth == sim.TruthPending {
+		o.Scenario = sim.PayingUntilReversed // payable, unpaid, until a later truth
+	}
 	created, err := s.ledger.NewOrder(o)
 	if errors.Is(err, sim.ErrDuplicate) {
 		x.set("U6")
@@ -411,11 +414,14 @@ func (s *Server) purchase(x *exchange) {
 	x.fault = s.script.TakeFault(no, minor, sim.OpSubmit)
 	if isScripted {
 		if scriptedAns.Truth == sim.TruthNotDone {
-			_, _ = s.ledger.Close(no) // the customer walked away
+			_, _ = s.ledger.Abandon(no) // the customer walked away
 		}
-		if scriptedAns.Code == NoAnswer {
+		switch scriptedAns.Code {
+		case NoAnswer:
 			x.fault = sim.NoAnswer
 			return
+		case sim.CodeHonest:
+			scriptedAns.Code = "00"
 		}
 		x.set(scriptedAns.Code)
 		if scriptedAns.Code == "00" {
@@ -556,10 +562,31 @@ func (s *Server) refundQuery(x *exchange) {
 	}
 	x.fault = s.script.TakeFault(o.OutTradeNo, o.Amount, sim.OpQueryRefund)
 	x.ans["transID"] = r.RefundID
-	if s.scripted(x, o.OutTradeNo, sim.OpQueryRefund) {
-		return
+	if a, ok := s.answers.Take(o.OutTradeNo, sim.OpQueryRefund); ok {
+		switch a.Truth {
+		case sim.TruthDone:
+			_, r, _ = s.ledger.ExecuteRefund(o.OutTradeNo, no)
+		case sim.TruthNotDone:
+			_, r, _ = s.ledger.RefuseRefund(o.OutTradeNo, no)
+		}
+		switch a.Code {
+		case NoAnswer:
+			x.fault = sim.NoAnswer
+			return
+		case sim.CodeHonest:
+		default:
+			x.set(a.Code)
+			return
+		}
 	}
-	x.set("00")
+	switch r.Status {
+	case sim.RefundPending:
+		x.set("04")
+	case sim.RefundRefused:
+		x.set("01", "Fail: the refund was refused")
+	default:
+		x.set("00")
+	}
 }
 
 func (s *Server) void(x *exchange) {

@@ -6,7 +6,7 @@ import (
 
 // NoAnswer is the scripted answer code for "no answer at all": the
 // request is processed (as the Truth says) and the connection dropped.
-const NoAnswer = "no_answer"
+const NoAnswer = sim.CodeNoAnswer
 
 var (
 	both    = []sim.Truth{sim.TruthDone, sim.TruthNotDone}
@@ -74,7 +74,10 @@ func (s *Server) scripted(x *exchange, no string, op sim.Op) bool {
 		return false
 	}
 	s.applyTruth(no, op, a.Truth)
-	if a.Code == NoAnswer {
+	switch a.Code {
+	case sim.CodeHonest:
+		return false // answer from the ledger, as moved
+	case NoAnswer:
 		x.fault = sim.NoAnswer
 		return true
 	}
@@ -82,41 +85,62 @@ func (s *Server) scripted(x *exchange, no string, op sim.Op) bool {
 	return true
 }
 
-// applyTruth moves the ledger as a scripted answer's truth says, where the
-// ledger can: a submit's truth is the order's scenario (paid on its first
-// inquiry, or abandoned), a reverse's is the cancellation.
+// applyTruth moves the ledger as a scripted answer's truth says: an
+// inquiry's Done charges the order (the customer paid), NotDone abandons
+// it (the customer walked away; it can no longer be paid); a reverse's
+// Done executes the cancellation. A submit's truth is applied in purchase
+// (the order's scenario), a refund's in scriptedRefund.
 func (s *Server) applyTruth(no string, op sim.Op, t sim.Truth) {
 	switch {
+	case op == sim.OpQuery && t == sim.TruthDone:
+		_, _ = s.ledger.Charge(no)
 	case op == sim.OpQuery && t == sim.TruthNotDone:
-		_, _ = s.ledger.Close(no) // the customer walked away
+		_, _ = s.ledger.Abandon(no)
+	case op == sim.OpQuery && t == sim.TruthPending:
+		_, _ = s.ledger.Hold(no)
 	case op == sim.OpReverse && t == sim.TruthDone:
-		_, _ = s.ledger.Reverse(no)
+		_, _ = s.ledger.ExecuteReverse(no)
 	}
 }
 
-// scriptedRefund answers a REFD from a scripted answer, executing the
-// refund when its truth is Done. A refund scripted NotDone is remembered as
-// refused, so RFQY answers 01 for it.
+// scriptedRefund answers a REFD from a scripted answer: the refund is
+// executed (Done), held pending (Pending: RFQY answers 04 until a later
+// truth settles it) or refused (NotDone: RFQY answers 01).
 func (s *Server) scriptedRefund(x *exchange, o sim.Order, no string, minor int64) bool {
 	a, ok := s.answers.Take(o.OutTradeNo, sim.OpRefund)
 	if !ok {
 		return false
 	}
-	if a.Truth == sim.TruthDone {
-		if _, r, err := s.ledger.Refund(o.OutTradeNo, no, minor); err == nil {
-			x.ans["transID"] = r.RefundID
+	var r sim.Refund
+	var err error
+	switch a.Truth {
+	case sim.TruthDone:
+		_, r, err = s.ledger.Refund(o.OutTradeNo, no, minor)
+	case sim.TruthPending:
+		_, r, err = s.ledger.AcceptRefund(o.OutTradeNo, no, minor)
+	default:
+		_, r, err = s.ledger.RecordRefusedRefund(o.OutTradeNo, no, minor)
+	}
+	if err == nil {
+		x.ans["transID"] = r.RefundID
+	}
+	switch a.Code {
+	case sim.CodeHonest:
+		switch {
+		case err != nil:
+			x.set("01", "Fail: "+err.Error())
+		case a.Truth == sim.TruthDone:
+			x.set("00")
+		case a.Truth == sim.TruthPending:
+			x.set("04")
+		default:
+			x.set("01")
 		}
-	} else {
-		s.mu.Lock()
-		s.voids[no] = o.OutTradeNo // the number is used
-		s.refusedRefund[no] = o.OutTradeNo
-		s.mu.Unlock()
-	}
-	if a.Code == NoAnswer {
+	case NoAnswer:
 		x.fault = sim.NoAnswer
-		return true
+	default:
+		x.set(a.Code)
 	}
-	x.set(a.Code)
 	return true
 }
 
