@@ -146,6 +146,10 @@
 //   - The simulator (allpaysim) is a second reading written from the
 //     spec: it imports nothing of this package (deps_test.go); its
 //     disagreements with this reading are the contract tests' findings.
+//     It can give every §6 answer on every call, or none, with the ledger
+//     moving either way; TestTruth runs the truth check (flows/truthtest)
+//     on it with a 3 s payable window, so an answer that hides a payment
+//     (INQY 01 inside the window) is followed to the truth.
 //   - Polling. The spec sets no query interval: posagent's floor is 5 s
 //     (MinPollInterval) against a real endpoint, any value when Simulated.
 package allpay

@@ -13,11 +13,27 @@
 // HipoPay's payments are placed by the customer's WeChat mini-program
 // (POST /wechatpay/mini_program/payment, called from the mini-program and
 // unsigned): the till never starts one. This adapter therefore declares no
-// micropay and no merchant QR. It serves the operations a till needs for
-// orders created elsewhere: checking an order, refunding it in part or in
-// full, following the refund, receiving the payment notification,
-// downloading the reconciliation report and reading the reference exchange
-// rate.
+// micropay and no merchant QR but Capabilities.External: the flows adopt
+// an order into the journal as an external payment when it is verified
+// paid, from a PAID notification or when the cashier looks it up (POST
+// /v1/payments/lookup, posagent lookup, by out_trade_id or payment_no;
+// flows/external.go), and the till then shows, refunds (in part or in
+// full), reprints and sums it like any payment (review H6: the kind is
+// registered in cmd/posagent, and serve, simulate and demo --tour run
+// it). It serves the operations a till needs for orders created
+// elsewhere: checking an order, refunding it in part or in full,
+// following the refund, receiving the payment notification, downloading
+// the reconciliation report and reading the reference exchange rate
+// (ForexQuote, gateways.ForexQuoter: the customer display's CNY
+// equivalent, cached with its time by cmd/posagent).
+//
+// hipopaysim is a second reading of the spec (it imports nothing of this
+// package) and also serves the spec's Place an Order API, standing in for
+// the mini-program. The truth check (flows/truthtest) is not run against
+// this gateway: it drives payments the till starts, and HipoPay's are
+// placed in the mini-program; the adoption, lookup and refund paths are
+// tested against the simulator's ledger in flows/external_test.go and the
+// tour.
 //
 //	operation          | spec section               | endpoint                   | status
 //	-------------------+----------------------------+----------------------------+------------------------------------------
