@@ -16,6 +16,7 @@ import (
 
 	"github.com/posagent/posagent/flows"
 	"github.com/posagent/posagent/gateways"
+	gwsim "github.com/posagent/posagent/gateways/sim"
 	"github.com/posagent/posagent/hw/display"
 	"github.com/posagent/posagent/hw/display/webdisplay"
 	"github.com/posagent/posagent/hw/printer"
@@ -62,9 +63,18 @@ func simulatedNames() string {
 	return strings.Join(ks, ", ")
 }
 
+// DefaultQRPaidAfter is how long the demo's simulated customer takes to
+// scan a merchant QR that is paid (amounts not ending in 91-95): long
+// enough to look at the QR and scan it from a phone.
+const DefaultQRPaidAfter = 10 * time.Second
+
+// tourQRPaidAfter is the tour's: it runs every scenario and must end soon.
+const tourQRPaidAfter = 500 * time.Millisecond
+
 // startSimulator serves kind's simulator on addr (loopback) and returns its
-// base URL.
-func startSimulator(ctx context.Context, kind, addr, dir, notifyURL string, log *slog.Logger) (string, error) {
+// base URL. A merchant QR order that is paid at once is paid by the first
+// query qrPaidAfter after its creation.
+func startSimulator(ctx context.Context, kind, addr, dir, notifyURL string, qrPaidAfter time.Duration, log *slog.Logger) (string, error) {
 	s, ok := simulatedKinds[kind]
 	if !ok {
 		return "", usageError("no simulator for gateway %q (have: %s)", kind, simulatedNames())
@@ -72,6 +82,11 @@ func startSimulator(ctx context.Context, kind, addr, dir, notifyURL string, log 
 	h, err := s.handler(dir, notifyURL, log)
 	if err != nil {
 		return "", err
+	}
+	if l, ok := h.(interface{ Ledger() *gwsim.Ledger }); ok {
+		l.Ledger().SetQRPayDelay(qrPaidAfter)
+	} else if qrPaidAfter > 0 {
+		log.Warn("this simulator cannot delay merchant QR payments", "gateway", kind)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -96,6 +111,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	simListen := fs.String("sim-listen", "127.0.0.1:0", "where the simulator listens (loopback)")
 	simURL := fs.String("sim-url", "", "use a simulator already running at this URL (posagent simulate) instead of an embedded one")
 	tour := fs.Bool("tour", false, "run every magic amount end to end, print expected and actual final states, and exit")
+	qrPaidAfter := fs.Duration("qr-paid-after", DefaultQRPaidAfter, "how long the simulated customer takes to scan a merchant QR that gets paid (the tour: 500ms)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text (logfmt) or json (one object per line)")
 	displayListen := fs.String("display-listen", webdisplay.DefaultListen, "where the web customer display serves its page (loopback; \"none\": terminal display only)")
@@ -133,7 +149,14 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	notifyURL := "http://" + notifyLn.Addr().String() + "/notify/" + *gw
 	base := *simURL
 	if base == "" {
-		base, err = startSimulator(ctx, *gw, *simListen, filepath.Join(*state, "sim-"+*gw), notifyURL, log.With("component", "simulator"))
+		delay := *qrPaidAfter
+		if *tour && !flagSet(fs, "qr-paid-after") {
+			delay = tourQRPaidAfter
+		}
+		if delay < 0 {
+			return usageError("--qr-paid-after %v is negative", delay)
+		}
+		base, err = startSimulator(ctx, *gw, *simListen, filepath.Join(*state, "sim-"+*gw), notifyURL, delay, log.With("component", "simulator"))
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/posagent/posagent/hw/printer/virtual"
 	"image/png"
 	"io"
 	"net"
@@ -100,7 +101,9 @@ func startDemo(t *testing.T, state, addr string, env ...string) *agent {
 // startDemoArgs is startDemo with more demo flags.
 func startDemoArgs(t *testing.T, state, addr string, args []string, env ...string) *agent {
 	t.Helper()
-	cmd := exec.Command(binary(t), append([]string{"demo", "--state", state, "--listen", addr, "--log-level", "debug"}, args...)...)
+	// The tests' simulated customer scans a merchant QR at once (the
+	// demo's default gives a person 10 s); args may say otherwise.
+	cmd := exec.Command(binary(t), append([]string{"demo", "--state", state, "--listen", addr, "--log-level", "debug", "--qr-paid-after", "200ms"}, args...)...)
 	// Should the test binary itself die, take the daemon with it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Env = append(os.Environ(), env...)
@@ -234,6 +237,17 @@ func TestDemoTour(t *testing.T) {
 		if !strings.Contains(string(out), c.name) {
 			t.Errorf("tour table lacks %q", c.name)
 		}
+	}
+	// A refund, a failed payment and a summary are printed, and their
+	// previews draw Chinese from a CJK font where the system has one (CI
+	// installs fonts-noto-cjk).
+	for _, step := range []string{"refund 5.00 of it", "a failed payment's receipt says Not charged 未扣款", "the summary prints refunds and the net", "previews draw Chinese"} {
+		if !strings.Contains(string(out), step) {
+			t.Errorf("tour lacks the receipt step %q", step)
+		}
+	}
+	if _, err := virtual.FindCJKFont(); err == nil && !strings.Contains(string(out), "previews draw Chinese with ") {
+		t.Errorf("a CJK font is installed, yet the tour's previews do not draw Chinese with it")
 	}
 	checkReceiptPreviews(t, state)
 }

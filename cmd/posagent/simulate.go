@@ -14,6 +14,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	listen := fs.String("listen", "127.0.0.1:9001", "address to listen on (loopback)")
 	state := fs.String("state", filepath.Join(os.TempDir(), "posagent-sim"), "directory for the simulator's ledger")
 	notifyURL := fs.String("notify-url", "", "where to post payment notifications (default: the URL each order carries, where the wire has one)")
+	qrPaidAfter := fs.Duration("qr-paid-after", DefaultQRPaidAfter, "how long the simulated customer takes to scan a merchant QR that gets paid")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text (logfmt) or json (one object per line)")
 	if err := fs.Parse(args); err != nil {
@@ -26,7 +27,10 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := requireLoopback(*listen); err != nil {
 		return usageError("%v", err)
 	}
-	base, err := startSimulator(ctx, *gw, *listen, filepath.Join(*state, "sim-"+*gw), *notifyURL, log)
+	if *qrPaidAfter < 0 {
+		return usageError("--qr-paid-after %v is negative", *qrPaidAfter)
+	}
+	base, err := startSimulator(ctx, *gw, *listen, filepath.Join(*state, "sim-"+*gw), *notifyURL, *qrPaidAfter, log)
 	if err != nil {
 		return err
 	}

@@ -152,6 +152,14 @@ func runTour(ctx context.Context, c *apiClient, plan tourPlan, scannerPath strin
 		apiLines, apiOK = tourAPI(ctx, c, plan)
 	}
 	ok = ok && apiOK
+	failed := ""
+	for _, r := range results {
+		if r.err == nil && r.got == "failed" && r.id != "" {
+			failed = r.id
+		}
+	}
+	receiptLines, receiptsOK := tourReceipts(ctx, c, receipts, failed)
+	ok = ok && receiptsOK
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "AMOUNT\tSCENARIO\tEXPECTED\tACTUAL\tTOOK\tRECEIPTS\tRESULT")
 	for i := range results {
@@ -191,6 +199,10 @@ func runTour(ctx context.Context, c *apiClient, plan tourPlan, scannerPath strin
 	}
 	fmt.Fprintln(w, "Till API:")
 	for _, l := range apiLines {
+		fmt.Fprintln(w, l)
+	}
+	fmt.Fprintln(w, "Receipts:")
+	for _, l := range receiptLines {
 		fmt.Fprintln(w, l)
 	}
 	if ok {

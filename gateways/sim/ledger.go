@@ -214,6 +214,9 @@ type Ledger struct {
 	seq    int64
 	now    func() time.Time
 	rules  Rules
+	// qrPayDelay is how long the simulated customer takes to scan a QR
+	// (SetQRPayDelay).
+	qrPayDelay time.Duration
 	// goodSize is where the last complete record of the file ends; a torn
 	// record after it (a crash mid-append) is cut off before the next
 	// append. A reader that never appends leaves the file alone.
@@ -236,6 +239,13 @@ type Rules struct {
 
 // SetRules sets the timing rules the ledger enforces from now on.
 func (l *Ledger) SetRules(r Rules) { l.mu.Lock(); l.rules = r; l.mu.Unlock() }
+
+// SetQRPayDelay makes the simulated customer take d to scan a merchant QR:
+// a QR order that is paid at once (the Immediate scenario) is paid by the
+// first query at least d after the order was created, and is NOTPAY
+// before. The demo uses about 10 s, so the QR can be looked at and scanned
+// from a phone; zero (the default) pays at the first query.
+func (l *Ledger) SetQRPayDelay(d time.Duration) { l.mu.Lock(); l.qrPayDelay = d; l.mu.Unlock() }
 
 // ErrTooEarly is returned by Reverse for an order younger than Rules.ReverseAfter.
 var ErrTooEarly = errors.New("sim: reverse too soon after the order")
@@ -483,7 +493,7 @@ func (l *Ledger) Query(outTradeNo string) (Order, error) {
 	paysAfter := o.Scenario == PayOnSecondQuery || o.Scenario == PayAfterQueries
 	switch {
 	case (o.State == UserPaying || o.State == NotPay) && paysAfter && o.Queries > o.PayingQueries,
-		o.State == NotPay && o.Scenario == Immediate,
+		o.State == NotPay && o.Scenario == Immediate && now.Sub(o.CreatedAt) >= l.qrPayDelay,
 		o.State == NotPay && o.Scenario == NoAnswerPaid:
 		o.State = Success
 		o.PaidAt = now
