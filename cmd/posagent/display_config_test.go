@@ -195,3 +195,38 @@ func TestSeveralDisplaysAtOnce(t *testing.T) {
 		t.Errorf("the pole display was not initialised with the welcome screen and the merchant's name: %q", got)
 	}
 }
+
+// TestDisplayREADMEExample: the README's display section is a valid
+// config (two languages, a wallet override, a rate, a pole display).
+func TestDisplayREADMEExample(t *testing.T) {
+	cfg, err := configs.Parse([]byte(displayTestGateway + `
+display:
+  kind: [web, pole]
+  options:
+    web:
+      listen: 127.0.0.1:8418
+      title: Example Tea House
+      idle_after: 10s
+      qr_pixels: 10
+      languages: [en, zh-Hans]
+      wallet_languages: {alipay: zh-Hant}
+      rates:
+        - {currency: HKD, cny: "0.9213", at: 2026-12-01T09:00:00+08:00}
+    pole:
+      port: /dev/ttyUSB1
+      baud: 9600
+      profile: epson
+      code_page: pc858
+      idle: Welcome
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := parseDisplay(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.web == nil || len(s.web.Rates) != 1 || s.web.Rates[0].At.IsZero() || len(s.poles) != 1 || s.poles[0].CodePage != "pc858" {
+		t.Errorf("setup %+v %+v", s.web, s.poles)
+	}
+}
