@@ -141,3 +141,38 @@ func TestReprintWithoutPrinter(t *testing.T) {
 		t.Errorf("got %d %s", w.Code, w.Body)
 	}
 }
+
+// fakeRefundReceipts also reprints refunds: ref_1 is final.
+type fakeRefundReceipts struct{ fakeReceipts }
+
+func (f *fakeRefundReceipts) ReprintRefund(ctx context.Context, id string, kinds ...string) ([]store.PrintJob, error) {
+	if id != "ref_1" {
+		return nil, pos.Errorf(pos.NotFound, "test", "no refund %s", id)
+	}
+	if len(kinds) == 0 {
+		kinds = []string{store.ReceiptRefundMerchant, store.ReceiptRefundCustomer}
+	}
+	var out []store.PrintJob
+	for i, k := range kinds {
+		out = append(out, store.PrintJob{ID: int64(20 + i), PaymentID: "pay_1", RefundID: id, Kind: k, Reprint: true, CreatedAt: jobAt})
+	}
+	return out, nil
+}
+
+func TestReprintRefund(t *testing.T) {
+	h := newServerWithReceipts(t, &fakeRefundReceipts{})
+	w := do(h, "POST", "/v1/refunds/ref_1/reprint", `{"kinds":["refund-customer"]}`, nil)
+	if w.Code != http.StatusAccepted || !strings.Contains(w.Body.String(), `"refund_id": "ref_1"`) || !strings.Contains(w.Body.String(), `"kind": "refund-customer"`) {
+		t.Fatalf("reprint of a refund: %d %s", w.Code, w.Body)
+	}
+	if w := do(h, "POST", "/v1/refunds/ref_nobody/reprint", "", nil); w.Code != http.StatusNotFound {
+		t.Errorf("unknown refund: %d %s", w.Code, w.Body)
+	}
+	if w := do(h, "POST", "/v1/refunds/ref_1/reprint", "", map[string]string{"Authorization": ""}); w.Code != http.StatusUnauthorized {
+		t.Errorf("without token: %d", w.Code)
+	}
+	// A spool that cannot reprint refunds says so.
+	if w := do(newServerWithReceipts(t, &fakeReceipts{}), "POST", "/v1/refunds/ref_1/reprint", "", nil); w.Code != http.StatusServiceUnavailable {
+		t.Errorf("no refund reprints: %d %s", w.Code, w.Body)
+	}
+}
