@@ -81,7 +81,8 @@ import (
 type Harness struct {
 	// Harness builds gateway and simulator pairs, as for the contract
 	// suite; the Controller must also implement gatewaytest.Truther.
-	// Codes and Currency are used as there.
+	// Codes and Currency are used as there (Currency defaults to CNY, or
+	// the gateway's first currency when it does not take CNY).
 	gatewaytest.Harness
 	// Parallel bounds how many cells run at once; default 6.
 	Parallel int
@@ -104,9 +105,6 @@ func (h Harness) withDefaults() Harness {
 	if h.Bound <= 0 {
 		h.Bound = 90 * time.Second
 	}
-	if h.Currency == "" {
-		h.Currency = "CNY"
-	}
 	return h
 }
 
@@ -123,6 +121,13 @@ func run(t *testing.T, h Harness, wrap func(*testing.T) testing.TB) {
 	tr, ok := ctl.(gatewaytest.Truther)
 	if !ok {
 		t.Fatalf("the controller %T is not a gatewaytest.Truther: its simulator cannot script answers with a truth", ctl)
+	}
+	if h.Currency == "" {
+		// As the contract suite: CNY, unless the gateway does not take it.
+		h.Currency = "CNY"
+		if caps := gw.Capabilities(); !caps.Accepts("CNY") && len(caps.Currencies) > 0 {
+			h.Currency = caps.Currencies[0]
+		}
 	}
 	cells := plan(gw, tr, h)
 	if len(cells) == 0 {
