@@ -33,13 +33,13 @@ type fakeSim struct {
 var fakeAnswers = map[sim.Op][]sim.DocumentedAnswer{
 	sim.OpSubmit: {
 		{Code: "SUCCESS", Section: "pay", Truths: []sim.Truth{sim.TruthDone}},
-		{Code: "USERPAYING", Section: "pay", Truths: []sim.Truth{sim.TruthDone, sim.TruthNotDone}},
+		{Code: "USERPAYING", Section: "pay", Truths: []sim.Truth{sim.TruthDone, sim.TruthNotDone, sim.TruthPending}},
 		{Code: "BUSY", Section: "errors", Truths: []sim.Truth{sim.TruthDone, sim.TruthNotDone}},
 		{Code: "DECLINED", Section: "pay", Truths: []sim.Truth{sim.TruthNotDone}},
 	},
 	sim.OpQuery: {
 		{Code: "SUCCESS", Section: "query", Truths: []sim.Truth{sim.TruthDone}},
-		{Code: "USERPAYING", Section: "query", Truths: []sim.Truth{sim.TruthDone, sim.TruthNotDone}},
+		{Code: "USERPAYING", Section: "query", Truths: []sim.Truth{sim.TruthDone, sim.TruthNotDone, sim.TruthPending}},
 		{Code: "NOTPAY", Section: "query", Truths: []sim.Truth{sim.TruthDone, sim.TruthNotDone}},
 		{Code: "CLOSED", Section: "query", Truths: []sim.Truth{sim.TruthNotDone}},
 		{Code: "BUSY", Section: "errors", Truths: []sim.Truth{sim.TruthDone, sim.TruthNotDone}},
@@ -54,13 +54,13 @@ var fakeAnswers = map[sim.Op][]sim.DocumentedAnswer{
 	},
 	sim.OpRefund: {
 		{Code: "REFUNDED", Section: "refund", Truths: []sim.Truth{sim.TruthDone}},
-		{Code: "PROCESSING", Section: "refund", Truths: []sim.Truth{sim.TruthDone, sim.TruthNotDone}},
+		{Code: "PROCESSING", Section: "refund", Truths: []sim.Truth{sim.TruthDone, sim.TruthNotDone, sim.TruthPending}},
 		{Code: "BUSY", Section: "errors", Truths: []sim.Truth{sim.TruthDone, sim.TruthNotDone}},
 		{Code: "REFUSED", Section: "refund", Truths: []sim.Truth{sim.TruthNotDone}},
 	},
 	sim.OpQueryRefund: {
 		{Code: "REFUNDED", Section: "refund query", Truths: []sim.Truth{sim.TruthDone}},
-		{Code: "PROCESSING", Section: "refund query", Truths: []sim.Truth{sim.TruthDone, sim.TruthNotDone}},
+		{Code: "PROCESSING", Section: "refund query", Truths: []sim.Truth{sim.TruthDone, sim.TruthNotDone, sim.TruthPending}},
 		{Code: "REFUSED", Section: "refund query", Truths: []sim.Truth{sim.TruthNotDone}},
 	},
 }
@@ -198,6 +198,9 @@ func (s *fakeSim) queryRefund(ctx context.Context, no, rno string) (string, erro
 type fakeGateway struct {
 	s     *fakeSim
 	wrong bool
+	// wrongRefund reads a refund's "PROCESSING" as a refusal: the amount
+	// is freed while the money may still go back.
+	wrongRefund bool
 }
 
 func (g *fakeGateway) Kind() string { return "fakepay" }
@@ -280,7 +283,11 @@ func (g *fakeGateway) refundResult(code string, err error, req gateways.RefundRe
 
 func (g *fakeGateway) Refund(ctx context.Context, req gateways.RefundRequest) (gateways.Result, error) {
 	code, err := g.s.refund(ctx, req.Order.OutTradeNo, req.OutRefundNo, req.Amount.Minor)
-	return g.refundResult(code, err, req)
+	res, err := g.refundResult(code, err, req)
+	if g.wrongRefund && code == "PROCESSING" {
+		res.Status, res.Reason = gateways.StatusFailed, "read as refused"
+	}
+	return res, err
 }
 
 func (g *fakeGateway) QueryRefund(ctx context.Context, req gateways.RefundRequest) (gateways.Result, error) {
@@ -308,6 +315,10 @@ func (c fakeController) Stop() {}
 var _ gatewaytest.Truther = fakeController{}
 
 func fakeHarness(wrong bool) Harness {
+	return fakeHarnessWith(func(g *fakeGateway) { g.wrong = wrong })
+}
+
+func fakeHarnessWith(bug func(*fakeGateway)) Harness {
 	return Harness{Harness: gatewaytest.Harness{
 		New: func(t *testing.T, _ gatewaytest.Config) (gateways.Gateway, gatewaytest.Controller) {
 			b, err := sim.NewBase(sim.BaseOptions{Name: "fakepay"})
@@ -316,7 +327,9 @@ func fakeHarness(wrong bool) Harness {
 			}
 			t.Cleanup(func() { _ = b.Close() })
 			s := &fakeSim{Base: b}
-			return &fakeGateway{s: s, wrong: wrong}, fakeController{s}
+			g := &fakeGateway{s: s}
+			bug(g)
+			return g, fakeController{s}
 		},
 	}}
 }
@@ -373,6 +386,27 @@ func TestTruthCheckCatchesAWrongReading(t *testing.T) {
 		if !strings.Contains(got[n], "failed (the cashier is told no money moved), but the customer was charged") {
 			t.Errorf("%s failed for another reason:\n%s", n, got[n])
 		}
+	}
+}
+
+// A refund "PROCESSING" read as refused fails where the money went back
+// and where it still may (the pending truth), and nowhere else.
+func TestTruthCheckCatchesAFreedRefund(t *testing.T) {
+	h := fakeHarnessWith(func(g *fakeGateway) { g.wrongRefund = true })
+	h.Ops = []sim.Op{sim.OpRefund, sim.OpQueryRefund}
+	got := failures(t, h)
+	var names []string
+	for n := range got {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	want := []string{"refund/micropay/PROCESSING/done", "refund/micropay/PROCESSING/pending"}
+	if !slices.Equal(names, want) {
+		t.Fatalf("failing cells %v, want %v; messages:\n%v", names, want, got)
+	}
+	if !strings.Contains(got[want[0]], "refund failed (its amount is free to refund again), but the ledger has it executed") ||
+		!strings.Contains(got[want[1]], "but the ledger has it pending") {
+		t.Errorf("messages:\n%v", got)
 	}
 }
 

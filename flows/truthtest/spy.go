@@ -13,14 +13,15 @@ import (
 	"github.com/posagent/posagent/gateways/sim"
 )
 
-// spy wraps the gateway the runner uses: on the first call of each
-// scripted operation it scripts the cell's answer on the order number the
-// runner drew (which the check cannot know before the runner draws it),
-// and it keeps a log of every call and its result for the failure report.
+// spy wraps the gateway the runner uses: on the k-th call of each
+// scripted operation it scripts the k-th answer planned for it on the
+// order number the runner drew (which the check cannot know before the
+// runner draws it), and it keeps a log of every call and its result for
+// the failure report.
 type spy struct {
 	g       gateways.Gateway
 	tr      gatewaytest.Truther
-	scripts map[sim.Op]sim.Answer
+	scripts map[sim.Op][]sim.Answer // by call: [0] on the first call, ...
 
 	mu    sync.Mutex
 	calls map[sim.Op]int
@@ -31,10 +32,10 @@ func (s *spy) before(no string, op sim.Op) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls[op]++
-	if s.calls[op] == 1 {
-		if a, ok := s.scripts[op]; ok {
+	if k := s.calls[op] - 1; k < len(s.scripts[op]) {
+		if a := s.scripts[op][k]; a != (sim.Answer{}) {
 			s.tr.ScriptAnswer(no, op, a)
-			s.lines = append(s.lines, fmt.Sprintf("  scripted %s on %s: code %q truth %q", op, no, a.Code, a.Truth))
+			s.lines = append(s.lines, fmt.Sprintf("  scripted %s #%d on %s: code %q truth %q", op, k+1, no, a.Code, a.Truth))
 		}
 	}
 }
