@@ -182,9 +182,14 @@ func (s *fakeSim) refund(ctx context.Context, no, rno string, amount int64) (str
 	return refundWordOf(r), nil
 }
 
+// queryRefund: fakepay's spec says an accepted refund is executed by the
+// time it is asked about again (its own follow-up of a pending truth).
 func (s *fakeSim) queryRefund(ctx context.Context, no, rno string) (string, error) {
 	if code, ok, err := s.scripted(ctx, no, sim.OpQueryRefund, sim.RefundRef{OutRefundNo: rno}); ok {
 		return code, err
+	}
+	if _, r, err := s.Ledger().FindRefund(no, rno); err == nil && r.Status == sim.RefundPending {
+		_, _, _ = s.Ledger().ExecuteRefund(no, rno)
 	}
 	_, r, err := s.Ledger().FindRefund(no, rno)
 	if err != nil {

@@ -47,10 +47,12 @@
 //     pending (sim.CodeNoAnswer, sim.TruthPending), the answer goes on the
 //     first refund query.
 //
-// A cell whose truth is sim.TruthPending leaves the outcome open, then
-// settles it on the next query (or refund query) with the money moving
-// (sim.CodeHonest, sim.TruthDone): the till must not have ended the
-// payment or refund as though it were settled either way before.
+// A cell whose truth is sim.TruthPending leaves the outcome open; the
+// simulator's own reading of the spec settles it later (Swiftpass: a
+// refund NOTSURE is executed when sent again), or nothing does and the
+// till must end it itself (reverse or close at its deadline) or hold it
+// for the operator; a till that ends it as settled either way while it
+// is open fails the ledger check.
 //
 // Every other call is answered honestly. Besides the simulator's list,
 // every operation gets a sim.CodeNoAnswer cell with both truths. A cell
@@ -276,50 +278,23 @@ func plan(gw gateways.Gateway, tr gatewaytest.Truther, h Harness) []cell {
 }
 
 // script is what the cell scripts on each call of each operation (by
-// call: [0] on the first), and which operation's first call is the one
-// the cell is about.
-//
-// A truth of sim.TruthPending leaves the outcome open; the cell then
-// settles it on the next call that can (the next query or refund query:
-// sim.CodeHonest with sim.TruthDone, the customer pays or the refund goes
-// through), so the till must not have ended the payment or refund as if
-// it were settled before.
-func (c cell) script() (map[sim.Op][]sim.Answer, sim.Op) {
+// call: [0] on the first): the answer on the call the cell is about, and
+// the answers that set it up.
+func (c cell) script() map[sim.Op][]sim.Answer {
 	a := sim.Answer{Code: c.answer.Code, Truth: c.truth}
 	held := sim.Answer{Code: sim.CodeHonest, Truth: sim.TruthPending}
-	settle := sim.Answer{Code: sim.CodeHonest, Truth: sim.TruthDone}
-	pending := c.truth == sim.TruthPending
 	s := map[sim.Op][]sim.Answer{}
 	switch c.op {
-	case sim.OpSubmit:
-		s[sim.OpSubmit] = []sim.Answer{a}
-		if pending {
-			s[sim.OpQuery] = []sim.Answer{settle}
-		}
-	case sim.OpQuery:
-		s[sim.OpSubmit] = []sim.Answer{held}
-		s[sim.OpQuery] = []sim.Answer{a}
-		if pending {
-			s[sim.OpQuery] = append(s[sim.OpQuery], settle)
-		}
-	case sim.OpReverse, sim.OpClose:
-		// A reverse or close left pending is simply not executed yet: the
-		// till's retry (answered honestly) executes it.
+	case sim.OpSubmit, sim.OpRefund:
+		s[c.op] = []sim.Answer{a}
+	case sim.OpQuery, sim.OpReverse, sim.OpClose:
 		s[sim.OpSubmit] = []sim.Answer{held}
 		s[c.op] = []sim.Answer{a}
-	case sim.OpRefund:
-		s[sim.OpRefund] = []sim.Answer{a}
-		if pending {
-			s[sim.OpQueryRefund] = []sim.Answer{settle}
-		}
 	case sim.OpQueryRefund:
 		s[sim.OpRefund] = []sim.Answer{{Code: sim.CodeNoAnswer, Truth: sim.TruthPending}}
 		s[sim.OpQueryRefund] = []sim.Answer{a}
-		if pending {
-			s[sim.OpQueryRefund] = append(s[sim.OpQueryRefund], settle)
-		}
 	}
-	return s, c.op
+	return s
 }
 
 // env is one cell's till: journal, runners, and the wrapped gateway.
@@ -329,12 +304,11 @@ type env struct {
 	refunds *flows.RefundRunner
 	spy     *spy
 	tr      gatewaytest.Truther
-	primary sim.Op // the call the cell is about
 }
 
 const gatewayName = "gw"
 
-func newEnv(st *testing.T, h Harness, scripts map[sim.Op][]sim.Answer, primary sim.Op) (*env, error) {
+func newEnv(st *testing.T, h Harness, scripts map[sim.Op][]sim.Answer) (*env, error) {
 	gw, ctl := h.New(st, gatewaytest.Config{})
 	tr, ok := ctl.(gatewaytest.Truther)
 	if !ok {
@@ -364,15 +338,14 @@ func newEnv(st *testing.T, h Harness, scripts map[sim.Op][]sim.Answer, primary s
 	go func() { defer wg.Done(); _ = runner.Run(ctx) }()
 	go func() { defer wg.Done(); _ = refunds.Run(ctx) }()
 	st.Cleanup(func() { cancel(); wg.Wait() })
-	return &env{db: db, runner: runner, refunds: refunds, spy: sp, tr: tr, primary: primary}, nil
+	return &env{db: db, runner: runner, refunds: refunds, spy: sp, tr: tr}, nil
 }
 
 // run plays the cell. Failures go to tb; st only builds the pair and
 // owns the cleanups.
 func (c cell) run(st *testing.T, tb testing.TB, h Harness) {
 	ctx := context.Background()
-	scripts, primary := c.script()
-	e, err := newEnv(st, h, scripts, primary)
+	e, err := newEnv(st, h, c.script())
 	if err != nil {
 		tb.Errorf("setting up: %v", err)
 		return
@@ -480,10 +453,7 @@ func (e *env) finalRefund(ctx context.Context, tb testing.TB, id string, bound t
 // checkScripted fails a cell whose scripted calls never happened: the
 // call it is about, and the calls that set it up.
 func (e *env) checkScripted(tb testing.TB) {
-	for op, answers := range e.spy.scripts {
-		if op != e.primary && answers[0].Truth == sim.TruthDone {
-			continue // a settling follow-up: the till may not need it
-		}
+	for op := range e.spy.scripts {
 		if e.spy.count(op) == 0 {
 			tb.Errorf("the till never made the %s call this cell scripts: the cell checked nothing", op)
 		}

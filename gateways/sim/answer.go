@@ -22,11 +22,12 @@ const (
 	// reverse or close is not executed, the refund is not executed.
 	TruthNotDone Truth = "not_done"
 	// TruthPending: the operation is accepted but has not taken effect
-	// yet, and nothing will settle it on its own: an order stays payable
-	// and unpaid (queries no longer advance it), a refund is held as
-	// pending. A later scripted truth, or a reverse or close, settles it.
-	// The truth check uses it to reach a call (a query, a refund query)
-	// with the outcome still open; see Base.Settle.
+	// yet: an order stays payable and unpaid (queries no longer advance
+	// it), a refund is held as pending (Base.Settle). What settles it is
+	// the simulator's own reading of the spec (e.g. a refund executed when
+	// sent again), a later scripted truth, a reverse or close, or nothing.
+	// The truth check also uses it to reach a call (a query, a refund
+	// query) with the outcome still open.
 	TruthPending Truth = "pending"
 )
 
