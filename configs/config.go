@@ -71,6 +71,8 @@ type Config struct {
 	Routes []Route `yaml:"routes"`
 	// Lanes group scanners by till (api.go).
 	Lanes []Lane `yaml:"lanes"`
+	// Outbox tunes the operator's outbox alert (outbox.go).
+	Outbox Outbox `yaml:"outbox"`
 
 	// Dir is the directory of the config file; relative paths in
 	// sections are resolved against it. Not read from YAML.
@@ -363,6 +365,7 @@ func (c *Config) Validate() error {
 		bad("receipt.open_drawer", "%q is not succeeded (or empty)", c.Receipt.OpenDrawer)
 	}
 	c.validateAPI(bad)
+	c.validateOutbox(bad)
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid config:\n  %w", joinLines(errs))
 	}

@@ -44,6 +44,7 @@ func fullServer(t *testing.T) *localapi.Server {
 		Payments: &recorder{}, Token: token, MaxWait: 50 * time.Millisecond,
 		Refunds: &fakeRefunds{}, Receipts: &fakeReceipts{},
 		Lister: fakeLister{}, Feed: fakeFeed{}, Drawer: &fakeDrawer{},
+		Extra: localapi.OutboxHandlers(newFakeOutbox()),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -90,12 +91,16 @@ func TestOpenAPIEveryOperationAnswers(t *testing.T) {
 		"POST /v1/payments/{id}/cancel":  ``,
 		"POST /v1/payments/{id}/void":    ``,
 		"POST /v1/drawer/open":           ``,
+		"POST /v1/outbox/{id}/resolve":   `{"outcome":"failed","reason":"confirmed with the acquirer: not charged","by":"ops"}`,
 	}
 	for _, op := range d.Operations() {
 		t.Run(op.Method+" "+op.Path, func(t *testing.T) {
 			path := strings.ReplaceAll(op.Path, "{id}", "pay_1")
 			if strings.HasPrefix(op.Path, "/v1/refunds/") {
 				path = strings.ReplaceAll(op.Path, "{id}", "ref_1")
+			}
+			if strings.HasPrefix(op.Path, "/v1/outbox/") {
+				path = strings.ReplaceAll(op.Path, "{id}", "op_1")
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 			defer cancel()

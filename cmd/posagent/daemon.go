@@ -58,6 +58,8 @@ type daemon struct {
 	// stateDir holds the journal: new payments are refused while its file
 	// system is nearly full ("" checks nothing).
 	stateDir string
+	// outboxAlertAfter flags outbox items owed longer (0: the default).
+	outboxAlertAfter time.Duration
 }
 
 // run serves the local API and drives payments until ctx ends. ready is
@@ -140,6 +142,16 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 	if k, ok := d.journal.(store.Idempotency); ok {
 		ao.Keys = k
 	}
+	// The operator's outbox, where the journal lists it (the SQLite one).
+	outbox, err := d.outbox(runner, refunder)
+	if err != nil {
+		return err
+	}
+	if outbox != nil {
+		for pattern, h := range localapi.OutboxHandlers(outbox) {
+			ao.Extra[pattern] = h
+		}
+	}
 	if l, ok := d.journal.(store.PaymentLister); ok {
 		ao.Lister = l
 	}
@@ -189,6 +201,9 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 	})
 	if d.spool != nil {
 		wg.Go(func() { _ = d.spool.Run(ctx) })
+	}
+	if outbox != nil {
+		wg.Go(func() { outbox.Run(ctx) })
 	}
 	if refunder != nil {
 		wg.Go(func() {

@@ -128,6 +128,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		api:            cfg.API,
 		routes:         cfg.Routes,
 		lanes:          cfg.Lanes,
+
+		outboxAlertAfter: cfg.Outbox.AlertAfter,
 	}
 	if receipts != nil {
 		if k, ok := receipts.printer.(printer.DrawerKicker); ok {
