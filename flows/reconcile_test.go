@@ -83,7 +83,6 @@ func (d allinpayDay) till(t *testing.T) *till {
 	return &till{db: db, runner: r, refunds: rr}
 }
 
-
 // pay takes a micropay of minor HKD to the end; it must succeed.
 func (tl *till) pay(t *testing.T, minor int64) pos.Payment {
 	t.Helper()
@@ -158,7 +157,9 @@ func (tl *till) plantRefund(t *testing.T, p pos.Payment, id, outRefundNo string,
 
 // nextDay makes the simulator's bill of today available (a day's bill is
 // served from the next day, §1.5.3.1).
-func (d allinpayDay) nextDay() { d.srv.SetClock(func() time.Time { return time.Now().Add(24 * time.Hour) }) }
+func (d allinpayDay) nextDay() {
+	d.srv.SetClock(func() time.Time { return time.Now().Add(24 * time.Hour) })
+}
 
 func reconcile(t *testing.T, tl *till, g gateways.Gateway, date string) flows.Report {
 	t.Helper()
