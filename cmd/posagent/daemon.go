@@ -152,6 +152,13 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 			ao.Extra[pattern] = h
 		}
 	}
+	if len(d.gateways) > 0 {
+		rec, err := d.reconciler()
+		if err != nil {
+			return err
+		}
+		ao.Extra[localapi.ReconcilePattern] = localapi.ReconcileHandler(rec)
+	}
 	if l, ok := d.journal.(store.PaymentLister); ok {
 		ao.Lister = l
 	}

@@ -50,6 +50,7 @@ func commands() []command {
 		{"lookup", "find payments by the till's reference; with --out-trade-id or --payment-no, an order placed outside the till (HipoPay mini-program), brought into the journal", runLookup},
 		{"cancel", "cancel a payment (reversing it if it was sent)", runCancel},
 		{"outbox", "list the gateway operations still owed (query, reverse, close, refund query); retry one now or resolve it by hand", runOutbox},
+		{"reconcile", "match an acquirer day of the journal against the acquirer's bill (--date YYYY-MM-DD); exit 1 on any mismatch", runReconcile},
 		{"events", "follow the stream of payment and refund changes", runEvents},
 		{"simulate", "run a gateway simulator on its own", runSimulate},
 		{"summary", "show (and --print) the end-of-day summary of a running daemon", runSummary},
