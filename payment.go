@@ -62,6 +62,12 @@ type Payment struct {
 	Polls int
 	// Description is the goods name sent to the gateway.
 	Description string
+	// ReadFailed is set when a query read a merchant-QR order failed
+	// (Swiftpass PAYERROR, MMSP STATUS 2) and the order is being closed:
+	// such an order may still be paid until it is closed, so the payment
+	// ends failed only once the close succeeds (or the order reads
+	// closed), and succeeded if it is paid on the way.
+	ReadFailed bool
 	// ChargedLate flags a payment the till had ended failed or reversed
 	// for which the gateway later gave a verified "paid" (an answer or a
 	// notification): the customer was charged after the till gave up.

@@ -19,7 +19,7 @@ func BenchmarkDecide(b *testing.B) {
 	in := flows.Input{Kind: flows.Queried, Result: gateways.Result{Status: gateways.StatusUserPaying}}
 	timing := gateways.Timing{PollInterval: 5 * time.Second}
 	for b.Loop() {
-		_ = flows.Decide(p, in, t0.Add(10*time.Second), timing)
+		_ = flows.Decide(p, in, t0.Add(10*time.Second), flows.Policy{Timing: timing})
 	}
 }
 

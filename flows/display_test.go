@@ -41,7 +41,7 @@ func (s *screens) find(kind display.ScreenKind) (display.Screen, bool) {
 func TestDisplayGetsCountdownsAndRefunds(t *testing.T) {
 	rg := newRefundRig(t, false)
 	disp := &screens{}
-	r, err := flows.NewRunner(flows.Options{Journal: rg.journal, Gateways: rg.gateways, Display: disp,
+	r, err := flows.NewRunner(flows.Options{Journal: rg.journal, Gateways: rg.gateways, Display: disp, WalletRules: flows.WalletRules{},
 		CodeKey: []byte("0123456789abcdef0123456789abcdef"), AwaitCodeTimeout: 5 * time.Second, Tick: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

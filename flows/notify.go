@@ -11,20 +11,34 @@ import (
 // Notify applies a verified asynchronous notification from gateway name as
 // if it were the answer to a query. Acquirers resend a notification until
 // they see the acknowledgement, so duplicates are expected: they are
-// dropped by ID, and a notification for a payment already final changes
-// nothing. A notification for an order we do not know is an error (the
-// caller still acknowledges nothing, so the acquirer will retry).
+// dropped by ID. A notification for an order we do not know is an error
+// (the caller still acknowledges nothing, so the acquirer will retry).
+//
+// Like every answer, it is checked against the journal first: one that
+// names another amount or currency (or that its adapter flags) is never
+// applied; it is journaled as a flagged event, logged at ERROR, and
+// refused (pos.Invalid), so the acquirer hears "fail" and the order is
+// queried. A verified "paid" for a payment the till already ended failed
+// or reversed is flagged charged-late (refundable), never acknowledged
+// silently. While a merchant-QR order is being closed a "paid" ends it
+// succeeded; while a micropay is reversed the reverse goes on (reversing
+// a paid order returns the money).
 func (r *Runner) Notify(ctx context.Context, gateway string, n gateways.Notification) (pos.Payment, error) {
 	const op = "flows.Notify"
-	if r.seenNotification(gateway + "/" + n.ID) {
-		return r.opts.Journal.PaymentByOutTradeNo(ctx, n.OutTradeNo)
+	key := gateway + "/" + n.ID
+	if seen, prior := r.seenNotification(key); seen {
+		p, err := r.opts.Journal.PaymentByOutTradeNo(ctx, n.OutTradeNo)
+		if err == nil {
+			err = prior
+		}
+		return p, err
 	}
 	p, err := r.opts.Journal.PaymentByOutTradeNo(ctx, n.OutTradeNo)
 	if pos.Match(pos.NotFound, err) {
 		// An order placed outside the till (external.go).
 		if np, took, aerr := r.adoptNotified(ctx, gateway, n); took {
 			if aerr == nil {
-				r.markNotification(gateway + "/" + n.ID)
+				r.markNotification(key, nil)
 			}
 			return np, aerr
 		}
@@ -35,56 +49,52 @@ func (r *Runner) Notify(ctx context.Context, gateway string, n gateways.Notifica
 	if p.Gateway != gateway {
 		return p, pos.Errorf(pos.Invalid, op, "notification from %s for a payment of %s", gateway, p.Gateway)
 	}
-	if p.State.Final() {
-		r.markNotification(gateway + "/" + n.ID)
-		return p, nil
-	}
 	switch p.State {
-	case pos.StateUserPaying, pos.StateUnknown:
-	case pos.StateReversing:
-		// The reverse goes on whatever the notification says: reversing
-		// a paid order refunds it.
-		r.markNotification(gateway + "/" + n.ID)
-		return p, nil
-	default:
-		// Submitting: the submit's own answer is on its way and decides;
-		// a notification arriving first is kept by the acquirer's retry.
+	case pos.StateSubmitting, pos.StateAwaitingCode:
+		// The submit's own answer is on its way and decides; a
+		// notification arriving first is kept by the acquirer's retry.
 		return p, pos.Errorf(pos.Conflict, op, "payment %s is %s; notification not applied yet", p.ID, p.State)
 	}
-	np, err := r.apply(ctx, p.ID, Input{Kind: Queried, Result: n.Result}, nil)
-	if err == nil {
-		r.markNotification(gateway + "/" + n.ID)
+	np, err := r.apply(ctx, p.ID, Input{Kind: Queried, Result: n.Result, Notification: true}, nil)
+	if err != nil {
+		return np, err
 	}
-	return np, err
+	if m := mismatch(p, Queried, n.Result); m != "" {
+		bad := pos.Errorf(pos.Invalid, op, "notification for payment %s does not match the journal: %s", p.ID, m)
+		r.markNotification(key, bad)
+		return np, bad
+	}
+	r.markNotification(key, nil)
+	return np, nil
 }
 
 // notificationsSeen remembers recent notification IDs; bounded, because the
 // journal's final states already make duplicates harmless.
 type notificationsSeen struct {
 	mu    sync.Mutex
-	ids   map[string]struct{}
+	ids   map[string]error // nil: applied; else why it was refused
 	order []string
 }
 
 const maxSeenNotifications = 4096
 
-func (r *Runner) seenNotification(id string) bool {
+func (r *Runner) seenNotification(id string) (bool, error) {
 	r.notes.mu.Lock()
 	defer r.notes.mu.Unlock()
-	_, ok := r.notes.ids[id]
-	return ok
+	err, ok := r.notes.ids[id]
+	return ok, err
 }
 
-func (r *Runner) markNotification(id string) {
+func (r *Runner) markNotification(id string, outcome error) {
 	r.notes.mu.Lock()
 	defer r.notes.mu.Unlock()
 	if r.notes.ids == nil {
-		r.notes.ids = map[string]struct{}{}
+		r.notes.ids = map[string]error{}
 	}
 	if _, ok := r.notes.ids[id]; ok {
 		return
 	}
-	r.notes.ids[id] = struct{}{}
+	r.notes.ids[id] = outcome
 	r.notes.order = append(r.notes.order, id)
 	if len(r.notes.order) > maxSeenNotifications {
 		delete(r.notes.ids, r.notes.order[0])

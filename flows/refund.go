@@ -46,10 +46,12 @@ type RefundOptions struct {
 	Logger  *slog.Logger // default: discard
 	// Tick is how often the refund outbox is checked (default 200 ms).
 	Tick time.Duration
-	// NotFoundAfter is how long after its submit a refund whose answer was
-	// lost may be declared failed when the gateway does not know it
-	// (default 10 min): long enough for any request still in flight.
-	NotFoundAfter time.Duration
+	// NumberPrefix is this till's prefix in every refund number, as in
+	// Options.NumberPrefix. Empty: a random one for the life of the runner.
+	NumberPrefix string
+	// ResumeEvery is how often pending refunds that nothing carries on are
+	// resumed, besides at start (default 30 s).
+	ResumeEvery time.Duration
 }
 
 // RefundRunner drives refunds: it journals each one before sending it,
@@ -63,6 +65,10 @@ type RefundRunner struct {
 	changed  chan struct{}
 	inflight map[int64]bool
 	wake     chan struct{}
+	// pending keeps answers whose journal write failed, retried until
+	// journaled; meanwhile new refunds are refused.
+	pending pendingWrites
+	calling map[string]bool // refunds whose submit is on the wire
 }
 
 // NewRefundRunner validates o and returns a RefundRunner. Call Run to
@@ -73,8 +79,17 @@ func NewRefundRunner(o RefundOptions) (*RefundRunner, error) {
 		return nil, errors.New("flows: RefundOptions.Journal is required")
 	case len(o.Gateways) == 0:
 		return nil, errors.New("flows: RefundOptions needs at least one gateway")
-	case o.Tick < 0 || o.NotFoundAfter < 0:
+	case o.Tick < 0 || o.ResumeEvery < 0:
 		return nil, errors.New("flows: RefundOptions durations must not be negative")
+	}
+	if o.NumberPrefix == "" {
+		o.NumberPrefix = NewNumberPrefix()
+	}
+	if err := CheckNumberPrefix(o.NumberPrefix); err != nil {
+		return nil, fmt.Errorf("flows: RefundOptions.NumberPrefix: %w", err)
+	}
+	if o.ResumeEvery == 0 {
+		o.ResumeEvery = 30 * time.Second
 	}
 	if o.Clock == nil {
 		o.Clock = SystemClock{}
@@ -85,10 +100,7 @@ func NewRefundRunner(o RefundOptions) (*RefundRunner, error) {
 	if o.Tick == 0 {
 		o.Tick = 200 * time.Millisecond
 	}
-	if o.NotFoundAfter == 0 {
-		o.NotFoundAfter = 10 * time.Minute
-	}
-	return &RefundRunner{o: o, log: o.Logger, changed: make(chan struct{}), inflight: map[int64]bool{}, wake: make(chan struct{}, 1)}, nil
+	return &RefundRunner{o: o, log: o.Logger, changed: make(chan struct{}), inflight: map[int64]bool{}, wake: make(chan struct{}, 1), calling: map[string]bool{}}, nil
 }
 
 // RefundRequest asks to refund a succeeded payment.
@@ -119,6 +131,9 @@ func (rr *RefundRunner) Refund(ctx context.Context, req RefundRequest) (pos.Refu
 	const op = "flows.Refund"
 	if len(req.Reason) > MaxRefundReason {
 		return pos.Refund{}, pos.Errorf(pos.Invalid, op, "reason is longer than %d bytes", MaxRefundReason)
+	}
+	if err := rr.pending.blocked(op, "refunds"); err != nil {
+		return pos.Refund{}, err
 	}
 	p, err := rr.o.Journal.Payment(ctx, req.PaymentID)
 	if err != nil {
@@ -156,10 +171,12 @@ func (rr *RefundRunner) Refund(ctx context.Context, req RefundRequest) (pos.Refu
 	}
 	now := rr.o.Clock.Now()
 	r := pos.Refund{
-		ID: newRefundID(), PaymentID: p.ID, OutRefundNo: newOutRefundNo(now),
+		ID: newRefundID(), PaymentID: p.ID, OutRefundNo: newOutRefundNo(rr.o.NumberPrefix, now),
 		Amount: amount, Reason: req.Reason, State: pos.RefundSubmitting,
 		CreatedAt: now, UpdatedAt: now, SubmittedAt: now,
 	}
+	rr.call(r.ID, true)
+	defer rr.call(r.ID, false)
 	if err := rr.create(ctx, &r, req.Idempotency); err != nil {
 		return pos.Refund{}, err
 	}
@@ -167,7 +184,23 @@ func (rr *RefundRunner) Refund(ctx context.Context, req RefundRequest) (pos.Refu
 	res, err := callWithTimeout(ctx, g, func(ctx context.Context) (gateways.Result, error) {
 		return g.(gateways.Refunder).Refund(ctx, refundRequest(p, r))
 	})
-	return rr.apply(ctx, r.ID, RefundInput{Kind: RefundSubmitted, Result: res, Err: err}, nil)
+	return rr.apply(ctx, r.ID, RefundInput{Kind: RefundSubmitted, Result: res, Err: err, OutTradeNo: p.OutTradeNo}, nil)
+}
+
+func (rr *RefundRunner) call(id string, on bool) {
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	if on {
+		rr.calling[id] = true
+	} else {
+		delete(rr.calling, id)
+	}
+}
+
+func (rr *RefundRunner) inCall(id string) bool {
+	rr.mu.Lock()
+	defer rr.mu.Unlock()
+	return rr.calling[id]
 }
 
 // create journals a new refund; the journal checks, in the same write, that
@@ -190,7 +223,7 @@ func (rr *RefundRunner) create(ctx context.Context, r *pos.Refund, key *store.Id
 		if !errors.Is(err, store.ErrNumberUsed) {
 			return err
 		}
-		r.OutRefundNo = newOutRefundNo(rr.o.Clock.Now())
+		r.OutRefundNo = newOutRefundNo(rr.o.NumberPrefix, rr.o.Clock.Now())
 	}
 	return err
 }
@@ -209,6 +242,29 @@ func refundRequest(p pos.Payment, r pos.Refund) gateways.RefundRequest {
 // answers, completed in the same write.
 func (rr *RefundRunner) apply(ctx context.Context, id string, in RefundInput, op *store.RefundOp) (pos.Refund, error) {
 	ctx = context.WithoutCancel(ctx)
+	r, err := rr.applyOnce(ctx, id, in, op)
+	if isWriteFailure(err) && in.Kind != RefundResumed {
+		// The gateway answered and the answer cannot be journaled: keep
+		// it and retry the write; meanwhile new refunds are refused.
+		var opID int64
+		if op != nil {
+			opID = op.ID
+		}
+		rr.log.Error("journal write failed after the gateway answered a refund; the answer is kept and the write retried", "refund", id, "input", in.Kind, "err", err)
+		rr.pending.add(rr.o.Clock.Now(), id, opID, err, func(ctx context.Context) error {
+			r, err := rr.applyOnce(ctx, id, in, op)
+			if err == nil {
+				rr.log.Info("refund journal write succeeded after retrying", "refund", id, "state", r.State)
+			}
+			return err
+		})
+		return r, nil
+	}
+	return r, err
+}
+
+// applyOnce is apply's decision and write.
+func (rr *RefundRunner) applyOnce(ctx context.Context, id string, in RefundInput, op *store.RefundOp) (pos.Refund, error) {
 	for attempt := 0; ; attempt++ {
 		r, err := rr.o.Journal.Refund(ctx, id)
 		if err != nil {
@@ -230,17 +286,24 @@ func (rr *RefundRunner) apply(ctx context.Context, id string, in RefundInput, op
 			return r, nil // another decision completed it: the answer is stale
 		}
 		now := rr.o.Clock.Now()
-		d := DecideRefund(r, in, now, refundTiming(g.Timing(), rr.o.NotFoundAfter))
+		in.OutTradeNo = p.OutTradeNo
+		d := DecideRefund(r, in, now, refundTiming(g.Timing()))
+		if d.Flag != "" {
+			rr.logFlag(d, r, p)
+		}
 		if d.To == "" {
 			return r, nil
 		}
-		c := store.RefundChange{Refund: d.Refund, From: r.State, Reason: d.Reason, Detail: refundDetail(in), At: now}
+		c := store.RefundChange{Refund: d.Refund, From: r.State, Reason: d.Reason, Detail: refundDetail(in), At: now, Flag: d.Flag}
 		// Whatever was owed is answered or replaced by this decision.
 		for _, o := range ops {
 			c.Done = append(c.Done, o.ID)
 		}
 		if !d.QueryAt.IsZero() {
 			c.Enqueue = []store.RefundOp{{Kind: store.RefundOpQuery, NotBefore: d.QueryAt}}
+		}
+		if !d.ResendAt.IsZero() {
+			c.Enqueue = append(c.Enqueue, store.RefundOp{Kind: store.RefundOpResend, NotBefore: d.ResendAt})
 		}
 		if d.To.Final() && rr.o.Receipts != nil {
 			c.Prints = rr.o.Receipts.RefundReceiptJobs(d.Refund)
@@ -250,7 +313,7 @@ func (rr *RefundRunner) apply(ctx context.Context, id string, in RefundInput, op
 			continue
 		}
 		if err != nil {
-			return r, fmt.Errorf("flows: journaling refund %s %s -> %s: %w", r.ID, r.State, d.To, err)
+			return r, &writeError{fmt.Errorf("flows: journaling refund %s %s -> %s: %w", r.ID, r.State, d.To, err)}
 		}
 		rr.notify()
 		if d.To != r.State {
@@ -266,6 +329,15 @@ func (rr *RefundRunner) apply(ctx context.Context, id string, in RefundInput, op
 		}
 		return d.Refund, nil
 	}
+}
+
+// logFlag writes the ERROR line a flagged refund decision owes.
+func (rr *RefundRunner) logFlag(d RefundDecision, r pos.Refund, p pos.Payment) {
+	msg := "answer does not match the journal"
+	if d.Flag == pos.FlagAlert {
+		msg = "gateway alert: the operator must act"
+	}
+	rr.log.Error(msg, "refund", r.ID, "outRefundNo", r.OutRefundNo, "payment", p.ID, "outTradeNo", p.OutTradeNo, "amount", r.Amount.String(), "flag", d.Flag, "note", d.Note)
 }
 
 func containsOp(ops []store.RefundOp, id int64) bool {
@@ -299,8 +371,16 @@ func (rr *RefundRunner) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	t := time.NewTicker(rr.o.Tick)
 	defer t.Stop()
+	lastResume := rr.o.Clock.Now()
 	for {
+		rr.pending.retryDue(ctx, rr.o.Clock.Now())
 		rr.runDue(ctx, &wg)
+		if now := rr.o.Clock.Now(); now.Sub(lastResume) >= rr.o.ResumeEvery {
+			lastResume = now
+			if err := rr.resumeWhere(ctx, true); err != nil && ctx.Err() == nil {
+				rr.log.Error("resuming pending refunds failed", "err", err)
+			}
+		}
 		select {
 		case <-ctx.Done():
 			wg.Wait()
@@ -313,12 +393,22 @@ func (rr *RefundRunner) Run(ctx context.Context) error {
 
 // resume gives every pending refund without a query owed one: a refund
 // caught in submitting is queried, never sent again.
-func (rr *RefundRunner) resume(ctx context.Context) error {
+func (rr *RefundRunner) resume(ctx context.Context) error { return rr.resumeWhere(ctx, false) }
+
+// resumeWhere resumes pending refunds; running (the periodic resume)
+// leaves alone a refund whose submit is on the wire in this process, was
+// sent less than two call timeouts ago, or whose answer waits to be
+// journaled.
+func (rr *RefundRunner) resumeWhere(ctx context.Context, running bool) error {
 	pending, err := rr.o.Journal.PendingRefunds(ctx)
 	if err != nil {
 		return fmt.Errorf("flows: listing pending refunds: %w", err)
 	}
+	now := rr.o.Clock.Now()
 	for _, r := range pending {
+		if running && (rr.inCall(r.ID) || rr.pending.has(r.ID) || (r.State == pos.RefundSubmitting && now.Sub(r.SubmittedAt) < 2*time.Minute)) {
+			continue
+		}
 		ops, err := rr.o.Journal.RefundOps(ctx, r.ID)
 		if err != nil {
 			return err
@@ -328,6 +418,10 @@ func (rr *RefundRunner) resume(ctx context.Context) error {
 		}
 		rr.log.Info("resuming refund", "refund", r.ID, "state", r.State)
 		if _, err := rr.apply(ctx, r.ID, RefundInput{Kind: RefundResumed}, nil); err != nil {
+			if running {
+				rr.log.Error("resuming refund failed", "refund", r.ID, "err", err)
+				continue
+			}
 			return fmt.Errorf("flows: resuming refund %s: %w", r.ID, err)
 		}
 	}
@@ -343,6 +437,9 @@ func (rr *RefundRunner) runDue(ctx context.Context, wg *sync.WaitGroup) {
 		return
 	}
 	for _, op := range ops {
+		if rr.pending.holds(op.ID) {
+			continue
+		}
 		rr.mu.Lock()
 		busy := rr.inflight[op.ID]
 		rr.inflight[op.ID] = true
@@ -359,7 +456,8 @@ func (rr *RefundRunner) runDue(ctx context.Context, wg *sync.WaitGroup) {
 	}
 }
 
-// query asks the gateway about a refund and journals the answer.
+// query asks the gateway about a refund (or, for a resend op, sends the
+// same refund again) and journals the answer.
 func (rr *RefundRunner) query(ctx context.Context, op store.RefundOp) error {
 	r, err := rr.o.Journal.Refund(ctx, op.RefundID)
 	if err != nil {
@@ -377,10 +475,16 @@ func (rr *RefundRunner) query(ctx context.Context, op store.RefundOp) error {
 	if !ok {
 		return pos.Errorf(pos.Internal, "flows.queryRefund", "gateway %s cannot refund", p.Gateway)
 	}
+	kind := RefundQueried
 	res, err := callWithTimeout(ctx, g, func(ctx context.Context) (gateways.Result, error) {
+		if op.Kind == store.RefundOpResend {
+			kind = RefundResent
+			rr.log.Info("sending the refund again, as the gateway asked", "refund", r.ID, "outRefundNo", r.OutRefundNo)
+			return rf.Refund(ctx, refundRequest(p, r))
+		}
 		return rf.QueryRefund(ctx, refundRequest(p, r))
 	})
-	_, err = rr.apply(ctx, r.ID, RefundInput{Kind: RefundQueried, Result: res, Err: err}, &op)
+	_, err = rr.apply(ctx, r.ID, RefundInput{Kind: kind, Result: res, Err: err, OutTradeNo: p.OutTradeNo}, &op)
 	return err
 }
 
@@ -479,13 +583,4 @@ func newRefundID() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return "ref_" + hex.EncodeToString(b[:])
-}
-
-// newOutRefundNo returns a 20-character refund number: "RF", the UTC time
-// to the second and 4 random digits, the shape of newOutTradeNo. Letters
-// and digits within 20 characters pass MMSP's REFUND_MERORDERID
-// (string(20)) and Allinpay's outTransNo (AS..32); the prefix keeps it
-// apart from payment numbers, which share Allinpay's outTransNo space.
-func newOutRefundNo(now time.Time) string {
-	return "RF" + newOutTradeNo(now)[2:]
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,15 +22,19 @@ import (
 //	expect none                                    no change at all
 //	expect reason~text                             the outcome contains text
 //
+//	input refund_queried ... out=PA2 outrefund=RF2 refundamount=100 alert=x mismatch=x resend
+//	                                               what the answer says it is about
+//	expect flag=mismatch resend@5s alert           flags, a resend owed
+//
 // Times are offsets from the submit. Timing is fixed for all scripts:
-// first query after 5s, doubling to at most 40s; "not found" believed from
-// 120s after the submit.
+// first query after 5s, doubling to at most 40s. The refunded payment's
+// order number is PA1.
 func TestDecideRefundScripts(t *testing.T) {
 	files, err := filepath.Glob("testdata/refund/*.txt")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no scripts: %v", err)
 	}
-	timing := RefundTiming{PollInterval: 5 * time.Second, MaxPollInterval: 40 * time.Second, NotFoundAfter: 120 * time.Second}
+	timing := RefundTiming{PollInterval: 5 * time.Second, MaxPollInterval: 40 * time.Second}
 	t0 := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
@@ -81,6 +86,21 @@ func TestDecideRefundScripts(t *testing.T) {
 					if s, ok := args["err"]; ok {
 						in.Err = pos.Errorf(kindNamed(t, s), "test", "simulated %s", s)
 					}
+					in.OutTradeNo = "PA1"
+					in.Result.OutTradeNo = args["out"]
+					in.Result.OutRefundNo = args["outrefund"]
+					if s, ok := args["refundamount"]; ok {
+						minor, _ := strconv.ParseInt(s, 10, 64)
+						in.Result.RefundAmount = pos.Money{Minor: minor, Currency: "CNY"}
+					}
+					in.Result.Alert = strings.ReplaceAll(args["alert"], "_", " ")
+					in.Result.Mismatch = strings.ReplaceAll(args["mismatch"], "_", " ")
+					for _, f := range flags[1:] {
+						if f != "resend" {
+							t.Fatalf("%s:%d: unknown input flag %q", file, n, f)
+						}
+						in.Result.Resend = true
+					}
 					d = DecideRefund(r, in, at, timing)
 					if d.To != "" {
 						if !pos.CanTransitionRefund(r.State, d.To) {
@@ -124,11 +144,20 @@ func describeRefund(d RefundDecision, t0 time.Time) string {
 	} else {
 		parts = append(parts, "query@"+secs(d.QueryAt.Sub(t0)))
 	}
+	if !d.ResendAt.IsZero() {
+		parts = append(parts, "resend@"+secs(d.ResendAt.Sub(t0)))
+	}
+	if d.Flag != "" {
+		parts = append(parts, "flag="+string(d.Flag))
+	}
+	if d.Refund.Alert != "" {
+		parts = append(parts, "alert")
+	}
 	return strings.Join(parts, " ")
 }
 
 func refundInputKind(t *testing.T, file string, n int, s string) RefundInputKind {
-	for k := RefundSubmitted; k <= RefundResumed; k++ {
+	for k := RefundSubmitted; k <= RefundResent; k++ {
 		if k.String() == s {
 			return k
 		}

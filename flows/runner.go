@@ -63,6 +63,20 @@ type Options struct {
 	// LaneOf says which lane a scanner (by its configured name) belongs
 	// to. Nil: every scanner is the default lane's.
 	LaneOf func(source string) string
+	// WalletRules adds the wallets' own timing rules to each gateway's
+	// (WeChat reverse after 15 s, QQ Wallet after 5 minutes, Alipay cancel
+	// within 24 hours). Nil means DefaultWalletRules; the demo and tests
+	// pass an empty table, as they run fast simulator timings.
+	WalletRules WalletRules
+	// NumberPrefix is this till's prefix in every order number
+	// (CheckNumberPrefix), so two tills of one merchant never draw the
+	// same one. Empty: a random prefix for the life of the Runner; the
+	// daemon keeps one per install in its state directory.
+	NumberPrefix string
+	// ResumeEvery is how often pending payments that nothing carries on
+	// (no outbox row, no call in flight, e.g. after a journal write
+	// failed) are resumed, besides at start (default 30 s).
+	ResumeEvery time.Duration
 }
 
 // Runner drives payments: it journals each decision, then acts on it.
@@ -85,6 +99,13 @@ type Runner struct {
 	bg        sync.WaitGroup           // submits Create left running
 	since     map[string]time.Time     // awaiting payment -> when it began waiting in this process
 	refusals  map[string][]ScanRefusal // awaiting payment -> scans it refused
+	// pending keeps decisions whose journal write failed (disk full),
+	// retried until journaled; meanwhile new payments are refused.
+	pending pendingWrites
+	// calling names payments whose submit is on the wire in this process,
+	// which a periodic resume must leave alone.
+	calling map[string]bool
+	heldOps map[int64]time.Time // ops whose retry could not be journaled -> not before
 }
 
 // NewRunner validates opts and returns a Runner. Call Run to start it.
@@ -118,7 +139,20 @@ func NewRunner(opts Options) (*Runner, error) {
 	if opts.Tick == 0 {
 		opts.Tick = 200 * time.Millisecond
 	}
+	if opts.WalletRules == nil {
+		opts.WalletRules = DefaultWalletRules()
+	}
+	if opts.NumberPrefix == "" {
+		opts.NumberPrefix = NewNumberPrefix()
+	}
+	if err := CheckNumberPrefix(opts.NumberPrefix); err != nil {
+		return nil, fmt.Errorf("flows: Options.NumberPrefix: %w", err)
+	}
+	if opts.ResumeEvery == 0 {
+		opts.ResumeEvery = 30 * time.Second
+	}
 	return &Runner{
+		calling:  map[string]bool{},
 		opts:     opts,
 		log:      opts.Logger,
 		changed:  make(chan struct{}),
@@ -205,7 +239,7 @@ func (r *Runner) createWith(ctx context.Context, p *pos.Payment, reason string, 
 		if !pos.Match(pos.Conflict, err) || errors.Is(err, store.ErrKeyUsed) {
 			break
 		}
-		p.OutTradeNo = newOutTradeNo(r.opts.Clock.Now())
+		p.OutTradeNo = newOutTradeNo(r.opts.NumberPrefix, r.opts.Clock.Now())
 		p.ID = newPaymentID()
 	}
 	return fmt.Errorf("flows: journaling new payment: %w", err)
@@ -215,6 +249,8 @@ func (r *Runner) createWith(ctx context.Context, p *pos.Payment, reason string, 
 // Submitting, so a crash from here on is resumed by querying.
 func (r *Runner) submitMicropay(ctx context.Context, g gateways.Gateway, p pos.Payment, code pos.AuthCode) (pos.Payment, error) {
 	crashPoint("micropay.submitted")
+	r.call(p.ID, true)
+	defer r.call(p.ID, false)
 	r.show(ctx, display.Screen{Kind: display.Processing, PaymentID: p.ID, Amount: p.Amount, Wallet: p.Wallet, State: p.State, Message: "Processing…"})
 	mp := g.(gateways.Micropayer)
 	res, err := callWithTimeout(ctx, g, func(ctx context.Context) (gateways.Result, error) {
@@ -236,6 +272,28 @@ func callWithTimeout(ctx context.Context, g gateways.Gateway, f func(context.Con
 
 func timing(g gateways.Gateway) gateways.Timing { return g.Timing().WithDefaults() }
 
+// policy is what Decide knows about gateway g.
+func (r *Runner) policy(g gateways.Gateway) Policy {
+	return Policy{Timing: timing(g), Caps: g.Capabilities(), Wallets: r.opts.WalletRules}
+}
+
+// call marks a submit on the wire (or not) in this process.
+func (r *Runner) call(id string, on bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if on {
+		r.calling[id] = true
+	} else {
+		delete(r.calling, id)
+	}
+}
+
+func (r *Runner) inCall(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.calling[id]
+}
+
 // apply runs Decide on the journaled payment and journals the decision,
 // retrying on a compare-and-set conflict (another actor changed the payment
 // meanwhile: decide again on what is now true). op is the outbox operation
@@ -247,15 +305,41 @@ func (r *Runner) apply(ctx context.Context, id string, in Input, op *store.Op) (
 	// self-transition (a cancel recorded while the submit is in flight)
 	// journaled between another decision's read and its write would be
 	// silently overwritten by it, and the cancelled sale kept.
-	r.decideMu.Lock()
-	from, p, err := r.decideAndJournal(ctx, id, in, op)
-	r.decideMu.Unlock()
+	from, p, err := r.applyOnce(ctx, id, in, op)
+	if isWriteFailure(err) && (in.Kind == Submitted || in.Kind == Queried || in.Kind == ReverseAnswered) {
+		// The gateway has answered and the answer cannot be journaled
+		// (disk full, I/O error). Losing it could strand a charged
+		// payment: keep it and retry the write until it is journaled;
+		// meanwhile new payments are refused. The caller sees the
+		// payment as journaled (pending), as after a crash.
+		var opID int64
+		if op != nil {
+			opID = op.ID
+		}
+		r.log.Error("journal write failed after the gateway answered; the answer is kept and the write retried", "payment", id, "input", in.Kind, "err", err)
+		r.pending.add(r.opts.Clock.Now(), id, opID, err, func(ctx context.Context) error {
+			from, p, err := r.applyOnce(ctx, id, in, op)
+			if err == nil && from != "" {
+				r.log.Info("journal write succeeded after retrying", "payment", id, "input", in.Kind, "state", p.State)
+				r.afterChange(ctx, from, p)
+			}
+			return err
+		})
+		return p, nil
+	}
 	if err != nil || from == "" {
 		return p, err
 	}
 	crashPoint(journaledPoint[in.Kind])
 	r.afterChange(ctx, from, p)
 	return p, nil
+}
+
+// applyOnce is apply's decision and write, under the decision lock.
+func (r *Runner) applyOnce(ctx context.Context, id string, in Input, op *store.Op) (pos.State, pos.Payment, error) {
+	r.decideMu.Lock()
+	defer r.decideMu.Unlock()
+	return r.decideAndJournal(ctx, id, in, op)
 }
 
 // decideAndJournal is apply's read, Decide and write. It returns the state
@@ -277,10 +361,14 @@ func (r *Runner) decideAndJournal(ctx context.Context, id string, in Input, op *
 			return "", p, nil
 		}
 		now := r.opts.Clock.Now()
-		d := Decide(p, in, now, g.Timing())
+		d := Decide(p, in, now, r.policy(g))
 		if d.Retry {
 			if op != nil {
 				if err := r.opts.Journal.RetryOp(ctx, op.ID, d.RetryAt, d.LastError); err != nil {
+					// Not journaled: the op stays due in the journal, so
+					// hold it here until its retry time rather than
+					// re-sending it at every tick.
+					r.holdOp(op.ID, d.RetryAt)
 					return "", p, err
 				}
 				r.log.Warn("gateway operation will be retried", "payment", p.ID, "op", op.Kind, "attempts", op.Attempts+1, "at", d.RetryAt, "err", d.LastError)
@@ -294,7 +382,7 @@ func (r *Runner) decideAndJournal(ctx context.Context, id string, in Input, op *
 			}
 			return "", p, nil
 		}
-		c := store.Change{Payment: d.Payment, From: p.State, Reason: d.Reason, Detail: detail(in), At: now, Enqueue: d.Enqueue}
+		c := store.Change{Payment: d.Payment, From: p.State, Reason: d.Reason, Detail: detail(in), At: now, Enqueue: d.Enqueue, Flag: d.Flag}
 		if op != nil {
 			c.Done = append(c.Done, op.ID)
 		}
@@ -303,15 +391,23 @@ func (r *Runner) decideAndJournal(ctx context.Context, id string, in Input, op *
 			// journal them with it (printing follows, in the spool).
 			c.Prints = rp.ReceiptJobs(d.Payment)
 		}
-		if d.To.Final() || d.To == pos.StateReversing {
-			// Nothing else is owed for this payment: drop every other op
-			// in the same write, so no stale query outlives it.
+		if d.To.Final() || (d.To == pos.StateReversing && len(d.Enqueue) > 0) || len(d.Enqueue) > 0 {
+			// A final state owes nothing; entering (or re-entering)
+			// reversing replaces whatever was owed; any other decision
+			// that owes an operation replaces the outstanding ones of the
+			// same kind, so one query at a time follows a payment (a
+			// notification applied as a query must not start a second
+			// polling chain beside the first).
 			ops, err := r.opts.Journal.Ops(ctx, p.ID)
 			if err != nil {
 				return "", p, err
 			}
+			dropAll := d.To.Final() || d.To == pos.StateReversing
 			for _, o := range ops {
-				if op == nil || o.ID != op.ID {
+				if op != nil && o.ID == op.ID {
+					continue
+				}
+				if dropAll || enqueues(d.Enqueue, o.Kind) {
 					c.Done = append(c.Done, o.ID)
 				}
 			}
@@ -321,10 +417,58 @@ func (r *Runner) decideAndJournal(ctx context.Context, id string, in Input, op *
 			continue
 		}
 		if err != nil {
-			return "", p, fmt.Errorf("flows: journaling %s -> %s: %w", p.State, d.To, err)
+			return "", p, &writeError{fmt.Errorf("flows: journaling %s -> %s: %w", p.State, d.To, err)}
+		}
+		if d.Flag != "" {
+			r.logFlag(d, p)
 		}
 		return p.State, d.Payment, nil
 	}
+}
+
+func enqueues(ops []store.Op, kind store.OpKind) bool {
+	for _, o := range ops {
+		if o.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// logFlag writes the ERROR line a flagged decision owes: the operator (and
+// later the metrics) must see every mismatch, alert and late charge.
+func (r *Runner) logFlag(d Decision, was pos.Payment) {
+	msg := map[pos.Flag]string{
+		pos.FlagMismatch:    "answer does not match the journal",
+		pos.FlagAlert:       "gateway alert: the operator must act",
+		pos.FlagChargedLate: "charged after the till gave up",
+	}[d.Flag]
+	r.log.Error(msg, "payment", was.ID, "outTradeNo", was.OutTradeNo, "amount", was.Amount.String(), "state", d.Payment.State, "flag", d.Flag, "note", d.Note)
+}
+
+// holdOp keeps op id from running again before until, when its retry
+// could not be journaled.
+func (r *Runner) holdOp(id int64, until time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.heldOps == nil {
+		r.heldOps = map[int64]time.Time{}
+	}
+	r.heldOps[id] = until
+}
+
+func (r *Runner) opHeld(id int64, now time.Time) bool {
+	if r.pending.holds(id) {
+		return true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	until, ok := r.heldOps[id]
+	if ok && !now.Before(until) {
+		delete(r.heldOps, id)
+		return false
+	}
+	return ok
 }
 
 func (r *Runner) opOutstanding(ctx context.Context, paymentID string, id int64) bool {
@@ -480,8 +624,19 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	t := time.NewTicker(r.opts.Tick)
 	defer t.Stop()
+	lastResume := r.opts.Clock.Now()
 	for {
+		r.pending.retryDue(ctx, r.opts.Clock.Now())
 		r.runDue(ctx, &wg)
+		if now := r.opts.Clock.Now(); now.Sub(lastResume) >= r.opts.ResumeEvery {
+			// Payments that nothing carries on (a write failed before
+			// their next operation was journaled) are picked up here,
+			// not only at the next start.
+			lastResume = now
+			if err := r.resumeIdle(ctx); err != nil && ctx.Err() == nil {
+				r.log.Error("resuming pending payments failed", "err", err)
+			}
+		}
 		r.beats.beat()
 		select {
 		case <-ctx.Done():
@@ -494,12 +649,28 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 }
 
-func (r *Runner) resume(ctx context.Context) error {
+func (r *Runner) resume(ctx context.Context) error { return r.resumeWhere(ctx, false) }
+
+// resumeIdle is the periodic resume: as at start, but it leaves alone a
+// payment whose submit is on the wire in this process, or was sent less
+// than a call timeout ago, or whose answer waits to be journaled.
+func (r *Runner) resumeIdle(ctx context.Context) error { return r.resumeWhere(ctx, true) }
+
+func (r *Runner) resumeWhere(ctx context.Context, running bool) error {
 	pending, err := r.opts.Journal.Pending(ctx)
 	if err != nil {
 		return fmt.Errorf("flows: listing pending payments: %w", err)
 	}
+	now := r.opts.Clock.Now()
 	for _, p := range pending {
+		if running {
+			if p.State == pos.StateAwaitingCode || r.inCall(p.ID) || r.pending.has(p.ID) {
+				continue
+			}
+			if g, ok := r.opts.Gateways[p.Gateway]; ok && p.State == pos.StateSubmitting && now.Sub(p.SubmittedAt) < 2*timing(g).CallTimeout {
+				continue
+			}
+		}
 		r.log.Info("resuming payment", "payment", p.ID, "state", p.State)
 		if p.State == pos.StateAwaitingCode {
 			r.addAwaiting(p.ID)
@@ -513,6 +684,10 @@ func (r *Runner) resume(ctx context.Context) error {
 			continue // its outbox row carries it on
 		}
 		if _, err := r.apply(ctx, p.ID, Input{Kind: Resumed}, nil); err != nil {
+			if running {
+				r.log.Error("resuming payment failed", "payment", p.ID, "err", err)
+				continue
+			}
 			return fmt.Errorf("flows: resuming %s: %w", p.ID, err)
 		}
 	}
@@ -531,6 +706,9 @@ func (r *Runner) runDue(ctx context.Context, wg *sync.WaitGroup) {
 		return
 	}
 	for _, op := range ops {
+		if r.opHeld(op.ID, now) {
+			continue
+		}
 		r.mu.Lock()
 		busy := r.inflight[op.ID]
 		r.inflight[op.ID] = true
@@ -709,7 +887,7 @@ func (r *Runner) onScan(ctx context.Context, scan scanner.Scan) {
 	next.State = pos.StateSubmitting
 	next.SubmittedAt = now
 	next.UpdatedAt = now
-	next.Deadline = now.Add(timing(g).PayTimeout)
+	next.Deadline = now.Add(r.policy(g).payTimeout(next.Wallet))
 	err = r.opts.Journal.Append(ctx, store.Change{Payment: next, From: pos.StateAwaitingCode, Reason: "code scanned: " + code.Wallet().DisplayName(), Detail: "scan from " + scan.Source, At: now})
 	if err != nil {
 		r.log.Error("journaling scanned code failed", "payment", p.ID, "err", err)

@@ -76,7 +76,8 @@ func TestCancelDuringSubmitIsNotOverwritten(t *testing.T) {
 	}
 	t.Cleanup(func() { db.Close() })
 	j := &stallingJournal{DB: db, reading: make(chan string, 1), release: make(chan struct{}), hold: 500 * time.Millisecond}
-	r, err := flows.NewRunner(flows.Options{
+	r, err := flows.NewRunner(flows.Options{WalletRules: flows.WalletRules{}, // the simulator runs fast timings
+
 		Journal:  j,
 		Gateways: map[string]gateways.Gateway{"mmsp": g},
 		CodeKey:  []byte("0123456789abcdef0123456789abcdef"),

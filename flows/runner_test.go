@@ -87,7 +87,7 @@ func newRigWith(t testing.TB, tweak func(*flows.Options)) *rig {
 	}
 	t.Cleanup(func() { db.Close() })
 	scans := make(chan scanner.Scan, 4)
-	opts := flows.Options{
+	opts := flows.Options{WalletRules: flows.WalletRules{}, // the simulator runs fast timings
 		Journal:          db,
 		Gateways:         map[string]gateways.Gateway{"mmsp": g},
 		Scans:            chanScans(scans),
@@ -347,7 +347,8 @@ func TestReverseRetriedAcrossRestart(t *testing.T) {
 	<-rg.done
 
 	// A new runner over the same journal and gateway.
-	r2, err := flows.NewRunner(flows.Options{Journal: rg.journal, Gateways: rg.gateways, CodeKey: []byte("0123456789abcdef0123456789abcdef"), Tick: 20 * time.Millisecond})
+	r2, err := flows.NewRunner(flows.Options{WalletRules: flows.WalletRules{}, // the simulator runs fast timings
+		Journal: rg.journal, Gateways: rg.gateways, CodeKey: []byte("0123456789abcdef0123456789abcdef"), Tick: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,6 +79,9 @@ func (r *Runner) begin(ctx context.Context, req StartRequest) (pos.Payment, func
 	if err != nil {
 		return pos.Payment{}, nil, err
 	}
+	if err := r.pending.blocked(op, "payments"); err != nil {
+		return pos.Payment{}, nil, err
+	}
 	if !req.Amount.Currency.Valid() || req.Amount.Minor <= 0 {
 		return pos.Payment{}, nil, pos.Errorf(pos.Invalid, op, "amount must be positive, in a supported currency")
 	}
@@ -132,7 +135,7 @@ func (r *Runner) begin(ctx context.Context, req StartRequest) (pos.Payment, func
 	now := r.opts.Clock.Now()
 	p := pos.Payment{
 		ID:          newPaymentID(),
-		OutTradeNo:  newOutTradeNo(now),
+		OutTradeNo:  newOutTradeNo(r.opts.NumberPrefix, now),
 		Gateway:     name,
 		Method:      req.Method,
 		Amount:      req.Amount,
@@ -168,7 +171,7 @@ func (r *Runner) begin(ctx context.Context, req StartRequest) (pos.Payment, func
 		r.stampCode(&p, req.Code)
 		p.State = pos.StateSubmitting
 		p.SubmittedAt = now
-		p.Deadline = now.Add(timing(g).PayTimeout)
+		p.Deadline = now.Add(r.policy(g).payTimeout(p.Wallet))
 		if err := r.createKeyed(ctx, &p, "submitting "+req.Code.Wallet().DisplayName()+" micropay", req); err != nil {
 			return pos.Payment{}, nil, err
 		}
@@ -183,7 +186,9 @@ func (r *Runner) begin(ctx context.Context, req StartRequest) (pos.Payment, func
 		if err := r.createKeyed(ctx, &p, "creating "+req.Wallet.DisplayName()+" merchant QR order", req); err != nil {
 			return pos.Payment{}, nil, err
 		}
+		r.call(p.ID, true) // until the create's answer is journaled
 		return p, func(ctx context.Context) (pos.Payment, error) {
+			defer r.call(p.ID, false)
 			res, err := callWithTimeout(ctx, g, func(ctx context.Context) (gateways.Result, error) {
 				return qc.CreateQR(ctx, gateways.QRRequest{OutTradeNo: p.OutTradeNo, Amount: p.Amount, Wallet: p.Wallet, Description: p.Description, Expires: p.Deadline})
 			})

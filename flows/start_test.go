@@ -145,7 +145,7 @@ func TestHeldScanNotGivenToAnOlderPayment(t *testing.T) {
 	scannedAt := time.Now()
 	rg.cancel()
 	<-rg.done
-	r2, err := flows.NewRunner(flows.Options{
+	r2, err := flows.NewRunner(flows.Options{WalletRules: flows.WalletRules{},
 		Journal: rg.journal, Gateways: rg.gateways, Scans: chanScans(rg.scans),
 		CodeKey: []byte("0123456789abcdef0123456789abcdef"), AwaitCodeTimeout: 5 * time.Second, Tick: 20 * time.Millisecond,
 	})

@@ -174,13 +174,19 @@ type PrintQueue interface {
 	RetryPrint(ctx context.Context, id int64, notBefore time.Time, lastErr string) error
 }
 
-// RefundOpKind names a gateway operation owed for a refund.
+// RefundOpKind names a gateway operation owed for a refund: a query, or
+// the rare resend the gateway asks for.
 type RefundOpKind string
 
 // RefundOpQuery asks the gateway what became of a refund. A refund is
 // submitted once, inline, right after it is journaled; everything after
 // that is a query.
 const RefundOpQuery RefundOpKind = "query"
+
+// RefundOpResend sends the same refund again, with the same
+// out_refund_no: only when the gateway asked for it (Swiftpass NOTSURE),
+// never because an answer was lost.
+const RefundOpResend RefundOpKind = "resend"
 
 // RefundOp is one row of the refund outbox: a query to make at or after
 // NotBefore. Refunds have an outbox of their own, apart from payments', so

@@ -36,8 +36,12 @@ type daemon struct {
 	spool   *flows.Spool
 	devices localapi.DeviceLister
 	codeKey []byte
-	token   string
-	listen  string
+	// numberPrefix is this install's order-number prefix; walletRules the
+	// wallet table (nil: flows.DefaultWalletRules).
+	numberPrefix string
+	walletRules  flows.WalletRules
+	token        string
+	listen       string
 	// notifyListener, when set, receives acquirers' notifications.
 	notifyListener net.Listener
 	awaitCode      time.Duration
@@ -92,6 +96,8 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 		Route:            routeOf(d.routes),
 		Lanes:            laneNames,
 		LaneOf:           laneOf,
+		WalletRules:      d.walletRules,
+		NumberPrefix:     d.numberPrefix,
 	})
 	if err != nil {
 		return err
@@ -103,7 +109,7 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 		refunds  localapi.Refunds
 	)
 	if rj, ok := d.journal.(flows.RefundJournal); ok {
-		ro := flows.RefundOptions{Journal: rj, Gateways: d.gateways, Display: d.display, Logger: d.log, Tick: d.tick}
+		ro := flows.RefundOptions{Journal: rj, Gateways: d.gateways, Display: d.display, Logger: d.log, Tick: d.tick, NumberPrefix: d.numberPrefix}
 		if d.spool != nil {
 			ro.Receipts = d.spool
 		}

@@ -227,6 +227,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		metrics:        m,
 		stateDir:       *state,
 		codeKey:        parts.codeKey,
+		numberPrefix:   parts.numberPrefix,
+		// The simulators run fast timings; the wallets' own rules (WeChat
+		// 15 s, QQ 5 min) would only slow the tour down.
+		walletRules:    flows.WalletRules{},
 		token:          parts.token,
 		listen:         *listen,
 		notifyListener: notifyLn,
@@ -316,7 +320,10 @@ type commonParts struct {
 	journal *sqlite.DB
 	token   string
 	codeKey []byte
-	lock    *os.File // held open: the state directory's lock
+	// numberPrefix starts every order and refund number of this install
+	// (STATE/number-prefix).
+	numberPrefix string
+	lock         *os.File // held open: the state directory's lock
 }
 
 func (c *commonParts) close() {
@@ -348,12 +355,16 @@ func openCommonAt(stateDir, tokenFile string, log *slog.Logger) (*commonParts, e
 	if err != nil {
 		return fail(fmt.Errorf("code hash key: %w", err))
 	}
+	prefix, err := loadOrCreateNumberPrefix(filepath.Join(stateDir, "number-prefix"))
+	if err != nil {
+		return fail(fmt.Errorf("number prefix: %w", err))
+	}
 	db, err := sqlite.Open(filepath.Join(stateDir, "journal.db"), sqlite.Options{Logger: log})
 	if err != nil {
 		return fail(fmt.Errorf("journal: %w", err))
 	}
 	checkClock(context.Background(), db, time.Now(), log)
-	return &commonParts{journal: db, token: token, codeKey: []byte(key), lock: lock}, nil
+	return &commonParts{journal: db, token: token, codeKey: []byte(key), numberPrefix: prefix, lock: lock}, nil
 }
 
 // demoRates is the display's rate source for the demo's gateway, or nil

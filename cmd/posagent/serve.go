@@ -117,6 +117,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		spool:          spool,
 		devices:        devices,
 		codeKey:        parts.codeKey,
+		numberPrefix:   parts.numberPrefix,
 		token:          parts.token,
 		listen:         cfg.Listen,
 		notifyListener: notifyLn,

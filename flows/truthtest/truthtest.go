@@ -323,12 +323,12 @@ func newEnv(st *testing.T, h Harness, scripts map[sim.Op][]sim.Answer) (*env, er
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	gws := map[string]gateways.Gateway{gatewayName: sp.wrapped()}
-	runner, err := flows.NewRunner(flows.Options{Journal: db, Gateways: gws, CodeKey: key, Tick: 20 * time.Millisecond})
+	// The simulators run fast timings: no wallet rules on top (as the demo).
+	runner, err := flows.NewRunner(flows.Options{Journal: db, Gateways: gws, CodeKey: key, Tick: 20 * time.Millisecond, WalletRules: flows.WalletRules{}})
 	if err != nil {
 		return nil, err
 	}
-	refunds, err := flows.NewRefundRunner(flows.RefundOptions{Journal: db, Gateways: gws, Tick: 20 * time.Millisecond,
-		NotFoundAfter: 3 * time.Second})
+	refunds, err := flows.NewRefundRunner(flows.RefundOptions{Journal: db, Gateways: gws, Tick: 20 * time.Millisecond})
 	if err != nil {
 		return nil, err
 	}

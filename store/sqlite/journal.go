@@ -261,12 +261,12 @@ func encodeNewOp(op string, o store.Op, paymentID string, at time.Time) ([]any, 
 const paymentColumns = `id, out_trade_no, gateway, method, amount_minor, currency, wallet,
 	code_masked, code_hash, state, reason, transaction_id, code_url, cancel_requested,
 	created_at, updated_at, submitted_at, deadline, polls, description,
-	answered_at, last_query_at, charged_late, alert, reference, lane, external`
+	answered_at, last_query_at, charged_late, alert, reference, lane, external, read_failed`
 
 const selectPayment = `SELECT ` + paymentColumns + ` FROM payments`
 
 const insertPayment = `INSERT INTO payments (` + paymentColumns + `)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // updatePayment takes the same arguments as insertPayment, id first.
 const updatePayment = `UPDATE payments SET
@@ -275,7 +275,7 @@ const updatePayment = `UPDATE payments SET
 	transaction_id = ?12, code_url = ?13, cancel_requested = ?14, created_at = ?15,
 	updated_at = ?16, submitted_at = ?17, deadline = ?18, polls = ?19, description = ?20,
 	answered_at = ?21, last_query_at = ?22, charged_late = ?23, alert = ?24,
-	reference = ?25, lane = ?26, external = ?27
+	reference = ?25, lane = ?26, external = ?27, read_failed = ?28
 	WHERE id = ?1`
 
 // encodePayment returns p as arguments in paymentColumns order.
@@ -303,7 +303,7 @@ func encodePayment(op string, p pos.Payment) ([]any, error) {
 		p.ID, p.OutTradeNo, p.Gateway, string(p.Method), p.Amount.Minor, string(p.Amount.Currency), string(p.Wallet),
 		p.CodeMasked, p.CodeHash, string(p.State), p.Reason, p.TransactionID, codeURL, p.CancelRequested,
 		times[0], times[1], times[2], times[3], p.Polls, p.Description,
-		times[4], times[5], p.ChargedLate, p.Alert, p.Reference, p.Lane, p.External,
+		times[4], times[5], p.ChargedLate, p.Alert, p.Reference, p.Lane, p.External, p.ReadFailed,
 	}, nil
 }
 
@@ -342,7 +342,7 @@ func scanPayment(s scanner) (pos.Payment, error) {
 	err := s.Scan(&p.ID, &p.OutTradeNo, &p.Gateway, &method, &p.Amount.Minor, &currency, &wallet,
 		&p.CodeMasked, &p.CodeHash, &state, &p.Reason, &p.TransactionID, &url, &p.CancelRequested,
 		&created, &updated, &submitted, &dl, &p.Polls, &p.Description,
-		&answered, &lastQuery, &p.ChargedLate, &p.Alert, &p.Reference, &p.Lane, &p.External)
+		&answered, &lastQuery, &p.ChargedLate, &p.Alert, &p.Reference, &p.Lane, &p.External, &p.ReadFailed)
 	if err != nil {
 		return pos.Payment{}, err
 	}

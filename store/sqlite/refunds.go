@@ -46,7 +46,7 @@ func (db *DB) AppendRefund(ctx context.Context, c store.RefundChange) error {
 			return pos.Errorf(pos.Invalid, op, "refund %s: enqueued op has ID %d; the journal assigns IDs", r.ID, o.ID)
 		case o.RefundID != "" && o.RefundID != r.ID:
 			return pos.Errorf(pos.Invalid, op, "refund %s: enqueued op is for refund %s", r.ID, o.RefundID)
-		case o.Kind != store.RefundOpQuery:
+		case o.Kind != store.RefundOpQuery && o.Kind != store.RefundOpResend:
 			return pos.Errorf(pos.Invalid, op, "refund %s: unknown op kind %q", r.ID, o.Kind)
 		}
 		if o.CreatedAt.IsZero() {
