@@ -83,12 +83,16 @@ func newNumber(kind, prefix string, now time.Time) string {
 	return kind + prefix + string(ts[:]) + randomChars(8)
 }
 
-// newOutTradeNo returns a payment's order number. It is generated once per
-// payment and journaled before the submit, so retries and queries reuse it.
-func newOutTradeNo(prefix string, now time.Time) string { return newNumber("PA", prefix, now) }
+// NewOutTradeNo returns a payment's order number for the till with
+// prefix. It is generated once per payment and journaled before the
+// submit, so retries and queries reuse it.
+func NewOutTradeNo(prefix string, now time.Time) string { return newNumber("PA", prefix, now) }
 
-// newOutRefundNo returns a refund's number, the shape of a payment's.
-func newOutRefundNo(prefix string, now time.Time) string { return newNumber("RF", prefix, now) }
+// NewOutRefundNo returns a refund's number, the shape of a payment's.
+func NewOutRefundNo(prefix string, now time.Time) string { return newNumber("RF", prefix, now) }
+
+func newOutTradeNo(prefix string, now time.Time) string  { return NewOutTradeNo(prefix, now) }
+func newOutRefundNo(prefix string, now time.Time) string { return NewOutRefundNo(prefix, now) }
 
 // codeHash is the keyed hash of a payment code journaled instead of the
 // code: it lets support match a customer's complaint to a payment without the

@@ -17,15 +17,20 @@ type writeError struct{ err error }
 func (e *writeError) Error() string { return e.err.Error() }
 func (e *writeError) Unwrap() error { return e.err }
 
-// isWriteFailure reports whether err is a failed journal write worth
-// retrying: anything but a conflict (another decision came first), an
-// invalid change (a bug) or a missing row.
+// isWriteFailure reports whether err, met while journaling a decision, is
+// worth retrying: the write failed, or the reads around it did (a journal
+// on a full or failing disk fails both ways). Not a conflict (another
+// decision came first, decided again at once), an invalid change (a bug)
+// or a missing row.
 func isWriteFailure(err error) bool {
-	var we *writeError
-	if !errors.As(err, &we) {
+	if err == nil {
 		return false
 	}
-	switch pos.KindOf(we.err) {
+	var we *writeError
+	if errors.As(err, &we) {
+		err = we.err
+	}
+	switch pos.KindOf(err) {
 	case pos.Conflict, pos.Invalid, pos.NotFound:
 		return false
 	}

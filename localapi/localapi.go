@@ -583,7 +583,7 @@ func (s *Server) paymentEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]eventJSON, 0, len(evs))
 	for _, e := range evs {
-		out = append(out, eventJSON{Seq: e.Seq, At: e.At, From: string(e.From), To: string(e.To), Reason: e.Reason, Detail: e.Detail})
+		out = append(out, eventJSON{Seq: e.Seq, At: e.At, From: string(e.From), To: string(e.To), Reason: e.Reason, Detail: e.Detail, Flag: string(e.Flag)})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"events": out})
 }
@@ -595,6 +595,7 @@ type eventJSON struct {
 	To     string    `json:"to"`
 	Reason string    `json:"reason,omitempty"`
 	Detail string    `json:"detail,omitempty"`
+	Flag   string    `json:"flag,omitempty"` // mismatch, alert, charged_late
 }
 
 func (s *Server) cancelPayment(w http.ResponseWriter, r *http.Request) {
@@ -657,7 +658,14 @@ type Payment struct {
 	Lane          string `json:"lane,omitempty"`
 	// External: placed outside the till (a mini-program) and adopted
 	// when verified paid (POST /v1/payments/lookup, notifications).
-	External  bool      `json:"external,omitempty"`
+	External bool `json:"external,omitempty"`
+	// ChargedLate: the gateway said the customer paid after the till had
+	// ended the payment failed or reversed; refund it (POST
+	// /v1/payments/{id}/refunds accepts it, for at most its amount).
+	ChargedLate bool `json:"charged_late,omitempty"`
+	// Alert is what the operator must look at (a gateway alert, an answer
+	// that contradicted the journal); empty when all is well.
+	Alert     string    `json:"alert,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 	// ScanRefusals are the scans the payment refused while it waited, for
@@ -685,6 +693,7 @@ func paymentJSON(p pos.Payment) Payment {
 		Wallet: string(p.Wallet), Gateway: p.Gateway, OutTradeNo: p.OutTradeNo,
 		TransactionID: p.TransactionID, Code: p.CodeMasked, Reason: p.Reason,
 		Reference: p.Reference, Lane: p.Lane, External: p.External,
+		ChargedLate: p.ChargedLate, Alert: p.Alert,
 		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 	}
 	if !p.State.Final() {

@@ -28,25 +28,28 @@ type Refunds interface {
 type Refund struct {
 	ID        string `json:"id"`
 	PaymentID string `json:"payment_id"`
-	State     string `json:"state"`  // pending, succeeded, failed
+	State     string `json:"state"`  // pending, succeeded, failed, attention
 	Detail    string `json:"detail"` // the internal state: submitting, processing, unknown, ...
 	Amount    int64  `json:"amount"` // minor units
 	Currency  string `json:"currency"`
 	// Reason is the cashier's; Outcome what the gateway last said (why it
 	// failed, or why it is still pending).
-	Reason          string    `json:"reason,omitempty"`
-	Outcome         string    `json:"outcome,omitempty"`
-	OutRefundNo     string    `json:"out_refund_no"`
-	GatewayRefundID string    `json:"gateway_refund_id,omitempty"`
-	CreatedAt       time.Time `json:"created_at"`
-	UpdatedAt       time.Time `json:"updated_at"`
+	Reason          string `json:"reason,omitempty"`
+	Outcome         string `json:"outcome,omitempty"`
+	OutRefundNo     string `json:"out_refund_no"`
+	GatewayRefundID string `json:"gateway_refund_id,omitempty"`
+	// Alert is what the operator must do (state attention: e.g. refund
+	// the customer offline); its amount stays held.
+	Alert     string    `json:"alert,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 func refundJSON(r pos.Refund) Refund {
 	return Refund{
 		ID: r.ID, PaymentID: r.PaymentID, State: r.State.Status(), Detail: string(r.State),
 		Amount: r.Amount.Minor, Currency: string(r.Amount.Currency), Reason: r.Reason, Outcome: r.Outcome,
-		OutRefundNo: r.OutRefundNo, GatewayRefundID: r.GatewayRefundID, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		OutRefundNo: r.OutRefundNo, GatewayRefundID: r.GatewayRefundID, Alert: r.Alert, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 }
 
@@ -135,6 +138,7 @@ type refundList struct {
 	Paid      int64    `json:"paid"`
 	Refunded  int64    `json:"refunded"`   // succeeded refunds
 	Pending   int64    `json:"pending"`    // refunds not final yet
+	Attention int64    `json:"attention"`  // refunds the operator must settle (held)
 	Left      int64    `json:"refundable"` // what may still be refunded
 	Refunds   []Refund `json:"refunds"`
 }
@@ -151,8 +155,8 @@ func (s *Server) paymentRefunds(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := refundList{PaymentID: bal.Payment.ID, Currency: string(bal.Payment.Amount.Currency), Paid: bal.Payment.Amount.Minor,
-		Refunded: bal.Refunded.Minor, Pending: bal.Pending.Minor, Left: bal.Left.Minor, Refunds: []Refund{}}
-	if bal.Payment.State != pos.StateSucceeded {
+		Refunded: bal.Refunded.Minor, Pending: bal.Pending.Minor, Attention: bal.Attention.Minor, Left: bal.Left.Minor, Refunds: []Refund{}}
+	if !pos.Refundable(bal.Payment) {
 		out.Paid = 0 // nothing was charged, or it was reversed
 	}
 	for _, ref := range bal.Refunds {
