@@ -323,7 +323,7 @@ func TestDiskFullDuringEachPaymentStep(t *testing.T) {
 				if err != nil {
 					t.Fatalf("start: %v", err)
 				}
-					select {
+				select {
 				case <-fr.gw.hit:
 				case <-time.After(15 * time.Second):
 					t.Fatalf("the %s call never came", tc.step)
