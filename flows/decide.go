@@ -544,9 +544,11 @@ func decideQueryWhileReversing(p pos.Payment, in Input, now time.Time, pol Polic
 		adopt(&d.Payment, in.Result)
 		return d
 	case gateways.StatusFailed:
-		if qr && p.ReadFailed && pol.Caps.CanClose(p.Wallet) {
+		if qr && p.ReadFailed && pol.Caps.CanClose(p.Wallet) && now.Before(expiry) {
 			// It read failed before; only a close (or a closed order)
-			// ends it. Try the close again.
+			// ends it, or its expiry, after which it cannot be paid
+			// (some acquirers refuse to close an order that failed).
+			// Try the close again.
 			break
 		}
 		return to(pos.StateFailed, failReason(in.Result))

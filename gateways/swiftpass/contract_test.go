@@ -158,19 +158,10 @@ func TestTruth(t *testing.T) {
 }
 
 // knownTruthFailures are truth-check cells that fail until the flows honour
-// what the adapter reports (issue 8, the "core" part); each names why.
-var knownTruthFailures = map[string]string{
-	// §6.6.1: a failed order must be closed "to avoid repeated payment";
-	// the flows end PAYERROR failed without closing it, so a customer who
-	// pays again is charged while the till says failed.
-	"query/qr/trade_state=PAYERROR/done": "issue 8 core: QR failed → close, charged-after-failed flag",
-	// §6.5.2 NOTSURE asks for the refund to be sent again with the same
-	// out_refund_no (Result.Resend); the flows only query, for ever.
-	"query_refund/qr/refund_status=NOTSURE/pending": "issue 8 core: Result.Resend",
-	// §6.5.2 CHANGE: refunded offline; the flows keep querying an Unknown
-	// for ever instead of holding it for the operator (Result.Alert).
-	"query_refund/qr/refund_status=CHANGE/pending": "issue 8 core: Result.Alert",
-}
+// what the adapter reports; each names why. The flows now close a PAYERROR
+// order before saying failed, send a NOTSURE refund again and hold a CHANGE
+// refund for the operator (issue 8, the "core" part), so none is left.
+var knownTruthFailures = map[string]string{}
 
 func TestContract(t *testing.T) {
 	for _, st := range []swiftpass.SignType{swiftpass.MD5, swiftpass.SHA256, swiftpass.RSA} {
