@@ -544,13 +544,11 @@ func decideQueryWhileReversing(p pos.Payment, in Input, now time.Time, pol Polic
 		adopt(&d.Payment, in.Result)
 		return d
 	case gateways.StatusFailed:
-		if qr && p.ReadFailed && pol.Caps.CanClose(p.Wallet) && now.Before(expiry) {
-			// It read failed before; only a close (or a closed order)
-			// ends it, or its expiry, after which it cannot be paid
-			// (some acquirers refuse to close an order that failed).
-			// Try the close again.
-			break
-		}
+		// A query while reversing follows a reverse or close the gateway
+		// refused (or found no order for). Closes are never sent before
+		// the gateway's close-after, so a refused close of an order that
+		// still reads failed means the acquirer will not close an order
+		// that has ended (Allinpay 0026): it is final.
 		return to(pos.StateFailed, failReason(in.Result))
 	}
 	if qr && !pol.Caps.CanClose(p.Wallet) {
