@@ -184,7 +184,7 @@ func newFullRig(t *testing.T, fillOn string) *fullRig {
 	}
 	srv := httptest.NewServer(simulator)
 	t.Cleanup(srv.Close)
-	co := mmspsim.ClientOptions(so, srv.URL, "http://127.0.0.1:1/notify/mmsp")
+	co := mmspOptions(so, srv.URL, "http://127.0.0.1:1/notify/mmsp")
 	co.Timing = mmsp.TimingOptions{PollInterval: 200 * time.Millisecond, PayTimeout: 2 * time.Second, QRTimeout: 3 * time.Second, ReverseAfter: time.Second}
 	co.CallTimeout = time.Second
 	inner, err := mmsp.New(co, gateways.Env{})
