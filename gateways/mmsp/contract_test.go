@@ -133,21 +133,10 @@ func TestTruth(t *testing.T) {
 }
 
 // knownTruthFailures are truth-check cells that fail until the flows honour
-// what the adapter reports (issue 8, the "core" part); each names why.
-var knownTruthFailures = map[string]string{
-	// §10.3.2 STATUS 2 on a QR order is Failed, but the order stays
-	// payable until TIME_END (§5.1.2); the flows end it failed without the
-	// 2314 close Capabilities.Close allows, so a customer who pays later is
-	// charged while the till says failed.
-	"query/qr/STATUS 2/done": "issue 8 core: QR failed → close (M9)",
-	// An unsigned "[-2002] 没有该订单" to 2313 after a 2312 that got no
-	// answer: the flows take NotFound past NotFoundAfter as "never
-	// reached" and free the amount, though the platform may have executed
-	// it (a lagging refund query). The unanswered 2312 holds the call for
-	// CallTimeout (5 s), past truthtest's NotFoundAfter (3 s), so the
-	// first 2313 always meets it.
-	"query_refund/micropay/32768 [-2002] 没有该订单/done": "issue 8 core: a refund freed on an unsigned NotFound",
-}
+// what the adapter reports. The flows now close a QR order that reads
+// STATUS 2 before saying failed (M9), and never free a refund on a "not
+// found" by a timer (issue 9), so none is left.
+var knownTruthFailures = map[string]string{}
 
 // TestSimulatorIsASecondReading: mmspsim imports nothing of the adapter
 // (its signing, encoding, parsing and field rules are its own).
