@@ -92,19 +92,17 @@ func (d *doctor) check(ctx context.Context, path string) {
 	var out strings.Builder
 	if err := checkConfigFile(path, &out); err != nil {
 		d.fail("edit the file; `posagent config check "+path+"` lists the same problems", "%s", err)
-		cfg, lerr := configs.Load(path)
-		if lerr != nil {
-			return // nothing else can be checked without a config
-		}
-		d.cfg = cfg
 	} else {
 		d.pass("%s", strings.TrimSpace(out.String()))
-		cfg, err := configs.Load(path)
-		if err != nil {
-			return
-		}
-		d.cfg = cfg
 	}
+	// A config with problems in its sections still names the devices,
+	// gateways and state directory to look at; one that does not load
+	// leaves nothing else to check.
+	cfg, err := configs.Load(path)
+	if err != nil {
+		return
+	}
+	d.cfg = cfg
 	d.checkDevices()
 	for _, gc := range d.cfg.Gateways {
 		d.checkGateway(ctx, gc)
