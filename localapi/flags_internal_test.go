@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/posagent/posagent"
 )
@@ -29,5 +30,23 @@ func TestPaymentJSONShowsFlags(t *testing.T) {
 	}
 	if got := statusFor(pos.Unavailable); got != http.StatusServiceUnavailable {
 		t.Errorf("Unavailable maps to %d, want 503", got)
+	}
+}
+
+// TestServerTimeoutDefaults: a server built without options gets the
+// documented 5 s header, 10 s body and 30 s idle limits (ARCHITECTURE.md,
+// "Connections cannot starve the till"); TestServerTimeouts proves each
+// limit disconnects.
+func TestServerTimeoutDefaults(t *testing.T) {
+	o := ServerOptions{}.withDefaults()
+	if o.ReadHeaderTimeout != 5*time.Second || o.BodyTimeout != 10*time.Second || o.IdleTimeout != 30*time.Second {
+		t.Errorf("defaults: header %v, body %v, idle %v; want 5s, 10s, 30s", o.ReadHeaderTimeout, o.BodyTimeout, o.IdleTimeout)
+	}
+	srv, _ := NewHTTPServer(http.NotFoundHandler(), ServerOptions{})
+	if srv.ReadHeaderTimeout != 5*time.Second || srv.IdleTimeout != 30*time.Second {
+		t.Errorf("server: header %v, idle %v; want 5s, 30s", srv.ReadHeaderTimeout, srv.IdleTimeout)
+	}
+	if srv.ReadTimeout != 0 || srv.WriteTimeout != 0 {
+		t.Errorf("server: ReadTimeout %v, WriteTimeout %v; want none (they would cut off long-polls and event streams)", srv.ReadTimeout, srv.WriteTimeout)
 	}
 }

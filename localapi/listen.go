@@ -135,21 +135,7 @@ type ServerOptions struct {
 // NewHTTPServer returns an http.Server for h with timeouts and the
 // connection limit applied: serve it on Listen(ln) of the returned limiter.
 func NewHTTPServer(h http.Handler, o ServerOptions) (*http.Server, *ConnLimiter) {
-	if o.MaxConns == 0 {
-		o.MaxConns = 256
-	}
-	if lim := fileLimit(); lim > 0 && o.MaxConns > lim/2 {
-		o.MaxConns = max(lim/2, 8)
-	}
-	if o.ReadHeaderTimeout == 0 {
-		o.ReadHeaderTimeout = 5 * time.Second
-	}
-	if o.BodyTimeout == 0 {
-		o.BodyTimeout = 10 * time.Second
-	}
-	if o.IdleTimeout == 0 {
-		o.IdleTimeout = 30 * time.Second
-	}
+	o = o.withDefaults()
 	cl := &ConnLimiter{max: o.MaxConns, conns: map[net.Conn]*connInfo{}}
 	bodyTimeout := o.BodyTimeout
 	srv := &http.Server{
@@ -169,6 +155,27 @@ func NewHTTPServer(h http.Handler, o ServerOptions) (*http.Server, *ConnLimiter)
 		ConnContext:       PeerCredContext,
 	}
 	return srv, cl
+}
+
+// withDefaults fills what o leaves zero (the defaults documented on
+// ServerOptions) and caps MaxConns under the open-file limit.
+func (o ServerOptions) withDefaults() ServerOptions {
+	if o.MaxConns == 0 {
+		o.MaxConns = 256
+	}
+	if lim := fileLimit(); lim > 0 && o.MaxConns > lim/2 {
+		o.MaxConns = max(lim/2, 8)
+	}
+	if o.ReadHeaderTimeout == 0 {
+		o.ReadHeaderTimeout = 5 * time.Second
+	}
+	if o.BodyTimeout == 0 {
+		o.BodyTimeout = 10 * time.Second
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = 30 * time.Second
+	}
+	return o
 }
 
 func fileLimit() int {

@@ -149,3 +149,69 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("another client was limited too")
 	}
 }
+
+// TestServerTimeouts: each of the server's limits disconnects a client
+// that holds a connection without finishing its part: a request header
+// never completed, a body that stops arriving, a kept-alive connection
+// left idle. Each subtest shortens only its own limit (the others are an
+// hour), so a limit that is not applied leaves its connection open and
+// the subtest fails when its generous bound runs out. Nothing here
+// measures speed: the bound only ends a test that would otherwise hang.
+func TestServerTimeouts(t *testing.T) {
+	const short, long, bound = 200 * time.Millisecond, time.Hour, 20 * time.Second
+	for _, tc := range []struct {
+		name string
+		opts localapi.ServerOptions
+		send func(t *testing.T, c net.Conn, r *bufio.Reader)
+	}{
+		{"partial header", localapi.ServerOptions{ReadHeaderTimeout: short, BodyTimeout: long, IdleTimeout: long},
+			func(t *testing.T, c net.Conn, _ *bufio.Reader) {
+				fmt.Fprintf(c, "GET /v1/payments HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n", token)
+			}},
+		{"stalled body", localapi.ServerOptions{ReadHeaderTimeout: long, BodyTimeout: short, IdleTimeout: long},
+			func(t *testing.T, c net.Conn, r *bufio.Reader) {
+				fmt.Fprintf(c, "POST /v1/payments HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{\"amount\":", token)
+			}},
+		{"idle keep-alive", localapi.ServerOptions{ReadHeaderTimeout: long, BodyTimeout: long, IdleTimeout: short},
+			func(t *testing.T, c net.Conn, r *bufio.Reader) {
+				fmt.Fprintf(c, "GET /v1/payments HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n\r\n", token)
+				resp, err := http.ReadResponse(r, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || resp.Close {
+					t.Fatalf("first request: status %d, close %v; want 200 on a kept-alive connection", resp.StatusCode, resp.Close)
+				}
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := localapi.New(localapi.Options{Payments: &recorder{}, Token: token})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv, _ := localapi.NewHTTPServer(s, tc.opts)
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			go srv.Serve(ln)
+			defer srv.Close()
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			r := bufio.NewReader(c)
+			tc.send(t, c, r)
+			// The server may answer (a 4xx for the stalled body) before it
+			// closes; what matters is that it closes.
+			c.SetReadDeadline(time.Now().Add(bound))
+			_, err = io.Copy(io.Discard, r)
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Fatalf("the connection is still open after %s: the %s limit is not applied", bound, tc.name)
+			}
+		})
+	}
+}
