@@ -197,7 +197,7 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 	}
 	handler := withMetrics(api, d.metrics, d.token, d.metricsOpen)
 	if d.stateDir != "" {
-		handler = withDiskGuard(handler, d.stateDir, minFreeJournal, freeBytes, d.log)
+		handler = withDiskGuard(handler, d.stateDir, minFreeJournal, freeBytes, d.display, d.log)
 	}
 	srv, _ := localapi.NewHTTPServer(handler, localapi.ServerOptions{MaxConns: d.api.MaxConns})
 	srv.ErrorLog = slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)

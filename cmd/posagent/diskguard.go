@@ -1,14 +1,18 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/posagent/posagent/hw/display"
 )
 
 // minFreeJournal is the free space below which no new payment or refund is
@@ -29,8 +33,12 @@ func freeBytes(dir string) (uint64, error) {
 // unavailable) while the journal's file system has less than min bytes
 // free, before anything is journaled or sent; everything else (status,
 // cancel, the payments already under way) goes on. The refusal is logged
-// once per episode.
-func withDiskGuard(h http.Handler, dir string, min uint64, free func(string) (uint64, error), log *slog.Logger) http.Handler {
+// once per episode. A refused payment is also shown on the customer
+// display (disp, when not nil), in the display's own words: the customer
+// is standing at the till and must be told to pay another way, not left
+// looking at a welcome screen. A refused refund is not: the cashier reads
+// the API's answer.
+func withDiskGuard(h http.Handler, dir string, min uint64, free func(string) (uint64, error), disp display.Display, log *slog.Logger) http.Handler {
 	var low atomic.Bool
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		creating := r.Method == http.MethodPost && (r.URL.Path == "/v1/payments" || strings.HasSuffix(r.URL.Path, "/refunds"))
@@ -48,6 +56,15 @@ func withDiskGuard(h http.Handler, dir string, min uint64, free func(string) (ui
 		}
 		if !low.Swap(true) {
 			log.Error("journal disk nearly full: refusing new payments and refunds", "dir", dir, "freeMiB", n>>20, "needMiB", min>>20)
+		}
+		if disp != nil && r.URL.Path == "/v1/payments" {
+			// Bounded: a pole display on a wedged serial port must not
+			// hold the till's answer.
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			if err := disp.Show(ctx, display.Screen{Kind: display.Rejected, Outcome: display.OutcomeTillUnavailable}); err != nil {
+				log.Warn("customer display did not take the refusal", "err", err)
+			}
+			cancel()
 		}
 		w.Header().Set("Content-Type", "application/problem+json")
 		w.Header().Set("Retry-After", "60")

@@ -64,6 +64,10 @@ const (
 	OutcomeWalletNotAccepted Outcome = "wallet_not_accepted"
 	// OutcomeRefunded: a refund went through.
 	OutcomeRefunded Outcome = "refunded"
+	// OutcomeTillUnavailable: the till refused to start the payment
+	// (its journal's disk is nearly full), before anything was sent; the
+	// customer should pay another way.
+	OutcomeTillUnavailable Outcome = "till_unavailable"
 )
 
 // OutcomeOf is s's outcome: Outcome when set, else what Kind and State

@@ -147,6 +147,8 @@ var (
 	pNotAcceptedAn = phrase{"This wallet is not accepted here. Please use another one.", "本店不支持此钱包，请换用其他钱包。", "本店不支援此錢包，請改用其他錢包。"}
 	pRefundedHead  = phrase{"Refund complete", "退款成功", "退款成功"}
 	pRefunded      = phrase{"The refund goes back to your account.", "退款将退回您的账户。", "退款將退回您的賬戶。"}
+	pPausedHead    = phrase{"Cannot take payments", "暂停收款", "暫停收款"}
+	pPaused        = phrase{"This till cannot take payments right now. Please pay another way.", "本收银台暂时无法收款，请换一种方式支付。", "本收銀台暫時無法收款，請改用其他方式付款。"}
 	pTimeLeft      = phrase{"Time left", "剩余时间", "剩餘時間"}
 	pRate          = phrase{"Rate", "汇率", "匯率"}
 )
@@ -165,6 +167,7 @@ var shortLines = map[string]string{
 	"unreadable":          "Code not accepted",
 	"wallet_not_accepted": "Wallet not accepted",
 	"refunded":            "Refund complete",
+	"till_unavailable":    "Pay another way",
 }
 
 // walletNames are the wallets' names as their users know them.
@@ -229,6 +232,8 @@ func WordsFor(s Screen, l Lang) Words {
 			w.Message = withWallet(pNotAccepted, pNotAcceptedAn)
 		case OutcomeRefunded:
 			set(pRefundedHead, pRefunded, "refunded")
+		case OutcomeTillUnavailable:
+			set(pPausedHead, pPaused, "till_unavailable")
 		default:
 			set(pFailedHead, pNotCharged, "not_charged")
 		}

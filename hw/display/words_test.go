@@ -26,6 +26,7 @@ func allScreens() []display.Screen {
 		{Kind: display.Rejected, Amount: m, Wallet: pos.UnionPay, Outcome: display.OutcomeWalletNotAccepted},
 		{Kind: display.Rejected, Amount: m, Outcome: display.OutcomeWalletNotAccepted},
 		{Kind: display.Refunded, Amount: m},
+		{Kind: display.Rejected, Outcome: display.OutcomeTillUnavailable},
 	}
 }
 

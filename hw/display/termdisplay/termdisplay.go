@@ -94,7 +94,10 @@ func RenderAt(s display.Screen, now time.Time) []string {
 	case display.Result:
 		lines = append(lines, strings.TrimSpace(fmt.Sprintf("%s  %s  %s", amount, w.Wallet, strings.ToUpper(string(s.State)))), w.Heading+". "+w.Message)
 	case display.Rejected:
-		lines = append(lines, "Amount due: "+amount, w.Heading+": "+w.Message)
+		if amount != "" { // a payment the till refused before it began has none
+			lines = append(lines, "Amount due: "+amount)
+		}
+		lines = append(lines, w.Heading+": "+w.Message)
 	case display.Refunded:
 		lines = append(lines, "Refund: "+amount+"  "+w.Wallet, w.Heading+". "+w.Message)
 	default:
