@@ -1,9 +1,9 @@
 package allpaysim
 
 import (
+	"context"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/posagent/posagent"
 	"github.com/posagent/posagent/gateways/sim"
@@ -16,7 +16,7 @@ const AckOK = "OK"
 // POSTs to backURL for a paid order. With sim.BadSignature it is signed
 // with a wrong key.
 func (s *Server) Notification(orderNum string, f sim.Fault) (http.Header, []byte, error) {
-	o, ok := s.ledger.Get(orderNum)
+	o, ok := s.Ledger().Get(orderNum)
 	if !ok || o.Tombstone {
 		return nil, nil, fmt.Errorf("allpaysim: no order %s", orderNum)
 	}
@@ -69,8 +69,8 @@ func (s *Server) notification(o sim.Order, badSign bool) ([]byte, error) {
 
 // notifyPaid pushes the notification of an order just paid: before
 // returning when f is NotifyBeforeResponse (the answer waits for the
-// acknowledgement), else in the background; twice when f is
-// NotifyDuplicate.
+// acknowledgement), else in the background along the schedule (Base.Notify);
+// twice when f is NotifyDuplicate.
 func (s *Server) notifyPaid(o sim.Order, f sim.Fault) {
 	url := s.o.NotifyURL
 	if url == "" {
@@ -79,8 +79,16 @@ func (s *Server) notifyPaid(o sim.Order, f sim.Fault) {
 	if url == "" {
 		return
 	}
+	deliver := func(ctx context.Context) bool {
+		body, err := s.notification(o, false)
+		if err != nil {
+			return false
+		}
+		ack, err := sim.PostNotification(ctx, s.o.HTTPClient, url, "application/json; charset=UTF-8", body)
+		return err == nil && string(ack) == AckOK
+	}
 	if f == sim.NotifyBeforeResponse {
-		s.deliverOnce(o, url)
+		s.NotifyNow(context.Background(), o.OutTradeNo, deliver)
 		return
 	}
 	copies := 1
@@ -88,42 +96,6 @@ func (s *Server) notifyPaid(o sim.Order, f sim.Fault) {
 		copies = 2
 	}
 	for range copies {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.deliver(o, url)
-		}()
+		s.Notify(o.OutTradeNo, deliver)
 	}
-}
-
-// deliver follows the schedule until the receiver answers "OK".
-func (s *Server) deliver(o sim.Order, url string) {
-	for _, wait := range s.o.NotifySchedule {
-		t := time.NewTimer(wait)
-		select {
-		case <-s.ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		if s.deliverOnce(o, url) {
-			return
-		}
-	}
-}
-
-func (s *Server) deliverOnce(o sim.Order, url string) bool {
-	body, err := s.notification(o, false)
-	if err != nil {
-		return false
-	}
-	ack, err := sim.PostNotification(s.ctx, s.o.HTTPClient, url, "application/json; charset=UTF-8", body)
-	ok := err == nil && string(ack) == AckOK
-	s.log.Info("notification", "orderNum", o.OutTradeNo, "acked", ok)
-	if ok {
-		s.mu.Lock()
-		s.acked[o.OutTradeNo] = true
-		s.mu.Unlock()
-	}
-	return ok
 }

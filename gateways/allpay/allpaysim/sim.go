@@ -1,10 +1,11 @@
 // Package allpaysim simulates the AllPay V5 platform (allpay-v5.txt) over
 // real HTTP: form POSTs to the §4.1 paths, request signatures and the §4
-// tables checked, answers signed with the same key and signType, orders
-// kept in a gateways/sim Ledger (in memory, or a JSON file that survives
-// restarts), the magic amounts and per-order scripts of gateways/sim, and
-// JSON payment notifications POSTed to backURL (or Options.NotifyURL)
-// until they are answered "OK".
+// tables checked, answers signed with the same key and signType, and JSON
+// payment notifications POSTed to backURL (or Options.NotifyURL) until
+// they are answered "OK". The chassis is the shared sim.Base: the ledger
+// (in memory, or a file that survives restarts), the magic amounts and
+// per-order scripts, scripted answers with an independent truth, the
+// notification resend schedule, Close and the day bill.
 //
 // It is a second reading of the spec: its signing, parsing and field
 // rules (wire.go) are written from the spec and import nothing from
@@ -46,11 +47,10 @@
 //
 // Scripted answers (ScriptAnswer, the gatewaytest.Truther the truth check
 // drives) give any §6 code on any call, or none ("no_answer"), with the
-// ledger moving as the answer's Truth says (truth.go).
+// ledger moving as the answer's Truth says (Base.Settle; truth.go).
 package allpaysim
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -146,25 +146,18 @@ func (o Options) WithDefaults() Options {
 	return o
 }
 
-// Server is the simulated platform, an http.Handler.
+// Server is the simulated platform, an http.Handler. The chassis (ledger,
+// scripts, scripted answers with their truth, notification resends,
+// acknowledgements, Close) is the embedded sim.Base; the Server keeps
+// AllPay's own reading: the wire, the §4 tables and each answer's words.
 type Server struct {
-	o       Options
-	key     string
-	ledger  *sim.Ledger
-	script  sim.Script
-	answers sim.Answers
-	log     *slog.Logger
-
-	ctx    context.Context // cancelled by Close: stops notification resends
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	*sim.Base
+	o   Options
+	key string
+	log *slog.Logger
 
 	mu    sync.Mutex
 	voids map[string]string // cancellation orderNum → original orderNum
-	acked map[string]bool   // notifications answered OK, by orderNum
-	// refusedRefund is the refunds refused by a script: refund orderNum →
-	// original orderNum (RFQY answers 01 for them).
-	refusedRefund map[string]string
 }
 
 // New validates opts and builds a Server.
@@ -173,38 +166,15 @@ func New(opts Options) (*Server, error) {
 	if o.SignType != "MD5" && o.SignType != "SHA256" {
 		return nil, fmt.Errorf("allpaysim: signType %q", o.SignType)
 	}
-	if o.Rules.ReverseAfter < 0 || o.Rules.MinQueryInterval < 0 || o.PayableWindow < 0 {
-		return nil, errors.New("allpaysim: negative timing rule")
+	if o.PayableWindow < 0 {
+		return nil, errors.New("allpaysim: negative payable window")
 	}
-	l, err := sim.OpenLedger(o.LedgerPath)
+	b, err := sim.NewBase(sim.BaseOptions{Name: "allpay", LedgerPath: o.LedgerPath, Rules: o.Rules,
+		NotifySchedule: o.NotifySchedule, Logger: o.Logger})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("allpaysim: %w", err)
 	}
-	l.SetRules(o.Rules)
-	s := &Server{o: o, key: o.Key.Reveal(), ledger: l, log: o.Logger.With("simulator", "allpay"),
-		voids: map[string]string{}, acked: map[string]bool{}, refusedRefund: map[string]string{}}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
-	return s, nil
-}
-
-// Ledger is the simulator's order book.
-func (s *Server) Ledger() *sim.Ledger { return s.ledger }
-
-// Script is the simulator's per-order script registry.
-func (s *Server) Script() *sim.Script { return &s.script }
-
-// Acked reports whether an order's notification was answered "OK".
-func (s *Server) Acked(orderNum string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.acked[orderNum]
-}
-
-// Close stops notification resends and waits for deliveries in flight.
-func (s *Server) Close() error {
-	s.cancel()
-	s.wg.Wait()
-	return nil
+	return &Server{Base: b, o: o, key: o.Key.Reveal(), log: b.Log(), voids: map[string]string{}}, nil
 }
 
 // exchange is one verified request and its answer under construction.
@@ -364,10 +334,10 @@ func (s *Server) money(amount, currency string) (int64, pos.Currency, string) {
 // numberInUse reports whether orderNum already names an order, a refund
 // or a cancellation.
 func (s *Server) numberInUse(no string) bool {
-	if _, ok := s.ledger.Get(no); ok {
+	if _, ok := s.Ledger().Get(no); ok {
 		return true
 	}
-	if _, _, err := s.ledger.FindRefundByNo(no); err == nil {
+	if _, _, err := s.Ledger().FindRefundByNo(no); err == nil {
 		return true
 	}
 	s.mu.Lock()
@@ -390,15 +360,14 @@ func (s *Server) purchase(x *exchange) {
 	}
 	o := sim.Order{OutTradeNo: no, Amount: minor, Currency: string(cur),
 		Wallet: string(walletOf(req["paymentSchema"])), Method: "qr", NotifyURL: req["backURL"]}
-	s.script.Behaviour(no, minor).Fill(&o)
-	scriptedAns, isScripted := s.answers.Take(no, sim.OpSubmit)
-	if isScripted && scriptedAns.Truth == sim.TruthDone {
-		o.Scenario = sim.Immediate // paid by the customer: seen on the next inquiry
+	s.Script().Behaviour(no, minor).Fill(&o)
+	scriptedAns, isScripted := s.TakeAnswer(no, sim.OpSubmit)
+	truth := scriptedAns.Truth
+	if isScripted && truth == sim.TruthDone {
+		// Paid by the customer when scanned: seen on the next inquiry.
+		o.Scenario, truth = sim.Immediate, sim.TruthAsScenario
 	}
-	if isScripted && scriptedAns.Truth == sim.TruthPending {
-		o.Scenario = sim.PayingUntilReversed // payable, unpaid, until a later truth
-	}
-	created, err := s.ledger.NewOrder(o)
+	created, err := s.Ledger().NewOrder(o)
 	if errors.Is(err, sim.ErrDuplicate) {
 		x.set("U6")
 		return
@@ -411,11 +380,11 @@ func (s *Server) purchase(x *exchange) {
 	s.log.Info("order", "orderNum", no, "amount", minor, "schema", req["paymentSchema"], "scenario", string(created.Scenario))
 	// §5.1.1: the QRCODE answer is RespCode, RespMsg and code_url.
 	x.ans = fields{"signType": s.o.SignType}
-	x.fault = s.script.TakeFault(no, minor, sim.OpSubmit)
+	x.fault = s.Script().TakeFault(no, minor, sim.OpSubmit)
 	if isScripted {
-		if scriptedAns.Truth == sim.TruthNotDone {
-			_, _ = s.ledger.Abandon(no) // the customer walked away
-		}
+		// NotDone: the customer walked away; Pending: payable, unpaid,
+		// until a later truth.
+		_, _ = s.Settle(sim.OpSubmit, no, truth, sim.RefundRef{})
 		switch scriptedAns.Code {
 		case NoAnswer:
 			x.fault = sim.NoAnswer
@@ -431,7 +400,7 @@ func (s *Server) purchase(x *exchange) {
 	}
 	if x.fault == sim.NotifyBeforeResponse {
 		// The customer pays before the till has shown the code.
-		if paid, err := s.ledger.Query(no); err == nil && paid.State == sim.Success {
+		if paid, err := s.Ledger().Query(no); err == nil && paid.State == sim.Success {
 			s.notifyPaid(paid, x.fault)
 		}
 	}
@@ -478,22 +447,22 @@ func (s *Server) stateCode(o sim.Order) (string, string) {
 
 func (s *Server) inquiry(x *exchange) {
 	no := x.req["orderNum"]
-	before, found := s.ledger.Get(no)
+	before, found := s.Ledger().Get(no)
 	if !found || before.Tombstone {
 		x.set("U7")
 		return
 	}
 	if s.expired(before) && (before.State == sim.NotPay || before.State == sim.UserPaying) {
 		// Past its window nobody can pay it any more.
-		_, _ = s.ledger.Close(no)
+		_, _ = s.Ledger().Close(no)
 	}
-	x.fault = s.script.TakeFault(no, before.Amount, sim.OpQuery)
-	if s.scripted(x, no, sim.OpQuery) {
-		o, _ := s.ledger.Get(no)
+	x.fault = s.Script().TakeFault(no, before.Amount, sim.OpQuery)
+	if s.scripted(x, no, sim.OpQuery, sim.RefundRef{}) {
+		o, _ := s.Ledger().Get(no)
 		x.ans["transID"] = o.TransactionID
 		return
 	}
-	o, err := s.ledger.Query(no)
+	o, err := s.Ledger().Query(no)
 	if errors.Is(err, sim.ErrQueryTooSoon) {
 		x.set("U9", "System error: query too frequent, try again later")
 		return
@@ -511,7 +480,7 @@ func (s *Server) inquiry(x *exchange) {
 
 func (s *Server) refund(x *exchange) {
 	orig, no := x.req["origOrderNum"], x.req["orderNum"]
-	o, found := s.ledger.Get(orig)
+	o, found := s.Ledger().Get(orig)
 	if !found || o.Tombstone {
 		x.set("U7")
 		return
@@ -525,7 +494,7 @@ func (s *Server) refund(x *exchange) {
 		x.set("U5", "Invalid parameter: returnAmount or orderCurrency")
 		return
 	}
-	x.fault = s.script.TakeFault(orig, o.Amount, sim.OpRefund)
+	x.fault = s.Script().TakeFault(orig, o.Amount, sim.OpRefund)
 	if s.scriptedRefund(x, o, no, minor) {
 		return
 	}
@@ -535,7 +504,7 @@ func (s *Server) refund(x *exchange) {
 	case o.RefundedAmount()+minor > o.Amount:
 		x.set("61")
 	default:
-		_, r, err := s.ledger.Refund(orig, no, minor)
+		_, r, err := s.Ledger().Refund(orig, no, minor)
 		if err != nil {
 			x.set("01", "Fail: "+err.Error())
 			break
@@ -547,38 +516,17 @@ func (s *Server) refund(x *exchange) {
 
 func (s *Server) refundQuery(x *exchange) {
 	no := x.req["orderNum"]
-	o, r, err := s.ledger.FindRefundByNo(no)
+	o, r, err := s.Ledger().FindRefundByNo(no)
 	if err != nil || r.OutRefundNo != no {
-		if orig, ok := s.refused(no); ok {
-			o, _ := s.ledger.Get(orig)
-			x.fault = s.script.TakeFault(orig, o.Amount, sim.OpQueryRefund)
-			if !s.scripted(x, orig, sim.OpQueryRefund) {
-				x.set("01", "Fail: the refund was refused")
-			}
-			return
-		}
 		x.set("U7")
 		return
 	}
-	x.fault = s.script.TakeFault(o.OutTradeNo, o.Amount, sim.OpQueryRefund)
+	x.fault = s.Script().TakeFault(o.OutTradeNo, o.Amount, sim.OpQueryRefund)
 	x.ans["transID"] = r.RefundID
-	if a, ok := s.answers.Take(o.OutTradeNo, sim.OpQueryRefund); ok {
-		switch a.Truth {
-		case sim.TruthDone:
-			_, r, _ = s.ledger.ExecuteRefund(o.OutTradeNo, no)
-		case sim.TruthNotDone:
-			_, r, _ = s.ledger.RefuseRefund(o.OutTradeNo, no)
-		}
-		switch a.Code {
-		case NoAnswer:
-			x.fault = sim.NoAnswer
-			return
-		case sim.CodeHonest:
-		default:
-			x.set(a.Code)
-			return
-		}
+	if s.scripted(x, o.OutTradeNo, sim.OpQueryRefund, sim.RefundRef{OutRefundNo: no}) {
+		return
 	}
+	_, r, _ = s.Ledger().FindRefund(o.OutTradeNo, no) // as the truth moved it
 	switch r.Status {
 	case sim.RefundPending:
 		x.set("04")
@@ -591,12 +539,12 @@ func (s *Server) refundQuery(x *exchange) {
 
 func (s *Server) void(x *exchange) {
 	orig, no := x.req["origOrderNum"], x.req["orderNum"]
-	o, found := s.ledger.Get(orig)
+	o, found := s.Ledger().Get(orig)
 	if !found || o.Tombstone {
 		x.set("U7")
 		return
 	}
-	x.fault = s.script.TakeFault(orig, o.Amount, sim.OpReverse)
+	x.fault = s.Script().TakeFault(orig, o.Amount, sim.OpReverse)
 	if s.numberInUse(no) {
 		x.set("U6")
 		return
@@ -604,7 +552,7 @@ func (s *Server) void(x *exchange) {
 	s.mu.Lock()
 	s.voids[no] = orig
 	s.mu.Unlock()
-	if s.scripted(x, orig, sim.OpReverse) {
+	if s.scripted(x, orig, sim.OpReverse, sim.RefundRef{}) {
 		return
 	}
 	if x.req["paymentSchema"] != "FC" && !s.o.VoidQR {
@@ -613,7 +561,7 @@ func (s *Server) void(x *exchange) {
 		x.set("P4", "Function is not supported: cancellation is for FC card transactions")
 		return
 	}
-	voided, err := s.ledger.Reverse(orig)
+	voided, err := s.Ledger().Reverse(orig)
 	switch {
 	case errors.Is(err, sim.ErrTooEarly):
 		x.set("U9", "System error: cancellation too soon, try again later")

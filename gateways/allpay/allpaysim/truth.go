@@ -52,28 +52,22 @@ func documented(op sim.Op) []sim.DocumentedAnswer {
 }
 
 // Answers lists every answer the spec documents for op (the simulator's
-// reading); method is ignored: AllPay takes merchant QR only.
+// reading); method is ignored: AllPay takes merchant QR only. With the
+// embedded Base's ScriptAnswer and Order it makes the Server a
+// gatewaytest.Truther.
 func (s *Server) Answers(op sim.Op, method string) []sim.DocumentedAnswer { return documented(op) }
 
-// ScriptAnswer makes the next call of op on the order outTradeNo (for
-// refunds, the original order) answer a.Code, with the ledger doing what
-// a.Truth says.
-func (s *Server) ScriptAnswer(outTradeNo string, op sim.Op, a sim.Answer) {
-	s.answers.Script(outTradeNo, op, a)
-}
-
-// Order returns the ledger's entry for an order: the truth.
-func (s *Server) Order(outTradeNo string) (sim.Order, bool) { return s.ledger.Get(outTradeNo) }
-
 // scripted answers x from a scripted answer for op on order no, if one is
-// queued, after moving the ledger as its Truth says. It reports whether it
-// answered.
-func (s *Server) scripted(x *exchange, no string, op sim.Op) bool {
-	a, ok := s.answers.Take(no, op)
+// queued, after moving the ledger as its Truth says (Base.Settle: an
+// inquiry's Done charges the order, NotDone abandons it, Pending holds it
+// payable; a reverse's Done executes the cancellation; a refund query's
+// settles a pending refund). It reports whether it answered.
+func (s *Server) scripted(x *exchange, no string, op sim.Op, ref sim.RefundRef) bool {
+	a, ok := s.TakeAnswer(no, op)
 	if !ok {
 		return false
 	}
-	s.applyTruth(no, op, a.Truth)
+	_, _ = s.Settle(op, no, a.Truth, ref) // a truth that cannot move is logged by Settle
 	switch a.Code {
 	case sim.CodeHonest:
 		return false // answer from the ledger, as moved
@@ -85,43 +79,20 @@ func (s *Server) scripted(x *exchange, no string, op sim.Op) bool {
 	return true
 }
 
-// applyTruth moves the ledger as a scripted answer's truth says: an
-// inquiry's Done charges the order (the customer paid), NotDone abandons
-// it (the customer walked away; it can no longer be paid); a reverse's
-// Done executes the cancellation. A submit's truth is applied in purchase
-// (the order's scenario), a refund's in scriptedRefund.
-func (s *Server) applyTruth(no string, op sim.Op, t sim.Truth) {
-	switch {
-	case op == sim.OpQuery && t == sim.TruthDone:
-		_, _ = s.ledger.Charge(no)
-	case op == sim.OpQuery && t == sim.TruthNotDone:
-		_, _ = s.ledger.Abandon(no)
-	case op == sim.OpQuery && t == sim.TruthPending:
-		_, _ = s.ledger.Hold(no)
-	case op == sim.OpReverse && t == sim.TruthDone:
-		_, _ = s.ledger.ExecuteReverse(no)
-	}
-}
-
 // scriptedRefund answers a REFD from a scripted answer: the refund is
 // executed (Done), held pending (Pending: RFQY answers 04 until a later
-// truth settles it) or refused (NotDone: RFQY answers 01).
+// truth settles it) or recorded refused (NotDone: RFQY answers 01).
 func (s *Server) scriptedRefund(x *exchange, o sim.Order, no string, minor int64) bool {
-	a, ok := s.answers.Take(o.OutTradeNo, sim.OpRefund)
+	a, ok := s.TakeAnswer(o.OutTradeNo, sim.OpRefund)
 	if !ok {
 		return false
 	}
-	var r sim.Refund
-	var err error
-	switch a.Truth {
-	case sim.TruthDone:
-		_, r, err = s.ledger.Refund(o.OutTradeNo, no, minor)
-	case sim.TruthPending:
-		_, r, err = s.ledger.AcceptRefund(o.OutTradeNo, no, minor)
-	default:
-		_, r, err = s.ledger.RecordRefusedRefund(o.OutTradeNo, no, minor)
+	t := a.Truth
+	if t == sim.TruthAsScenario {
+		t = sim.TruthNotDone
 	}
-	if err == nil {
+	_, err := s.Settle(sim.OpRefund, o.OutTradeNo, t, sim.RefundRef{OutRefundNo: no, Amount: minor})
+	if _, r, ferr := s.Ledger().FindRefund(o.OutTradeNo, no); ferr == nil {
 		x.ans["transID"] = r.RefundID
 	}
 	switch a.Code {
@@ -129,9 +100,9 @@ func (s *Server) scriptedRefund(x *exchange, o sim.Order, no string, minor int64
 		switch {
 		case err != nil:
 			x.set("01", "Fail: "+err.Error())
-		case a.Truth == sim.TruthDone:
+		case t == sim.TruthDone:
 			x.set("00")
-		case a.Truth == sim.TruthPending:
+		case t == sim.TruthPending:
 			x.set("04")
 		default:
 			x.set("01")
@@ -142,11 +113,4 @@ func (s *Server) scriptedRefund(x *exchange, o sim.Order, no string, minor int64
 		x.set(a.Code)
 	}
 	return true
-}
-
-func (s *Server) refused(no string) (string, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	orig, ok := s.refusedRefund[no]
-	return orig, ok
 }
