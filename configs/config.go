@@ -73,6 +73,8 @@ type Config struct {
 	Lanes []Lane `yaml:"lanes"`
 	// Outbox tunes the operator's outbox alert (outbox.go).
 	Outbox Outbox `yaml:"outbox"`
+	// Reconcile schedules the daily reconciliation (outbox.go).
+	Reconcile Reconcile `yaml:"reconcile"`
 
 	// Dir is the directory of the config file; relative paths in
 	// sections are resolved against it. Not read from YAML.
@@ -366,6 +368,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateAPI(bad)
 	c.validateOutbox(bad)
+	c.validateReconcile(bad)
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid config:\n  %w", joinLines(errs))
 	}

@@ -209,6 +209,9 @@ func receiptKinds(st pos.State, customer, merchant bool) []string {
 // Render returns the receipt a job prints, from the journal as it is now.
 func (s *Spool) Render(ctx context.Context, j store.PrintJob) (printer.Receipt, error) {
 	const op = "flows.Render"
+	if j.PaymentID == "" && j.Kind == store.ReceiptTest {
+		return printer.TestReceipt(s.o.Header, j.CreatedAt.In(s.o.Location)), nil
+	}
 	if j.PaymentID == "" {
 		return s.renderSummary(ctx, j)
 	}

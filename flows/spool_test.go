@@ -353,3 +353,40 @@ func TestNoReceiptForAPaymentNeverSent(t *testing.T) {
 		t.Fatalf("a declined payment owes %v, want the customer copy", jobs)
 	}
 }
+
+// A test print is journaled in the print queue and printed by the spool
+// like any receipt (after the printer is back), saying plainly that it is
+// no receipt; it survives a reopen of the journal.
+func TestPrintTest(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "j.db")
+	db := openJournal(t, path)
+	clk := &fakeClock{now: spoolT0}
+	pr := &scriptedPrinter{st: printer.Status{Online: true, PaperOut: true}}
+	s := newTestSpool(t, db, pr, clk)
+	job, err := s.PrintTest(ctx)
+	if err != nil || job.Kind != store.ReceiptTest || job.PaymentID != "" {
+		t.Fatalf("PrintTest = %+v, %v", job, err)
+	}
+	s.round(ctx)
+	if len(pr.names()) != 0 {
+		t.Fatalf("printed while out of paper: %v", pr.names())
+	}
+	pending, err := db.PendingPrints(ctx)
+	if err != nil || len(pending) != 1 || pending[0].Kind != store.ReceiptTest {
+		t.Fatalf("pending = %+v, %v", pending, err)
+	}
+	pr.set(online)
+	clk.Add(time.Minute)
+	s.round(ctx)
+	if got := pr.names(); len(got) != 1 || !strings.HasPrefix(got[0], "test-") {
+		t.Fatalf("printed %v, want the test print", got)
+	}
+	text := textprinter.Render(pr.printed[0], 48)
+	if !strings.Contains(text, "TEST PRINT") || !strings.Contains(text, "Not a receipt") {
+		t.Errorf("the test print does not say what it is:\n%s", text)
+	}
+	if pending, _ := db.PendingPrints(ctx); len(pending) != 0 {
+		t.Errorf("the test print is still pending: %+v", pending)
+	}
+}

@@ -91,6 +91,20 @@ func (s *Spool) PrintSummary(ctx context.Context, day time.Time) (store.PrintJob
 	return jobs[0], nil
 }
 
+// PrintTest queues a test print (printer.TestReceipt) and wakes the
+// printer. It goes through the journal's print queue like any receipt, so
+// it is printed by the one goroutine that owns the printer and waits out
+// paper-out like the rest.
+func (s *Spool) PrintTest(ctx context.Context) (store.PrintJob, error) {
+	jobs, err := s.o.Journal.EnqueuePrints(ctx, s.o.Clock.Now(), []store.PrintJob{{Kind: store.ReceiptTest}})
+	if err != nil {
+		return store.PrintJob{}, err
+	}
+	s.log.Info("test print queued", "job", jobs[0].ID)
+	s.Wake()
+	return jobs[0], nil
+}
+
 // renderSummary renders a summary-YYYYMMDD job.
 func (s *Spool) renderSummary(ctx context.Context, j store.PrintJob) (printer.Receipt, error) {
 	const op = "flows.Render"

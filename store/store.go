@@ -115,6 +115,8 @@ const (
 	// as well as its payment.
 	ReceiptRefundCustomer = "refund-customer"
 	ReceiptRefundMerchant = "refund-merchant"
+	// ReceiptTest is the support page's test print (no payment).
+	ReceiptTest = "test"
 )
 
 // SummaryKind is the kind of the end-of-day summary of day (its date in

@@ -64,6 +64,8 @@ type daemon struct {
 	stateDir string
 	// outboxAlertAfter flags outbox items owed longer (0: the default).
 	outboxAlertAfter time.Duration
+	// reconcileDailyAt is reconcile.daily_at ("HH:MM", local; "" none).
+	reconcileDailyAt string
 }
 
 // run serves the local API and drives payments until ctx ends. ready is
@@ -158,12 +160,19 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 			ao.Extra[pattern] = h
 		}
 	}
+	var daily *flows.DailyReconcile
 	if len(d.gateways) > 0 {
 		rec, err := d.reconciler()
 		if err != nil {
 			return err
 		}
 		ao.Extra[localapi.ReconcilePattern] = localapi.ReconcileHandler(rec)
+		if daily, err = d.dailyReconcile(rec); err != nil {
+			return err
+		}
+	}
+	if d.metrics != nil {
+		d.metrics.SetOperator(operatorStats(outbox, d.journal))
 	}
 	if l, ok := d.journal.(store.PaymentLister); ok {
 		ao.Lister = l
@@ -217,6 +226,9 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 	}
 	if outbox != nil {
 		wg.Go(func() { outbox.Run(ctx) })
+	}
+	if daily != nil {
+		wg.Go(func() { daily.Run(ctx) })
 	}
 	if refunder != nil {
 		wg.Go(func() {

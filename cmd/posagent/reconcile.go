@@ -11,7 +11,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/posagent/posagent"
 	"github.com/posagent/posagent/flows"
+	"github.com/posagent/posagent/internal/metrics"
 	"github.com/posagent/posagent/localapi"
 	"github.com/posagent/posagent/store"
 )
@@ -24,6 +26,54 @@ func (d *daemon) reconciler() (*flows.Reconciler, error) {
 		o.Refunds = rj
 	}
 	return flows.NewReconciler(o)
+}
+
+// dailyReconcile builds the daily run of reconcile.daily_at; nil when none
+// is configured.
+func (d *daemon) dailyReconcile(rec *flows.Reconciler) (*flows.DailyReconcile, error) {
+	if d.reconcileDailyAt == "" {
+		return nil, nil
+	}
+	kept, ok := d.journal.(store.ReconcileLog)
+	if !ok {
+		return nil, fmt.Errorf("reconcile.daily_at: this journal cannot keep reconciliations")
+	}
+	h, m, err := flows.ParseDailyAt(d.reconcileDailyAt)
+	if err != nil {
+		return nil, fmt.Errorf("reconcile.daily_at: %w", err)
+	}
+	d.log.Info("daily reconciliation", "at", d.reconcileDailyAt, "zone", time.Local.String())
+	return flows.NewDailyReconcile(flows.DailyReconcileOptions{Reconciler: rec, Log: kept, Hour: h, Minute: m, Logger: d.log.With("component", "reconcile")})
+}
+
+// operatorStats reads, for /metrics, how many outbox items are overdue
+// and the last kept reconciliation.
+func operatorStats(outbox *flows.Outbox, journal store.Journal) func(ctx context.Context) (metrics.OperatorStats, error) {
+	kept, _ := journal.(store.ReconcileLog)
+	return func(ctx context.Context) (metrics.OperatorStats, error) {
+		var out metrics.OperatorStats
+		if outbox != nil {
+			items, err := outbox.List(ctx)
+			if err != nil {
+				return out, err
+			}
+			for _, it := range items {
+				if it.Alert {
+					out.OutboxOverdue++
+				}
+			}
+		}
+		if kept != nil {
+			r, err := kept.LastReconciliation(ctx)
+			switch {
+			case err == nil:
+				out.Reconciled = &metrics.Reconciliation{At: r.At, Date: r.Date, OK: r.OK, Issues: r.Issues, Failed: r.Failed}
+			case !pos.Match(pos.NotFound, err):
+				return out, err
+			}
+		}
+		return out, nil
+	}
 }
 
 // runReconcile is `posagent reconcile --date YYYY-MM-DD [--gateway NAME]

@@ -131,6 +131,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		lanes:          cfg.Lanes,
 
 		outboxAlertAfter: cfg.Outbox.AlertAfter,
+		reconcileDailyAt: cfg.Reconcile.DailyAt,
 	}
 	if receipts != nil {
 		if k, ok := receipts.printer.(printer.DrawerKicker); ok {

@@ -332,3 +332,15 @@ func SummaryReceipt(s Summary, h Header) Receipt {
 	b = append(b, h.bottom(false)...)
 	return Receipt{Name: "summary-" + s.To.Format("20060102-150405"), Blocks: b}
 }
+
+// TestReceipt is the support page's test print: the shop's header, the
+// time, and plainly no payment, so nobody takes it for a receipt.
+func TestReceipt(h Header, at time.Time) Receipt {
+	b := h.top("TEST PRINT 打印测试")
+	b = append(b, Rule{})
+	b = append(b, Pair{Label: "Printed 打印时间", Value: at.Format("2006-01-02 15:04:05")})
+	b = append(b, Text{Text: "Not a receipt: no payment 非交易凭证", Style: Style{Align: Center, Bold: true}})
+	b = append(b, Text{Text: "ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789 中文"})
+	b = append(b, h.bottom(false)...)
+	return Receipt{Name: "test-" + at.Format("20060102-150405"), Blocks: b}
+}

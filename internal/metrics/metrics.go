@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,6 +42,25 @@ type JournalStats struct {
 	Flags map[string]int
 }
 
+// OperatorStats is what the operator's tools say at scrape time.
+type OperatorStats struct {
+	// OutboxOverdue counts the outbox items owed longer than
+	// outbox.alert_after (flows.Outbox flags them).
+	OutboxOverdue int
+	// Reconciled is the last reconciliation kept in the journal; nil when
+	// none has run.
+	Reconciled *Reconciliation
+}
+
+// Reconciliation is the outcome of one kept reconciliation run.
+type Reconciliation struct {
+	At     time.Time // when it ran
+	Date   string    // the acquirer day it reconciled
+	OK     bool      // every gateway's day added up
+	Issues int       // mismatches found, over every gateway
+	Failed int       // gateways whose bill could not be had
+}
+
 // Device is one scanner or printer and whether it is up.
 type Device struct {
 	Kind, Name string
@@ -55,10 +75,14 @@ type Options struct {
 	Devices func(ctx context.Context) []Device
 	// Now is the clock for the outbox's age; time.Now when nil.
 	Now func() time.Time
+	// Operator reads the outbox's alerts and the last reconciliation; nil
+	// until SetOperator (the daemon builds them after the registry).
+	Operator func(ctx context.Context) (OperatorStats, error)
 }
 
 // Metrics is the registry behind /metrics.
 type Metrics struct {
+	jc    *journalCollector
 	reg   *prometheus.Registry
 	calls *prometheus.HistogramVec
 	polls *prometheus.CounterVec
@@ -84,9 +108,17 @@ func New(o Options) *Metrics {
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "posagent_build_info", Help: "The running posagent's version."}, []string{"version", "goversion"})
 	build.WithLabelValues(o.Version, runtime.Version()).Set(1)
-	m.reg.MustRegister(m.calls, m.polls, build, &journalCollector{o: o},
+	m.jc = &journalCollector{o: o}
+	m.jc.operator.Store(&o.Operator)
+	m.reg.MustRegister(m.calls, m.polls, build, m.jc,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// SetOperator sets the function that reads the operator's figures (outbox
+// alerts, last reconciliation) at scrape time.
+func (m *Metrics) SetOperator(f func(ctx context.Context) (OperatorStats, error)) {
+	m.jc.operator.Store(&f)
 }
 
 // Handler serves the registry in the Prometheus text format.
@@ -152,13 +184,23 @@ var (
 	descJournalBytes  = prometheus.NewDesc("posagent_journal_bytes", "Size of the journal and its WAL.", nil, nil)
 	descDeviceUp      = prometheus.NewDesc("posagent_device_up", "1 when a scanner or printer is connected and ready.", []string{"kind", "name"}, nil)
 	descJournalScrape = prometheus.NewDesc("posagent_journal_scrape_ok", "1 when the journal answered this scrape.", nil, nil)
+	descOverdue       = prometheus.NewDesc("posagent_outbox_overdue", "Outbox items owed longer than outbox.alert_after: an operator should look (posagent outbox, /support).", nil, nil)
+	descReconAt       = prometheus.NewDesc("posagent_reconcile_last_run_timestamp_seconds", "When the last kept reconciliation ran (Unix time).", []string{"date"}, nil)
+	descReconOK       = prometheus.NewDesc("posagent_reconcile_last_ok", "1 when the last kept reconciliation added up on every gateway.", nil, nil)
+	descReconIssues   = prometheus.NewDesc("posagent_reconcile_last_mismatches", "Mismatches the last kept reconciliation found, over every gateway.", nil, nil)
+	descReconFailed   = prometheus.NewDesc("posagent_reconcile_last_failed_gateways", "Gateways whose bill the last kept reconciliation could not download.", nil, nil)
+	descOperatorOK    = prometheus.NewDesc("posagent_operator_scrape_ok", "1 when the outbox and the reconciliation log answered this scrape.", nil, nil)
 )
 
 // journalCollector reads the journal and the devices at scrape time.
-type journalCollector struct{ o Options }
+type journalCollector struct {
+	o        Options
+	operator atomic.Pointer[func(ctx context.Context) (OperatorStats, error)]
+}
 
 func (c *journalCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descPayments, descRefunds, descOutbox, descOutboxAge, descMismatch, descChargedLate, descAlerts, descJournalBytes, descDeviceUp, descJournalScrape} {
+	for _, d := range []*prometheus.Desc{descPayments, descRefunds, descOutbox, descOutboxAge, descMismatch, descChargedLate, descAlerts, descJournalBytes, descDeviceUp, descJournalScrape,
+		descOverdue, descReconAt, descReconOK, descReconIssues, descReconFailed, descOperatorOK} {
 		ch <- d
 	}
 }
@@ -175,6 +217,7 @@ func (c *journalCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descDeviceUp, prometheus.GaugeValue, up, d.Kind, d.Name)
 		}
 	}
+	c.collectOperator(ctx, ch)
 	if c.o.Journal == nil {
 		return
 	}
@@ -200,4 +243,28 @@ func (c *journalCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descChargedLate, prometheus.GaugeValue, float64(s.Flags["charged_late"]))
 	ch <- prometheus.MustNewConstMetric(descAlerts, prometheus.GaugeValue, float64(s.Flags["alert"]))
 	ch <- prometheus.MustNewConstMetric(descJournalBytes, prometheus.GaugeValue, float64(s.Bytes))
+}
+
+func (c *journalCollector) collectOperator(ctx context.Context, ch chan<- prometheus.Metric) {
+	f := c.operator.Load()
+	if f == nil || *f == nil {
+		return
+	}
+	s, err := (*f)(ctx)
+	if err != nil {
+		ch <- prometheus.MustNewConstMetric(descOperatorOK, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(descOperatorOK, prometheus.GaugeValue, 1)
+	ch <- prometheus.MustNewConstMetric(descOverdue, prometheus.GaugeValue, float64(s.OutboxOverdue))
+	if r := s.Reconciled; r != nil {
+		ok := 0.0
+		if r.OK {
+			ok = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descReconAt, prometheus.GaugeValue, float64(r.At.Unix()), r.Date)
+		ch <- prometheus.MustNewConstMetric(descReconOK, prometheus.GaugeValue, ok)
+		ch <- prometheus.MustNewConstMetric(descReconIssues, prometheus.GaugeValue, float64(r.Issues))
+		ch <- prometheus.MustNewConstMetric(descReconFailed, prometheus.GaugeValue, float64(r.Failed))
+	}
 }

@@ -113,3 +113,47 @@ func TestTransportMeasuresGatewayCalls(t *testing.T) {
 		t.Errorf("a request that is not a gateway call was measured:\n%s", out)
 	}
 }
+
+// The operator's figures appear once the daemon sets them: overdue outbox
+// items (outbox.alert_after) and the last kept reconciliation.
+func TestOperatorFigures(t *testing.T) {
+	m := New(Options{Version: "t"})
+	if out := scrape(t, m); strings.Contains(out, "posagent_outbox_overdue") || strings.Contains(out, "posagent_reconcile_last_ok") {
+		t.Fatalf("operator figures before SetOperator:\n%s", out)
+	}
+	at := time.Date(2026, 12, 2, 1, 30, 0, 0, time.UTC)
+	stats := OperatorStats{OutboxOverdue: 2}
+	var fail bool
+	m.SetOperator(func(context.Context) (OperatorStats, error) {
+		if fail {
+			return OperatorStats{}, errors.New("journal gone")
+		}
+		return stats, nil
+	})
+	out := scrape(t, m)
+	for _, want := range []string{"posagent_outbox_overdue 2", "posagent_operator_scrape_ok 1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("scrape lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "posagent_reconcile_last_ok") {
+		t.Error("a reconciliation is reported before any ran")
+	}
+	stats = OperatorStats{Reconciled: &Reconciliation{At: at, Date: "2026-12-01", OK: false, Issues: 3, Failed: 1}}
+	out = scrape(t, m)
+	for _, want := range []string{
+		"posagent_outbox_overdue 0",
+		`posagent_reconcile_last_run_timestamp_seconds{date="2026-12-01"} 1.796175e+09`,
+		"posagent_reconcile_last_ok 0",
+		"posagent_reconcile_last_mismatches 3",
+		"posagent_reconcile_last_failed_gateways 1",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("scrape lacks %q", want)
+		}
+	}
+	fail = true
+	if out := scrape(t, m); !strings.Contains(out, "posagent_operator_scrape_ok 0") {
+		t.Error("a failing operator read is not reported")
+	}
+}

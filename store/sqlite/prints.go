@@ -21,6 +21,8 @@ func validPrintKind(kind, paymentID, refundID string) bool {
 		return paymentID != "" && refundID == ""
 	case store.ReceiptRefundCustomer, store.ReceiptRefundMerchant:
 		return paymentID != "" && refundID != ""
+	case store.ReceiptTest:
+		return paymentID == "" && refundID == ""
 	}
 	day, ok := strings.CutPrefix(kind, "summary-")
 	if !ok || paymentID != "" || refundID != "" || len(day) != 8 {
@@ -44,7 +46,7 @@ func encodeNewPrint(op string, j store.PrintJob, at time.Time) ([]any, error) {
 			return nil, pos.Errorf(pos.Invalid, op, "refund %q: receipt kind %q needs a payment and a refund (kinds %s, %s)", j.RefundID, j.Kind, store.ReceiptRefundCustomer, store.ReceiptRefundMerchant)
 		}
 		if j.PaymentID == "" {
-			return nil, pos.Errorf(pos.Invalid, op, "print job kind %q without a payment: only a summary-YYYYMMDD has none", j.Kind)
+			return nil, pos.Errorf(pos.Invalid, op, "print job kind %q without a payment: only a summary-YYYYMMDD or a test print has none", j.Kind)
 		}
 		return nil, pos.Errorf(pos.Invalid, op, "payment %s: unknown receipt kind %q (want %s, %s or %s)", j.PaymentID, j.Kind, store.ReceiptCustomer, store.ReceiptMerchant, store.ReceiptVoid)
 	case j.Attempts != 0 || j.LastError != "" || !j.PrintedAt.IsZero():
