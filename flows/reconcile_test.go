@@ -31,7 +31,11 @@ type allinpayDay struct {
 	g   *allinpay.Client
 }
 
-func newAllinpayDay(t *testing.T) allinpayDay {
+func newAllinpayDay(t *testing.T) allinpayDay { t.Helper(); return newAllinpayDayWith(t, nil) }
+
+// newAllinpayDayWith is newAllinpayDay with the adapter's options adjusted
+// by tweak.
+func newAllinpayDayWith(t *testing.T, tweak func(*allinpay.Options)) allinpayDay {
 	t.Helper()
 	ks, err := allinpaysim.GenerateKeySet(filepath.Join(t.TempDir(), "keys"))
 	if err != nil {
@@ -47,12 +51,16 @@ func newAllinpayDay(t *testing.T) allinpayDay {
 	}
 	ts := httptest.NewServer(srv)
 	t.Cleanup(func() { ts.Close(); srv.Close() })
-	g, err := allinpay.New(allinpay.Options{
+	ao := allinpay.Options{
 		Endpoint: ts.URL + "/gateway/pay/consumeTrans", AccessCode: allinpaysim.DefaultAccessCode, MchNo: allinpaysim.DefaultMchNo,
 		Currency: allinpaysim.DefaultCurrency, MerchantKeyFile: ks.MerchantKeyFile, PlatformKeyFile: ks.PlatformPublicKeyFile,
 		NotifyURL: "http://127.0.0.1:9/allinpay/notify", PollInterval: 50 * time.Millisecond, PayTimeout: 30 * time.Second,
 		QRTimeout: 2 * time.Minute, CallTimeout: 10 * time.Second, RetryBackoff: 100 * time.Millisecond, RetryBackoffMax: time.Second, Simulated: true,
-	}, gateways.Env{})
+	}
+	if tweak != nil {
+		tweak(&ao)
+	}
+	g, err := allinpay.New(ao, gateways.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -517,6 +517,11 @@ func (r *Runner) afterChange(ctx context.Context, from pos.State, p pos.Payment)
 		if r.opts.Receipts != nil {
 			r.opts.Receipts.PaymentFinal(context.WithoutCancel(ctx), p)
 		}
+	case p.Method == pos.MerchantQR && p.CancelRequested && p.State != from:
+		// Cancelled, and not final yet (closing it, or watching one the
+		// gateway cannot close until it expires): the QR must not stay
+		// up for the customer to pay.
+		r.showWithdrawn(ctx, p)
 	case p.State == from:
 		// A poll that changed nothing: the screen already says it.
 	case p.State == pos.StateUserPaying && p.Method == pos.MerchantQR:
@@ -524,6 +529,13 @@ func (r *Runner) afterChange(ctx context.Context, from pos.State, p pos.Payment)
 	case p.State == pos.StateUserPaying:
 		r.show(ctx, display.Screen{Kind: display.Processing, PaymentID: p.ID, Amount: p.Amount, Wallet: p.Wallet, State: p.State, Expires: p.Deadline, Message: "Please confirm the payment on your phone"})
 	}
+}
+
+// showWithdrawn takes a cancelled merchant QR off the customer display
+// while the order is still open at the gateway.
+func (r *Runner) showWithdrawn(ctx context.Context, p pos.Payment) {
+	r.show(ctx, display.Screen{Kind: display.Withdrawn, PaymentID: p.ID, Amount: p.Amount, Wallet: p.Wallet, State: p.State,
+		Message: "Cancelled by the cashier; the order stays open at the gateway until it ends: please do not pay it"})
 }
 
 func resultMessage(p pos.Payment) string {
@@ -608,7 +620,15 @@ func (r *Runner) Cancel(ctx context.Context, id string) (pos.Payment, error) {
 	if p.State == pos.StateReversing {
 		return p, nil
 	}
-	return r.apply(ctx, id, Input{Kind: CancelRequested}, nil)
+	before := p.State
+	p, err = r.apply(ctx, id, Input{Kind: CancelRequested}, nil)
+	if err == nil && p.Method == pos.MerchantQR && p.CancelRequested && !p.State.Final() && p.State == before {
+		// A QR order the gateway cannot close stays in its state while it
+		// is watched to its expiry, so afterChange sees no change: take
+		// the QR off the display here, as soon as the till cancels.
+		r.showWithdrawn(ctx, p)
+	}
+	return p, err
 }
 
 // Run resumes every pending payment, then executes outbox operations as they

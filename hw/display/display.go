@@ -21,6 +21,11 @@ const (
 	Result     ScreenKind = "result"      // final state
 	Rejected   ScreenKind = "rejected"    // a scan was refused; Outcome says why
 	Refunded   ScreenKind = "refunded"    // a refund went through; Amount is the refund
+	// Withdrawn: the cashier cancelled a merchant-QR order the gateway
+	// cannot close (it stays payable until it expires, and the till polls
+	// it meanwhile). The QR is taken off the screen and the customer is
+	// asked not to pay it; a payment that still comes is refunded.
+	Withdrawn ScreenKind = "withdrawn"
 )
 
 // Screen is one full state of the display; each Show replaces the last.

@@ -149,6 +149,8 @@ var (
 	pRefunded      = phrase{"The refund goes back to your account.", "退款将退回您的账户。", "退款將退回您的賬戶。"}
 	pPausedHead    = phrase{"Cannot take payments", "暂停收款", "暫停收款"}
 	pPaused        = phrase{"This till cannot take payments right now. Please pay another way.", "本收银台暂时无法收款，请换一种方式支付。", "本收銀台暫時無法收款，請改用其他方式付款。"}
+	pWithdrawnHead = phrase{"Payment cancelled", "支付已取消", "付款已取消"}
+	pWithdrawn     = phrase{"Please do not scan or pay this order.", "请勿扫码或支付此订单。", "請勿掃碼或支付此訂單。"}
 	pTimeLeft      = phrase{"Time left", "剩余时间", "剩餘時間"}
 	pRate          = phrase{"Rate", "汇率", "匯率"}
 )
@@ -168,6 +170,7 @@ var shortLines = map[string]string{
 	"wallet_not_accepted": "Wallet not accepted",
 	"refunded":            "Refund complete",
 	"till_unavailable":    "Pay another way",
+	"withdrawn":           "Cancelled: no scan",
 }
 
 // walletNames are the wallets' names as their users know them.
@@ -213,6 +216,8 @@ func WordsFor(s Screen, l Lang) Words {
 	case ShowQR:
 		set(pAmountDue, pScanQRAny, "scan")
 		w.Message = withWallet(pScanQR, pScanQRAny)
+	case Withdrawn:
+		set(pWithdrawnHead, pWithdrawn, "withdrawn")
 	case Processing:
 		if s.State == pos.StateUserPaying {
 			set(pConfirmHead, pConfirm, "confirm")

@@ -27,6 +27,7 @@ func allScreens() []display.Screen {
 		{Kind: display.Rejected, Amount: m, Outcome: display.OutcomeWalletNotAccepted},
 		{Kind: display.Refunded, Amount: m},
 		{Kind: display.Rejected, Outcome: display.OutcomeTillUnavailable},
+		{Kind: display.Withdrawn, Amount: m, Wallet: pos.UnionPay, State: pos.StateUserPaying},
 	}
 }
 

@@ -100,6 +100,9 @@ func RenderAt(s display.Screen, now time.Time) []string {
 		lines = append(lines, w.Heading+": "+w.Message)
 	case display.Refunded:
 		lines = append(lines, "Refund: "+amount+"  "+w.Wallet, w.Heading+". "+w.Message)
+	case display.Withdrawn:
+		// No QR, no countdown: the order may not be paid any more.
+		lines = append(lines, strings.TrimSpace(amount+"  "+w.Wallet), w.Heading+". "+w.Message)
 	default:
 		lines = append(lines, w.Heading)
 	}

@@ -75,6 +75,7 @@ func TestChromiumEveryScreenFitsEveryTillScreen(t *testing.T) {
 		{"success", display.Screen{Kind: display.Result, Amount: hkd, Wallet: pos.Alipay, State: pos.StateSucceeded}},
 		{"failure", display.Screen{Kind: display.Result, Amount: hkd, Wallet: pos.WeChatPay, State: pos.StateFailed, Message: "Payment failed: dial tcp 10.0.0.1:443: i/o timeout"}},
 		{"refund", display.Screen{Kind: display.Refunded, Amount: hkd, Wallet: pos.WeChatPay}},
+		{"withdrawn", display.Screen{Kind: display.Withdrawn, Amount: hkd, Wallet: pos.UnionPay, State: pos.StateUserPaying, Expires: now.Add(5 * time.Minute)}},
 		{"rejected", display.Screen{Kind: display.Rejected, Amount: hkd, Wallet: pos.UnionPay, Outcome: display.OutcomeWalletNotAccepted}},
 	}
 	c := startCDP(t)

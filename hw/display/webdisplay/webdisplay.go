@@ -350,6 +350,8 @@ func (d *Display) render(s display.Screen, qrToken string, seq uint64) view {
 	case display.Idle:
 		v.Tone = "idle"
 		v.PaymentID, v.Wallet, v.State = "", "", ""
+	case display.Withdrawn:
+		v.Tone = "bad" // a warning: do not pay
 	case display.Result, display.Rejected, display.Refunded:
 		if o := display.OutcomeOf(s); o == display.OutcomePaid || o == display.OutcomeRefunded {
 			v.Tone = "ok"

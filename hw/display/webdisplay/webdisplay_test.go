@@ -535,3 +535,42 @@ func TestLanguagesRatesAndCountdown(t *testing.T) {
 		}
 	}
 }
+
+// TestWithdrawnTakesTheQROff: when the cashier cancels an order that
+// stays payable (the gateway cannot close it), the page drops the QR (its
+// PNG is gone too) and asks the customer, in the display's languages, not
+// to pay.
+func TestWithdrawnTakesTheQROff(t *testing.T) {
+	d, srv := newDisplay(t, Options{Languages: []string{"en", "zh-Hant"}})
+	if err := d.Show(context.Background(), qrScreen(t)); err != nil {
+		t.Fatal(err)
+	}
+	qr := state(t, srv.URL).QR
+	if qr == "" {
+		t.Fatal("the QR screen names no QR")
+	}
+	w := display.Screen{Kind: display.Withdrawn, PaymentID: "pay_1", Amount: money(t, 1292, "CNY"), Wallet: pos.WeChatPay, State: pos.StateUserPaying,
+		Expires: time.Now().Add(time.Minute)}
+	if err := d.Show(context.Background(), w); err != nil {
+		t.Fatal(err)
+	}
+	v := state(t, srv.URL)
+	if v.QR != "" || v.Kind != string(display.Withdrawn) {
+		t.Errorf("after the cancel the page is %q with QR %q, want withdrawn and no QR", v.Kind, v.QR)
+	}
+	if resp, _ := get(t, srv.URL+qr); resp.StatusCode != 404 {
+		t.Errorf("the withdrawn QR's PNG answered %s, want 404", resp.Status)
+	}
+	var text strings.Builder
+	for _, lt := range v.Texts {
+		text.WriteString(lt.Heading + " " + lt.Message + " ")
+	}
+	for _, want := range []string{"Please do not scan or pay this order.", "請勿掃碼或支付此訂單。"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("the withdrawn page lacks %q: %s", want, text.String())
+		}
+	}
+	if v.Tone != "bad" {
+		t.Errorf("tone %q, want bad (a warning)", v.Tone)
+	}
+}
