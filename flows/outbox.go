@@ -270,6 +270,11 @@ func (ob *Outbox) Retry(ctx context.Context, id string) (OutboxItem, error) {
 	}
 	refund, n, _ := parseItemID(id)
 	now := ob.now()
+	if !refund {
+		// Due now in its payment's frame, which a clock step may have set
+		// apart from the wall clock (timeline.go).
+		now = ob.o.Payments.tl.now(it.PaymentID)
+	}
 	if refund {
 		err = ob.admin.RetryRefundOpNow(ctx, n, now)
 	} else {
@@ -367,7 +372,7 @@ func (r *Runner) resolveByHand(ctx context.Context, id string, opID int64, to po
 	if !slices.ContainsFunc(ops, func(o store.Op) bool { return o.ID == opID }) {
 		return fail(pos.Errorf(pos.NotFound, op, "outbox op_%d of payment %s is done already", opID, id))
 	}
-	now := r.opts.Clock.Now()
+	now := r.tl.now(id)
 	next := p
 	next.State, next.Reason, next.UpdatedAt = to, reason, now
 	c := store.Change{Payment: next, From: from, Reason: reason, Detail: detail, At: now}

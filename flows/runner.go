@@ -46,8 +46,10 @@ type Options struct {
 	// CodeKey keys the hash journaled instead of the payment code. Required,
 	// at least 16 bytes, stable for the life of the journal.
 	CodeKey []byte
-	Clock   Clock        // default SystemClock
-	Logger  *slog.Logger // default: discard
+	// Clock is the wall clock, and when it is a SteadyClock also the
+	// steady one the runner schedules by (default SystemClock).
+	Clock  Clock
+	Logger *slog.Logger // default: discard
 	// AwaitCodeTimeout is how long a payment waits for a scan (default 90 s).
 	AwaitCodeTimeout time.Duration
 	// Tick is how often the outbox is checked when nothing wakes it
@@ -83,6 +85,7 @@ type Options struct {
 type Runner struct {
 	opts Options
 	log  *slog.Logger
+	tl   *timeline // scheduling by the steady clock (timeline.go)
 
 	mu       sync.Mutex
 	changed  chan struct{}     // closed and replaced on every journaled change
@@ -155,6 +158,7 @@ func NewRunner(opts Options) (*Runner, error) {
 		calling:  map[string]bool{},
 		opts:     opts,
 		log:      opts.Logger,
+		tl:       newTimeline(opts.Clock),
 		changed:  make(chan struct{}),
 		inflight: map[int64]bool{},
 		awaiting: map[string]func(){},
@@ -240,8 +244,11 @@ func (r *Runner) createWith(ctx context.Context, p *pos.Payment, reason string, 
 			break
 		}
 		p.OutTradeNo = newOutTradeNo(r.opts.NumberPrefix, r.opts.Clock.Now())
+		r.tl.end(p.ID)
 		p.ID = newPaymentID()
+		r.tl.begin(p.ID)
 	}
+	r.tl.end(p.ID)
 	return fmt.Errorf("flows: journaling new payment: %w", err)
 }
 
@@ -317,7 +324,7 @@ func (r *Runner) apply(ctx context.Context, id string, in Input, op *store.Op) (
 			opID = op.ID
 		}
 		r.log.Error("journal write failed after the gateway answered; the answer is kept and the write retried", "payment", id, "input", in.Kind, "err", err)
-		r.pending.add(r.opts.Clock.Now(), id, opID, err, func(ctx context.Context) error {
+		r.pending.add(r.tl.now(""), id, opID, err, func(ctx context.Context) error {
 			from, p, err := r.applyOnce(ctx, id, in, op)
 			if err == nil && from != "" {
 				r.log.Info("journal write succeeded after retrying", "payment", id, "input", in.Kind, "state", p.State)
@@ -360,7 +367,7 @@ func (r *Runner) decideAndJournal(ctx context.Context, id string, in Input, op *
 			// operation while it ran: its answer is stale.
 			return "", p, nil
 		}
-		now := r.opts.Clock.Now()
+		now := r.tl.now(p.ID)
 		d := Decide(p, in, now, r.policy(g))
 		if d.Retry {
 			if op != nil {
@@ -507,6 +514,7 @@ func (r *Runner) afterChange(ctx context.Context, from pos.State, p pos.Payment)
 		r.removeAwaiting(p.ID)
 	}
 	if p.State.Final() {
+		r.tl.end(p.ID)
 		r.mu.Lock()
 		delete(r.refusals, p.ID)
 		r.mu.Unlock()
@@ -644,11 +652,11 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	t := time.NewTicker(r.opts.Tick)
 	defer t.Stop()
-	lastResume := r.opts.Clock.Now()
+	lastResume := r.tl.now("")
 	for {
-		r.pending.retryDue(ctx, r.opts.Clock.Now())
+		r.pending.retryDue(ctx, r.tl.now(""))
 		r.runDue(ctx, &wg)
-		if now := r.opts.Clock.Now(); now.Sub(lastResume) >= r.opts.ResumeEvery {
+		if now := r.tl.now(""); now.Sub(lastResume) >= r.opts.ResumeEvery {
 			// Payments that nothing carries on (a write failed before
 			// their next operation was journaled) are picked up here,
 			// not only at the next start.
@@ -681,13 +689,12 @@ func (r *Runner) resumeWhere(ctx context.Context, running bool) error {
 	if err != nil {
 		return fmt.Errorf("flows: listing pending payments: %w", err)
 	}
-	now := r.opts.Clock.Now()
 	for _, p := range pending {
 		if running {
 			if p.State == pos.StateAwaitingCode || r.inCall(p.ID) || r.pending.has(p.ID) {
 				continue
 			}
-			if g, ok := r.opts.Gateways[p.Gateway]; ok && p.State == pos.StateSubmitting && now.Sub(p.SubmittedAt) < 2*timing(g).CallTimeout {
+			if g, ok := r.opts.Gateways[p.Gateway]; ok && p.State == pos.StateSubmitting && r.tl.now(p.ID).Sub(p.SubmittedAt) < 2*timing(g).CallTimeout {
 				continue
 			}
 		}
@@ -717,8 +724,9 @@ func (r *Runner) resumeWhere(ctx context.Context, running bool) error {
 // runDue starts every due outbox operation not already running, and fails
 // awaiting payments whose time is up.
 func (r *Runner) runDue(ctx context.Context, wg *sync.WaitGroup) {
-	now := r.opts.Clock.Now()
-	ops, err := r.opts.Journal.DueOps(ctx, now)
+	// Due in some payment's frame by the horizon; each is then checked
+	// against its own payment's frame (timeline.go).
+	ops, err := r.opts.Journal.DueOps(ctx, r.tl.horizon())
 	if err != nil {
 		if ctx.Err() == nil {
 			r.log.Error("reading outbox failed", "err", err)
@@ -726,7 +734,8 @@ func (r *Runner) runDue(ctx context.Context, wg *sync.WaitGroup) {
 		return
 	}
 	for _, op := range ops {
-		if r.opHeld(op.ID, now) {
+		now := r.tl.now(op.PaymentID)
+		if op.NotBefore.After(now) || r.opHeld(op.ID, now) {
 			continue
 		}
 		r.mu.Lock()
@@ -745,7 +754,7 @@ func (r *Runner) runDue(ctx context.Context, wg *sync.WaitGroup) {
 	}
 	for _, id := range r.awaitingIDs() {
 		p, err := r.opts.Journal.Payment(ctx, id)
-		if err == nil && p.State == pos.StateAwaitingCode && !now.Before(p.Deadline) {
+		if err == nil && p.State == pos.StateAwaitingCode && !r.tl.now(id).Before(p.Deadline) {
 			if _, err := r.apply(ctx, id, Input{Kind: CodeTimeout}, nil); err != nil {
 				r.log.Error("expiring awaiting payment failed", "payment", id, "err", err)
 			}
@@ -755,6 +764,13 @@ func (r *Runner) runDue(ctx context.Context, wg *sync.WaitGroup) {
 
 // execute performs one outbox operation and journals its outcome.
 func (r *Runner) execute(ctx context.Context, op store.Op) error {
+	// The outbox was read before this op was marked in flight: the run
+	// that just finished it (journaled before it left inflight) may have
+	// completed it since. Sending it again would be a second query right
+	// after the first, under the gateway's minimum interval.
+	if !r.opOutstanding(ctx, op.PaymentID, op.ID) {
+		return nil
+	}
 	p, err := r.opts.Journal.Payment(ctx, op.PaymentID)
 	if err != nil {
 		return err
@@ -903,7 +919,7 @@ func (r *Runner) onScan(ctx context.Context, scan scanner.Scan) {
 	}
 	next := p
 	r.stampCode(&next, code)
-	now := r.opts.Clock.Now()
+	now := r.tl.now(p.ID)
 	next.State = pos.StateSubmitting
 	next.SubmittedAt = now
 	next.UpdatedAt = now

@@ -132,9 +132,10 @@ func (r *Runner) begin(ctx context.Context, req StartRequest) (pos.Payment, func
 		r.log.Info("waiting payment replaced", "payment", w.ID, "lane", req.Lane)
 	}
 
-	now := r.opts.Clock.Now()
+	id := newPaymentID()
+	now := r.tl.begin(id)
 	p := pos.Payment{
-		ID:          newPaymentID(),
+		ID:          id,
 		OutTradeNo:  newOutTradeNo(r.opts.NumberPrefix, now),
 		Gateway:     name,
 		Method:      req.Method,

@@ -42,10 +42,11 @@ func checkClock(ctx context.Context, j latestTimer, now time.Time, log *slog.Log
 const clockStep = 5 * time.Second
 
 // watchClock logs at ERROR when the wall clock steps while the daemon runs
-// (an RTC corrected by NTP, an operator's date command). Deadlines in the
-// journal are wall times, so a step back postpones queries and reversals
-// by the size of the step until it is corrected; the log says so. It
-// returns when ctx ends.
+// (an RTC corrected by NTP, an operator's date command). The payment runner
+// schedules by the monotonic clock (flows/timeline.go), so queries and
+// reversals keep their times; but receipts, the day's summary, refunds and
+// the gateways' day boundaries follow the wall clock, and the operator must
+// know. It returns when ctx ends.
 func watchClock(ctx context.Context, every time.Duration, log *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -60,7 +61,7 @@ func watchClock(ctx context.Context, every time.Duration, log *slog.Logger) {
 		// Sub of two readings uses the monotonic clock; with Round(0)
 		// only the wall clock is left.
 		if step := wallStep(now.Sub(last), now.Round(0).Sub(last.Round(0))); step > clockStep || step < -clockStep {
-			log.Error("the wall clock stepped while posagent runs; journaled deadlines move with it", "step", step.Round(time.Second).String())
+			log.Error("the wall clock stepped while posagent runs; payments under way keep their timing, receipts and the day's summary follow the new time", "step", step.Round(time.Second).String())
 		}
 		last = now
 	}
