@@ -1,7 +1,9 @@
 package flows
 
 import (
+	"context"
 	"fmt"
+	"net/http/httptrace"
 	"os"
 	"strconv"
 	"strings"
@@ -35,8 +37,9 @@ import (
 // what the restarted daemon must then do; cmd/posagent's crash_test.go
 // (the crash harness, run verbosely and with more rounds by
 // scripts/crashtest.sh) iterates the table, crashes the demo at each point
-// with each magic amount that reaches it, restarts it on the same state
-// directory and checks the journal against the simulator's ledger:
+// with each magic amount that reaches it (a refund point: while refunding a
+// payment in full or in part), restarts it on the same state directory and
+// checks the journal against the simulator's ledger:
 //
 //   - every journaled payment ends final;
 //   - succeeded in the journal ⇔ SUCCESS (or REFUND) in the ledger;
@@ -51,6 +54,12 @@ import (
 //     unless it was still unconfirmed at the pay timeout, then it is
 //     reversed);
 //   - every receipt a final payment owes is printed after the restart;
+//   - a refund succeeded in the journal ⇔ the ledger executed it (once:
+//     one record per out_refund_no); failed ⇒ the ledger did not; a refund
+//     not final holds its amount and is one the ledger did not execute or
+//     still holds; the payment's refundable balance in the API is its
+//     amount less what the journal's refunds hold, and the ledger never
+//     refunds more than the journal holds;
 //   - a payment whose cancel was accepted while it was pending never ends
 //     succeeded (some cases cancel during the submit; some crash a second
 //     time during the recovery).
@@ -99,6 +108,29 @@ const (
 	// marked printed. Restart: that receipt prints again (a duplicate beats
 	// a lost receipt).
 	CrashSpoolPrinted = "spool.printed"
+
+	// The refund path's points, in the order a refund meets them.
+
+	// CrashRefundSubmitted: the refund is journaled in submitting (with
+	// its out_refund_no, holding its amount), the refund request is not
+	// yet sent. Restart: query, never send it again. The gateway never
+	// heard of it, and "no such refund" proves nothing (the request could
+	// still arrive), so it stays unknown, holding its amount, queried with
+	// backoff until a query or the bill settles it: never freed by a
+	// timer, never refunded twice.
+	CrashRefundSubmitted = "refund.submitted"
+	// CrashRefundSent: the refund request reached the gateway, which acted
+	// on it and is answering (the answer's first byte arrived), the answer
+	// is not read. Restart: query; the gateway's record decides.
+	CrashRefundSent = "refund.sent"
+	// CrashRefundAnswered: the gateway answered the refund (or the same
+	// refund sent again), the answer is not journaled. Restart: query.
+	CrashRefundAnswered = "refund.answered"
+	// CrashRefundFinal: a refund answer (submit, query or resend) was
+	// decided final (succeeded, failed, attention), the decision is not
+	// journaled: the journal still says submitting, processing or unknown,
+	// with its query owed. Restart: query again; the same final answer.
+	CrashRefundFinal = "refund.final"
 )
 
 // CrashPoint describes one crash point for the crash harness and readers.
@@ -108,7 +140,8 @@ type CrashPoint struct {
 	Where string
 }
 
-// CrashPoints lists every crash point, in the order a payment meets them.
+// CrashPoints lists every crash point, in the order a payment meets them,
+// then the refund path's in the order a refund meets them.
 var CrashPoints = []CrashPoint{
 	{CrashMicropaySubmitted, "micropay journaled in submitting, before it is sent"},
 	{CrashMicropayAnswered, "micropay answered by the gateway, before the answer is journaled"},
@@ -118,6 +151,10 @@ var CrashPoints = []CrashPoint{
 	{CrashReverseAnswered, "reverse (or close) answered, before the answer is journaled"},
 	{CrashReverseJournaled, "reverse's answer journaled, before anything acts on it"},
 	{CrashSpoolPrinted, "receipt taken by the printer, before it is marked printed"},
+	{CrashRefundSubmitted, "refund journaled in submitting, before it is sent"},
+	{CrashRefundSent, "refund request taken by the gateway, its answer arriving, before it is read"},
+	{CrashRefundAnswered, "refund answered by the gateway, before the answer is journaled"},
+	{CrashRefundFinal, "refund decided final, before it is journaled final"},
 }
 
 // journaledPoint names the crash point right after the answer to an
@@ -179,4 +216,22 @@ func crashPoint(name string) {
 	fmt.Fprintf(os.Stderr, "posagent: crash point %s reached: SIGKILL\n", name)
 	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 	select {} // never continue past a crash point
+}
+
+// crashWhenSent returns ctx with a hook that reaches crash point name once
+// the gateway has taken an HTTP request made with it and its answer starts
+// to arrive (the first byte), before the answer is read: the gateway acted
+// on the request, the process dies not knowing what it did. (The trace's
+// WroteRequest comes too early for this: net/http calls it before it
+// flushes its buffer, so a small request killed there never leaves the
+// process.) Unless that point is armed, ctx is returned as it is, so an
+// unarmed call carries no trace; the hook is composed with any the
+// transport adds (gateways.Do's own).
+func crashWhenSent(ctx context.Context, name string) context.Context {
+	if armedCrash.name != name {
+		return ctx
+	}
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GotFirstResponseByte: func() { crashPoint(name) },
+	})
 }

@@ -181,9 +181,11 @@ func (rr *RefundRunner) Refund(ctx context.Context, req RefundRequest) (pos.Refu
 		return pos.Refund{}, err
 	}
 	// Journaled: from here a crash is resumed by querying.
+	crashPoint(CrashRefundSubmitted)
 	res, err := callWithTimeout(ctx, g, func(ctx context.Context) (gateways.Result, error) {
-		return g.(gateways.Refunder).Refund(ctx, refundRequest(p, r))
+		return g.(gateways.Refunder).Refund(crashWhenSent(ctx, CrashRefundSent), refundRequest(p, r))
 	})
+	crashPoint(CrashRefundAnswered)
 	return rr.apply(ctx, r.ID, RefundInput{Kind: RefundSubmitted, Result: res, Err: err, OutTradeNo: p.OutTradeNo}, nil)
 }
 
@@ -307,6 +309,9 @@ func (rr *RefundRunner) applyOnce(ctx context.Context, id string, in RefundInput
 		}
 		if d.To.Final() && rr.o.Receipts != nil {
 			c.Prints = rr.o.Receipts.RefundReceiptJobs(d.Refund)
+		}
+		if d.To.Final() && !r.State.Final() {
+			crashPoint(CrashRefundFinal)
 		}
 		err = rr.o.Journal.AppendRefund(ctx, c)
 		if pos.Match(pos.Conflict, err) && attempt < 5 {
@@ -480,10 +485,13 @@ func (rr *RefundRunner) query(ctx context.Context, op store.RefundOp) error {
 		if op.Kind == store.RefundOpResend {
 			kind = RefundResent
 			rr.log.Info("sending the refund again, as the gateway asked", "refund", r.ID, "outRefundNo", r.OutRefundNo)
-			return rf.Refund(ctx, refundRequest(p, r))
+			return rf.Refund(crashWhenSent(ctx, CrashRefundSent), refundRequest(p, r))
 		}
 		return rf.QueryRefund(ctx, refundRequest(p, r))
 	})
+	if kind == RefundResent {
+		crashPoint(CrashRefundAnswered)
+	}
 	_, err = rr.apply(ctx, r.ID, RefundInput{Kind: kind, Result: res, Err: err, OutTradeNo: p.OutTradeNo}, &op)
 	return err
 }

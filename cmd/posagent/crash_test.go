@@ -50,12 +50,18 @@ type crashCase struct {
 	// then: after the crash, restart with this crash point armed, and
 	// restart once more without.
 	then string
+	// refund, when not zero, makes it a refund case: the payment succeeds,
+	// then refund minor units of it are refunded (amount: in full).
+	refund int64
 }
 
 func (c crashCase) point() string { name, _, _ := strings.Cut(c.spec, ":"); return name }
 
 func (c crashCase) name() string {
 	n := fmt.Sprintf("%s/%04d", strings.ReplaceAll(c.spec, ":", "#"), c.amount)
+	if c.refund != 0 {
+		n += fmt.Sprintf("-refund%04d", c.refund)
+	}
 	if c.cancel {
 		n += "-cancelled"
 	}
@@ -124,6 +130,13 @@ var quickCrashCases = []crashCase{
 	{spec: flows.CrashMicropaySubmitted, amount: 1200, then: flows.CrashReverseAnswered},
 	{spec: flows.CrashMicropayAnswered, amount: 1291, then: flows.CrashQueryAnswered + ":2"},
 	{spec: flows.CrashMicropayAnswered, amount: 1294, cancel: true, then: flows.CrashReverseJournaled},
+	// The refund path: each point, in full and in part.
+	{spec: flows.CrashRefundSubmitted, amount: 1200, refund: 1200},
+	{spec: flows.CrashRefundSent, amount: 1200, refund: 1200},
+	{spec: flows.CrashRefundSent, amount: 1200, refund: 500},
+	{spec: flows.CrashRefundAnswered, amount: 1200, refund: 1200},
+	{spec: flows.CrashRefundFinal, amount: 1200, refund: 700},
+	{spec: flows.CrashRefundAnswered, amount: 1200, refund: 500, then: flows.CrashRefundFinal},
 }
 
 func crashCases() []crashCase {
@@ -132,6 +145,10 @@ func crashCases() []crashCase {
 	}
 	var out []crashCase
 	for _, p := range flows.CrashPoints {
+		if isRefundPoint(p.Name) {
+			out = append(out, crashCase{spec: p.Name, amount: 1200, refund: 1200}, crashCase{spec: p.Name, amount: 1200, refund: 300})
+			continue
+		}
 		for _, e := range magicEndings {
 			out = append(out, crashCase{spec: p.Name, amount: 1200 + e})
 		}
@@ -143,6 +160,10 @@ func crashCases() []crashCase {
 		for _, e := range magicEndings {
 			out = append(out, crashCase{spec: spec, amount: 1200 + e})
 		}
+	}
+	// A refund crashed during the recovery from a refund crash.
+	for _, first := range []string{flows.CrashRefundSent, flows.CrashRefundAnswered, flows.CrashRefundFinal} {
+		out = append(out, crashCase{spec: first, amount: 1200, refund: 800, then: flows.CrashRefundFinal})
 	}
 	return out
 }
@@ -183,6 +204,9 @@ func TestCrashPoints(t *testing.T) {
 
 // runCrashCase runs one case and reports whether the crash point fired.
 func runCrashCase(t *testing.T, c crashCase) bool {
+	if c.refund != 0 {
+		return runRefundCrashCase(t, c)
+	}
 	state, addr := t.TempDir(), freePort(t)
 	a := startDemo(t, state, addr, "POSAGENT_CRASHPOINT="+c.spec)
 	fired := payUntilCrash(t, a, c)
@@ -282,6 +306,13 @@ type postAnswer struct {
 // fails the test.
 func waitCrash(t *testing.T, a *agent, spec string, posted <-chan postAnswer) bool {
 	t.Helper()
+	return waitCrashUntil(t, a, spec, posted, allFinalAndPrinted)
+}
+
+// waitCrashUntil is waitCrash with done saying when nothing is left that
+// could reach the point.
+func waitCrashUntil(t *testing.T, a *agent, spec string, posted <-chan postAnswer, done func(*agent) bool) bool {
+	t.Helper()
 	deadline := time.After(45 * time.Second)
 	for {
 		select {
@@ -300,7 +331,7 @@ func waitCrash(t *testing.T, a *agent, spec string, posted <-chan postAnswer) bo
 			t.Fatalf("posagent neither reached crash point %s nor finished its payments", spec)
 		case <-time.After(100 * time.Millisecond):
 		}
-		if allFinalAndPrinted(a) {
+		if done(a) {
 			return false
 		}
 	}
@@ -362,9 +393,20 @@ func printQueueEmpty(a *agent) bool {
 // directory and returns the journal's payments.
 func settle(t *testing.T, b *agent) []pos.Payment {
 	t.Helper()
+	waitSettled(t, b)
+	b.kill()
+	return checkCrashInvariants(t, b.state)
+}
+
+// waitSettled waits until every payment the running daemon b knows is
+// final, every refund settled (waitRefundsSettled) and every receipt
+// printed.
+func waitSettled(t *testing.T, b *agent) {
+	t.Helper()
 	for _, p := range b.payments() {
 		b.waitFor(p["id"].(string), 45*time.Second, func(p map[string]any) bool { return p["state"] != "pending" })
 	}
+	waitRefundsSettled(t, b)
 	deadline := time.Now().Add(20 * time.Second)
 	for !printQueueEmpty(b) {
 		if time.Now().After(deadline) {
@@ -372,8 +414,6 @@ func settle(t *testing.T, b *agent) []pos.Payment {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	b.kill()
-	return checkCrashInvariants(t, b.state)
 }
 
 // checkCrashInvariants reads the journal and the simulator's ledger of a
@@ -385,7 +425,8 @@ func settle(t *testing.T, b *agent) []pos.Payment {
 //  3. every order in the ledger belongs to a journaled payment, at its
 //     amount (no charge the journal does not know, and since out_trade_no
 //     is one per payment, no second order for a payment);
-//  4. every receipt a final payment owes is printed, and its file is there.
+//  4. every receipt a final payment owes is printed, and its file is there;
+//  5. its refunds agree with the ledger (checkRefundInvariants).
 func checkCrashInvariants(t *testing.T, state string) []pos.Payment {
 	t.Helper()
 	ctx := t.Context()
@@ -429,6 +470,7 @@ func checkCrashInvariants(t *testing.T, state string) []pos.Payment {
 			}
 		}
 		checkReceiptsPrinted(t, db, state, p)
+		checkRefundInvariants(t, db, p, o, found)
 	}
 	for _, o := range ledger.Orders() {
 		p, ok := byOTN[o.OutTradeNo]
