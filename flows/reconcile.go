@@ -89,6 +89,40 @@ type Report struct {
 	Issues    []ReconIssue
 	// Day is the journal's day: every payment and refund of the gateway.
 	Day []ReconLine
+	// Provisional: the acquirer's day had not ended when it was
+	// reconciled, so its bill (a simulator's, SameDayBills) lists what
+	// moved so far. A real acquirer serves a day's bill from the next day.
+	Provisional bool
+	// Totals sums the day per currency as the journal and as the bill
+	// have it (the bill side only with HasBill); on a day that adds up
+	// their nets agree.
+	Totals []ReconTotals
+}
+
+// ReconSide is one side's sums of a day in one currency.
+type ReconSide struct {
+	// Payments counts what was charged: the journal's payments that are
+	// succeeded (or charged late and not reversed), the bill's payment
+	// lines; Paid sums them.
+	Payments int
+	Paid     pos.Money
+	// Reversals counts the bill's voids of paid orders (the journal has a
+	// reversed payment as not charged); Reversed sums them.
+	Reversals int
+	Reversed  pos.Money
+	// Refunds counts the succeeded refunds (the bill's refund lines);
+	// Refunded sums them.
+	Refunds  int
+	Refunded pos.Money
+	// Net is Paid - Reversed - Refunded.
+	Net pos.Money
+}
+
+// ReconTotals is one currency of a day, both sides.
+type ReconTotals struct {
+	Currency pos.Currency
+	Journal  ReconSide
+	Bill     ReconSide
 }
 
 // OK reports whether the day adds up: a bill was matched, or there is none
@@ -101,6 +135,9 @@ type ReconcileOptions struct {
 	Journal  store.Journal
 	Refunds  store.RefundJournal
 	Gateways map[string]gateways.Gateway
+	// Now says whether a day has ended (Report.Provisional); default
+	// time.Now.
+	Now func() time.Time
 }
 
 // Reconciler matches journal days against acquirers' bills.
@@ -113,6 +150,9 @@ func NewReconciler(o ReconcileOptions) (*Reconciler, error) {
 	}
 	if o.Refunds == nil {
 		o.Refunds, _ = o.Journal.(store.RefundJournal)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	return &Reconciler{o: o}, nil
 }
@@ -157,6 +197,7 @@ func (rc *Reconciler) one(ctx context.Context, date, name string) (Report, error
 	}
 	day, _ := time.ParseInLocation("2006-01-02", date, zone)
 	rep := Report{Gateway: name, Date: date, Zone: zone.String(), From: day, To: day.AddDate(0, 0, 1)}
+	rep.Provisional = rc.o.Now().Before(rep.To)
 	pays, err := rc.o.Journal.PaymentsBetween(ctx, rep.From, rep.To)
 	if err != nil {
 		return rep, fmt.Errorf("flows: reconcile: %w", err)
@@ -188,20 +229,85 @@ func (rc *Reconciler) one(ctx context.Context, date, name string) (Report, error
 	for _, r := range refs {
 		rep.Day = append(rep.Day, ReconLine{PaymentID: r.PaymentID, RefundID: r.ID, OutRefundNo: r.OutRefundNo, State: string(r.State), Amount: r.Amount, CreatedAt: r.CreatedAt})
 	}
+	tot := totals{}
+	for _, p := range pays {
+		if p.State == pos.StateSucceeded || (p.ChargedLate && p.State != pos.StateReversed) {
+			j := &tot.of(p.Amount.Currency).Journal
+			j.Payments++
+			j.Paid.Minor += p.Amount.Minor
+		}
+	}
+	for _, r := range refs {
+		if r.State == pos.RefundSucceeded {
+			j := &tot.of(r.Amount.Currency).Journal
+			j.Refunds++
+			j.Refunded.Minor += r.Amount.Minor
+		}
+	}
 	if !hasBill {
 		rep.NoBill = fmt.Sprintf("gateway %s (%s): the acquirer offers no bill to download; the journal's day is listed", name, g.Kind())
+		rep.Totals = tot.list()
 		return rep, nil
 	}
 	bill, err := src.DailyBill(ctx, day)
 	if err != nil {
 		rep.NoBill = "the bill could not be downloaded"
 		rep.Error = errMessage(err)
+		rep.Totals = tot.list()
 		return rep, nil
 	}
 	rep.HasBill = true
 	rep.BillLines = len(bill.Lines)
+	for _, l := range bill.Lines {
+		b := &tot.of(l.Amount.Currency).Bill
+		switch l.Kind {
+		case gateways.BillPayment:
+			b.Payments++
+			b.Paid.Minor += l.Amount.Minor
+		case gateways.BillReversal:
+			b.Reversals++
+			b.Reversed.Minor += l.Amount.Minor
+		case gateways.BillRefund:
+			b.Refunds++
+			b.Refunded.Minor += l.Amount.Minor
+		}
+	}
+	rep.Totals = tot.list()
 	rc.match(ctx, &rep, name, bill, pays, refs)
 	return rep, nil
+}
+
+// totals builds Report.Totals, one entry per currency in order of first
+// appearance.
+type totals struct {
+	order []pos.Currency
+	by    map[pos.Currency]*ReconTotals
+}
+
+func (t *totals) of(c pos.Currency) *ReconTotals {
+	if t.by == nil {
+		t.by = map[pos.Currency]*ReconTotals{}
+	}
+	x := t.by[c]
+	if x == nil {
+		x = &ReconTotals{Currency: c}
+		t.by[c] = x
+		t.order = append(t.order, c)
+	}
+	return x
+}
+
+func (t *totals) list() []ReconTotals {
+	var out []ReconTotals
+	for _, c := range t.order {
+		x := *t.by[c]
+		for _, s := range []*ReconSide{&x.Journal, &x.Bill} {
+			s.Paid.Currency, s.Reversed.Currency, s.Refunded.Currency = c, c, c
+			s.Net = pos.Money{Minor: s.Paid.Minor - s.Reversed.Minor - s.Refunded.Minor, Currency: c}
+		}
+		out = append(out, x)
+	}
+	return out
 }
 
 // billOrder is what the bill says of one order.

@@ -31,11 +31,14 @@ type allinpayDay struct {
 	g   *allinpay.Client
 }
 
-func newAllinpayDay(t *testing.T) allinpayDay { t.Helper(); return newAllinpayDayWith(t, nil) }
+func newAllinpayDay(t *testing.T, mutate ...func(*allinpaysim.Options)) allinpayDay {
+	t.Helper()
+	return newAllinpayDayWith(t, nil, mutate...)
+}
 
 // newAllinpayDayWith is newAllinpayDay with the adapter's options adjusted
-// by tweak.
-func newAllinpayDayWith(t *testing.T, tweak func(*allinpay.Options)) allinpayDay {
+// by tweak (and the simulator's by mutate).
+func newAllinpayDayWith(t *testing.T, tweak func(*allinpay.Options), mutate ...func(*allinpaysim.Options)) allinpayDay {
 	t.Helper()
 	ks, err := allinpaysim.GenerateKeySet(filepath.Join(t.TempDir(), "keys"))
 	if err != nil {
@@ -44,6 +47,9 @@ func newAllinpayDayWith(t *testing.T, tweak func(*allinpay.Options)) allinpayDay
 	so := allinpaysim.Options{MinQueryInterval: 40 * time.Millisecond, Hold: 5 * time.Second, WalletTimeout: 1500 * time.Millisecond, Minute: time.Second}
 	if err := ks.Load(&so); err != nil {
 		t.Fatal(err)
+	}
+	for _, m := range mutate {
+		m(&so)
 	}
 	srv, err := allinpaysim.New(so)
 	if err != nil {
@@ -197,6 +203,48 @@ func TestReconcileMatchingDay(t *testing.T) {
 	rep := reconcile(t, tl, d.g, today())
 	if !rep.OK() || !rep.HasBill || rep.Matched != 3 || rep.BillLines != 3 || rep.Zone != "UTC+8" || rep.Date != today() || len(rep.Day) != 3 {
 		t.Fatalf("report = %+v", rep)
+	}
+	checkTotals(t, rep, 2, 3000, 1, 500)
+}
+
+// checkTotals: the report's one currency (HKD) sums as the journal and the
+// bill agree: payments charged, refunds, and the same net on both sides.
+func checkTotals(t *testing.T, rep flows.Report, payments int, paid int64, refunds int, refunded int64) {
+	t.Helper()
+	if len(rep.Totals) != 1 {
+		t.Fatalf("totals = %+v, want one currency", rep.Totals)
+	}
+	tot := rep.Totals[0]
+	net := hkd(paid - refunded)
+	for name, s := range map[string]flows.ReconSide{"journal": tot.Journal, "bill": tot.Bill} {
+		if tot.Currency != "HKD" || s.Payments != payments || s.Paid != hkd(paid) || s.Refunds != refunds || s.Refunded != hkd(refunded) || s.Net != net {
+			t.Errorf("%s totals = %+v, want %d payments of %d, %d refunds of %d, net %d", name, s, payments, paid, refunds, refunded, paid-refunded)
+		}
+	}
+}
+
+// A simulator serving the day still running (SameDayBill) lets the day be
+// reconciled before it ends: matched, and the report says provisional. The
+// same day reconciled after its end is not provisional.
+func TestReconcileSameDayBill(t *testing.T) {
+	d := newAllinpayDay(t, func(o *allinpaysim.Options) { o.SameDayBill = true })
+	tl := d.till(t)
+	a := tl.pay(t, 1000)
+	tl.pay(t, 2500)
+	tl.refund(t, a, 1000)
+	rep := reconcile(t, tl, d.g, today())
+	if !rep.OK() || !rep.HasBill || !rep.Provisional || rep.Matched != 3 || rep.BillLines != 3 || len(rep.Day) != 3 {
+		t.Fatalf("report = %+v", rep)
+	}
+	checkTotals(t, rep, 2, 3500, 1, 1000)
+	rc, err := flows.NewReconciler(flows.ReconcileOptions{Journal: tl.db, Gateways: map[string]gateways.Gateway{"allinpay": d.g},
+		Now: func() time.Time { return time.Now().Add(48 * time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reps, err := rc.Reconcile(context.Background(), today(), "allinpay")
+	if err != nil || len(reps) != 1 || reps[0].Provisional || !reps[0].OK() {
+		t.Errorf("after the day's end: %+v, %v", reps, err)
 	}
 }
 

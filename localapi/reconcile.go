@@ -40,6 +40,33 @@ type ReconcileReport struct {
 	Matched   int              `json:"matched"`
 	Issues    []ReconcileIssue `json:"issues"`
 	Day       []ReconcileLine  `json:"day"`
+	// Provisional: the day had not ended (a simulator's same-day bill).
+	Provisional bool `json:"provisional"`
+	// Totals sums the day per currency, journal and bill side.
+	Totals []ReconcileTotals `json:"totals"`
+}
+
+// ReconcileTotals is one currency of the day; amounts in minor units.
+type ReconcileTotals struct {
+	Currency string        `json:"currency"`
+	Journal  ReconcileSide `json:"journal"`
+	Bill     ReconcileSide `json:"bill"`
+}
+
+// ReconcileSide is one side's sums; see flows.ReconSide.
+type ReconcileSide struct {
+	Payments  int   `json:"payments"`
+	Paid      int64 `json:"paid"`
+	Reversals int   `json:"reversals"`
+	Reversed  int64 `json:"reversed"`
+	Refunds   int   `json:"refunds"`
+	Refunded  int64 `json:"refunded"`
+	Net       int64 `json:"net"`
+}
+
+func sideOf(s flows.ReconSide) ReconcileSide {
+	return ReconcileSide{Payments: s.Payments, Paid: s.Paid.Minor, Reversals: s.Reversals, Reversed: s.Reversed.Minor,
+		Refunds: s.Refunds, Refunded: s.Refunded.Minor, Net: s.Net.Minor}
 }
 
 // ReconcileIssue is one mismatch; amounts in minor units.
@@ -101,7 +128,10 @@ func ReconcileHandler(rc Reconciler) http.Handler {
 		for _, rp := range reps {
 			jr := ReconcileReport{Gateway: rp.Gateway, Date: rp.Date, Zone: rp.Zone, From: rp.From, To: rp.To, OK: rp.OK(),
 				HasBill: rp.HasBill, NoBill: rp.NoBill, Error: rp.Error, BillLines: rp.BillLines, Matched: rp.Matched,
-				Issues: []ReconcileIssue{}, Day: []ReconcileLine{}}
+				Issues: []ReconcileIssue{}, Day: []ReconcileLine{}, Provisional: rp.Provisional, Totals: []ReconcileTotals{}}
+			for _, t := range rp.Totals {
+				jr.Totals = append(jr.Totals, ReconcileTotals{Currency: string(t.Currency), Journal: sideOf(t.Journal), Bill: sideOf(t.Bill)})
+			}
 			for _, i := range rp.Issues {
 				cur := i.JournalAmount.Currency
 				if cur == "" {

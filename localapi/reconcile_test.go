@@ -28,9 +28,15 @@ func (fakeReconciler) Reconcile(ctx context.Context, date, gateway string) ([]fl
 	}
 	day := time.Date(2026, 12, 1, 0, 0, 0, 0, time.FixedZone("UTC+8", 8*3600))
 	return []flows.Report{{Gateway: "allinpay", Date: date, Zone: "UTC+8", From: day, To: day.AddDate(0, 0, 1), HasBill: true, BillLines: 2, Matched: 1,
-		Issues: []flows.ReconIssue{{Kind: flows.IssueNotInJournal, OutTradeNo: "X1", BillAmount: pos.Money{Minor: 1100, Currency: "HKD"}, Message: "not here"}},
-		Day:    []flows.ReconLine{{PaymentID: "pay_1", OutTradeNo: "P1", State: "succeeded", Amount: pos.Money{Minor: 100, Currency: "HKD"}, CreatedAt: day}}}}, nil
+		Issues:      []flows.ReconIssue{{Kind: flows.IssueNotInJournal, OutTradeNo: "X1", BillAmount: pos.Money{Minor: 1100, Currency: "HKD"}, Message: "not here"}},
+		Day:         []flows.ReconLine{{PaymentID: "pay_1", OutTradeNo: "P1", State: "succeeded", Amount: pos.Money{Minor: 100, Currency: "HKD"}, CreatedAt: day}},
+		Provisional: true,
+		Totals: []flows.ReconTotals{{Currency: "HKD",
+			Journal: flows.ReconSide{Payments: 1, Paid: hkdOf(100), Net: hkdOf(100)},
+			Bill:    flows.ReconSide{Payments: 2, Paid: hkdOf(1200), Refunds: 1, Refunded: hkdOf(50), Net: hkdOf(1150)}}}}}, nil
 }
+
+func hkdOf(minor int64) pos.Money { return pos.Money{Minor: minor, Currency: "HKD"} }
 
 // GET /v1/reconcile answers the reports, ok false on a mismatch; a missing
 // or bad date is 400.
@@ -45,7 +51,12 @@ func TestReconcileRoute(t *testing.T) {
 		t.Fatalf("%d %s", w.Code, w.Body)
 	}
 	if a.OK || len(a.Reports) != 1 || a.Reports[0].OK || len(a.Reports[0].Issues) != 1 || *a.Reports[0].Issues[0].BillAmount != 1100 || a.Reports[0].Zone != "UTC+8" {
-		t.Errorf("answer = %+v", a)
+		t.Fatalf("answer = %+v", a)
+	}
+	want := []localapi.ReconcileTotals{{Currency: "HKD", Journal: localapi.ReconcileSide{Payments: 1, Paid: 100, Net: 100},
+		Bill: localapi.ReconcileSide{Payments: 2, Paid: 1200, Refunds: 1, Refunded: 50, Net: 1150}}}
+	if r := a.Reports[0]; !r.Provisional || len(r.Totals) != 1 || r.Totals[0] != want[0] {
+		t.Errorf("provisional %v, totals %+v; want %+v", r.Provisional, r.Totals, want)
 	}
 	for _, q := range []string{"", "?date=yesterday"} {
 		if w := do(s, "GET", "/v1/reconcile"+q, "", nil); w.Code != http.StatusBadRequest {

@@ -73,8 +73,10 @@ const tourQRPaidAfter = 500 * time.Millisecond
 
 // startSimulator serves kind's simulator on addr (loopback) and returns its
 // base URL. A merchant QR order that is paid at once is paid by the first
-// query qrPaidAfter after its creation.
-func startSimulator(ctx context.Context, kind, addr, dir, notifyURL string, qrPaidAfter time.Duration, log *slog.Logger) (string, error) {
+// query qrPaidAfter after its creation. sameDayBills lets a simulator with
+// day bills serve the day still running, provisional (sim.Base.BillReady):
+// the demo's tour reconciles the day it ran; `simulate` only when asked.
+func startSimulator(ctx context.Context, kind, addr, dir, notifyURL string, qrPaidAfter time.Duration, sameDayBills bool, log *slog.Logger) (string, error) {
 	s, ok := simulatedKinds[kind]
 	if !ok {
 		return "", usageError("no simulator for gateway %q (have: %s)", kind, simulatedNames())
@@ -87,6 +89,9 @@ func startSimulator(ctx context.Context, kind, addr, dir, notifyURL string, qrPa
 		l.Ledger().SetQRPayDelay(qrPaidAfter)
 	} else if qrPaidAfter > 0 {
 		log.Warn("this simulator cannot delay merchant QR payments", "gateway", kind)
+	}
+	if b, ok := h.(interface{ SetSameDayBills(bool) }); ok {
+		b.SetSameDayBills(sameDayBills)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -156,7 +161,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if delay < 0 {
 			return usageError("--qr-paid-after %v is negative", delay)
 		}
-		base, err = startSimulator(ctx, *gw, *simListen, filepath.Join(*state, "sim-"+*gw), notifyURL, delay, log.With("component", "simulator"))
+		base, err = startSimulator(ctx, *gw, *simListen, filepath.Join(*state, "sim-"+*gw), notifyURL, delay, true, log.With("component", "simulator"))
 		if err != nil {
 			return err
 		}
@@ -274,6 +279,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		c := &apiClient{base: "http://" + addr, token: parts.token, http: &http.Client{Timeout: 60 * time.Second}}
 		plan := planTour(g)
 		plan.simBase = base
+		plan.gateway = *gw
 		ok := runTour(ctx, c, plan, vs.Path(), demoPr, stdout)
 		cancel()
 		<-errc

@@ -18,7 +18,8 @@ func TestDemoTourEveryGateway(t *testing.T) {
 		}
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
-			cmd := exec.Command(binary(t), "demo", "--tour", "--gateway", kind, "--state", t.TempDir(), "--listen", freePort(t))
+			state := t.TempDir()
+			cmd := exec.Command(binary(t), "demo", "--tour", "--gateway", kind, "--state", state, "--listen", freePort(t))
 			out, err := cmd.CombinedOutput()
 			if err != nil {
 				t.Fatalf("demo --tour --gateway %s failed: %v\n%s", kind, err, out)
@@ -43,6 +44,9 @@ func TestDemoTourEveryGateway(t *testing.T) {
 					}
 				}
 			}
+			// The tour ends with the day reconciled: against the
+			// simulator's bill where the gateway offers one.
+			checkTourReconciled(t, string(out), state, kind, kind == "allinpay")
 		})
 	}
 }

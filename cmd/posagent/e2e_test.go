@@ -250,6 +250,8 @@ func TestDemoTour(t *testing.T) {
 		t.Errorf("a CJK font is installed, yet the tour's previews do not draw Chinese with it")
 	}
 	checkReceiptPreviews(t, state)
+	// MMSP offers no bill: the tour's reconciliation lists the day.
+	checkTourReconciled(t, string(out), state, "mmsp", false)
 }
 
 // checkReceiptPreviews checks, from the demo's journal, that every final

@@ -139,6 +139,27 @@ func printReconcile(w io.Writer, a localapi.ReconcileAnswer) {
 		default:
 			fmt.Fprintf(w, "  bill: %d lines; matched %d; %d issues\n", r.BillLines, r.Matched, len(r.Issues))
 		}
+		if r.Provisional {
+			fmt.Fprintln(w, "  provisional: the day has not ended; its bill lists what moved so far")
+		}
+		payments, refunds := 0, 0
+		for _, l := range r.Day {
+			if l.RefundID != "" {
+				refunds++
+			} else {
+				payments++
+			}
+		}
+		fmt.Fprintf(w, "  journal: %d payments and %d refunds in the day\n", payments, refunds)
+		for _, t := range r.Totals {
+			m := func(v int64) string { return formatMinor(v, t.Currency) }
+			j, b := t.Journal, t.Bill
+			fmt.Fprintf(w, "  %s journal: %d charged %s, %d refunds %s, net %s\n", t.Currency, j.Payments, m(j.Paid), j.Refunds, m(j.Refunded), m(j.Net))
+			if r.HasBill {
+				fmt.Fprintf(w, "  %s bill:    %d payments %s, %d voids %s, %d refunds %s, net %s\n", t.Currency, b.Payments, m(b.Paid),
+					b.Reversals, m(b.Reversed), b.Refunds, m(b.Refunded), m(b.Net))
+			}
+		}
 		for _, i := range r.Issues {
 			what := "payment"
 			if i.Refund {

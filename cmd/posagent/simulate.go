@@ -15,6 +15,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	state := fs.String("state", filepath.Join(os.TempDir(), "posagent-sim"), "directory for the simulator's ledger")
 	notifyURL := fs.String("notify-url", "", "where to post payment notifications (default: the URL each order carries, where the wire has one)")
 	qrPaidAfter := fs.Duration("qr-paid-after", DefaultQRPaidAfter, "how long the simulated customer takes to scan a merchant QR that gets paid")
+	sameDayBills := fs.Bool("same-day-bills", false, "serve the bill of the acquirer's day still running (provisional: what moved so far), so a demo can reconcile today; acquirers serve a day's bill from the next day")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text (logfmt) or json (one object per line)")
 	if err := fs.Parse(args); err != nil {
@@ -30,7 +31,7 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *qrPaidAfter < 0 {
 		return usageError("--qr-paid-after %v is negative", *qrPaidAfter)
 	}
-	base, err := startSimulator(ctx, *gw, *listen, filepath.Join(*state, "sim-"+*gw), *notifyURL, *qrPaidAfter, log)
+	base, err := startSimulator(ctx, *gw, *listen, filepath.Join(*state, "sim-"+*gw), *notifyURL, *qrPaidAfter, *sameDayBills, log)
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,8 @@ type tourPlan struct {
 	// cancelled QR is watched until it expires and ends failed (nothing
 	// was charged), never closed.
 	qrClose bool
+	// gateway is the configured name the tour reconciles ("" every one).
+	gateway string
 }
 
 func (p tourPlan) cases() []tourCase {
@@ -123,6 +125,7 @@ func previews(files []string) []string {
 // expected and every final payment has its receipt previews.
 func runTour(ctx context.Context, c *apiClient, plan tourPlan, scannerPath string, receipts receiptLister, w io.Writer) bool {
 	cases := plan.cases()
+	day := acquirerDay(time.Now())
 	fmt.Fprintf(w, "Running the tour: %d scenarios in %s against the simulated gateway…\n", len(cases), plan.currency)
 	results := make([]tourResult, len(cases))
 	var wg sync.WaitGroup
@@ -170,6 +173,9 @@ func runTour(ctx context.Context, c *apiClient, plan tourPlan, scannerPath strin
 	}
 	receiptLines, receiptsOK := tourReceipts(ctx, c, receipts, failed)
 	ok = ok && receiptsOK
+	// Last, with every payment and refund final: the day against the bill.
+	reconLines, reconOK := tourReconcile(ctx, c, plan, day)
+	ok = ok && reconOK
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "AMOUNT\tSCENARIO\tEXPECTED\tACTUAL\tTOOK\tRECEIPTS\tRESULT")
 	for i := range results {
@@ -213,6 +219,10 @@ func runTour(ctx context.Context, c *apiClient, plan tourPlan, scannerPath strin
 	}
 	fmt.Fprintln(w, "Receipts:")
 	for _, l := range receiptLines {
+		fmt.Fprintln(w, l)
+	}
+	fmt.Fprintf(w, "Reconciliation of the acquirer's day %s:\n", day)
+	for _, l := range reconLines {
 		fmt.Fprintln(w, l)
 	}
 	if ok {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -26,6 +27,10 @@ type BaseOptions struct {
 	NotifySchedule []time.Duration
 	// Logger; default discards.
 	Logger *slog.Logger
+	// SameDayBills serves the bill of the acquirer day still running
+	// (BillReady), for demos and tests that reconcile the day they ran.
+	// Off by default, and no real acquirer does it: see BillReady.
+	SameDayBills bool
 }
 
 // Base is the chassis every wire simulator embeds (as *sim.Base): the
@@ -69,6 +74,8 @@ type Base struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	sameDayBills atomic.Bool
+
 	mu       sync.Mutex
 	acked    map[string]bool
 	closed   bool
@@ -102,6 +109,7 @@ func NewBase(o BaseOptions) (*Base, error) {
 	b := &Base{name: o.Name, ledger: l, log: o.Logger.With("simulator", o.Name),
 		schedule: append([]time.Duration(nil), o.NotifySchedule...), acked: map[string]bool{}}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
+	b.sameDayBills.Store(o.SameDayBills)
 	return b, nil
 }
 
@@ -354,6 +362,37 @@ func (b *Base) Bill(day time.Time, loc *time.Location) []BillLine {
 	y, m, d := day.In(loc).Date()
 	from := time.Date(y, m, d, 0, 0, 0, 0, loc)
 	return b.ledger.Bill(from, from.AddDate(0, 0, 1))
+}
+
+// SetSameDayBills turns BaseOptions.SameDayBills on or off (the demo turns
+// it on for the simulator it embeds).
+func (b *Base) SetSameDayBills(on bool) { b.sameDayBills.Store(on) }
+
+// BillReady reports whether the bill of the acquirer day holding day (in
+// loc) may be served at now, and whether it is provisional. An acquirer
+// closes its day at its midnight and offers the day's bill from the next
+// day (Allinpay §1.5.3.1: "can be made in the next day"): a past day is
+// ready and final. With SameDayBills the day still running is ready too,
+// but provisional: it lists what moved so far, and grows until midnight.
+// That is a simulator's option for demos and tests that reconcile the day
+// they ran, never a real acquirer's behaviour; a simulator serving such a
+// bill logs it as provisional. A day not yet begun is never ready.
+func (b *Base) BillReady(day time.Time, loc *time.Location, now time.Time) (ready, provisional bool) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	start := func(t time.Time) time.Time {
+		y, m, d := t.In(loc).Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, loc)
+	}
+	asked, today := start(day), start(now)
+	switch {
+	case asked.Before(today):
+		return true, false
+	case asked.Equal(today) && b.sameDayBills.Load():
+		return true, true
+	}
+	return false, false
 }
 
 // Bill lists what moved money in [from, to); see Base.Bill.

@@ -349,3 +349,31 @@ func TestBill(t *testing.T) {
 		t.Errorf("2 Dec: %v, want %s", got, want)
 	}
 }
+
+// A day's bill is ready from the next day (final); the day still running
+// only with SameDayBills (provisional); a day not begun never.
+func TestBillReady(t *testing.T) {
+	cst := time.FixedZone("CST", 8*3600)
+	now := time.Date(2026, 12, 1, 17, 0, 0, 0, time.UTC) // 2 Dec 01:00 in UTC+8
+	b, _ := NewBase(BaseOptions{})
+	defer b.Close()
+	check := func(day time.Time, wantReady, wantProv bool) {
+		t.Helper()
+		if r, p := b.BillReady(day, cst, now); r != wantReady || p != wantProv {
+			t.Errorf("BillReady(%s) = %v, %v; want %v, %v", day.In(cst).Format("2006-01-02"), r, p, wantReady, wantProv)
+		}
+	}
+	dec1 := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC) // 1 Dec 20:00 in UTC+8
+	check(dec1, true, false)
+	check(now, false, false) // 2 Dec in UTC+8, though still 1 Dec in UTC
+	check(now.Add(24*time.Hour), false, false)
+	b.SetSameDayBills(true)
+	check(dec1, true, false)
+	check(now, true, true)
+	check(now.Add(24*time.Hour), false, false)
+	on, _ := NewBase(BaseOptions{SameDayBills: true})
+	defer on.Close()
+	if r, p := on.BillReady(now, cst, now); !r || !p {
+		t.Errorf("BaseOptions.SameDayBills: today = %v, %v", r, p)
+	}
+}

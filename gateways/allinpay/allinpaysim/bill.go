@@ -13,16 +13,22 @@ import (
 // bill answers DOWNLOAD_CHECK_BILL with the ledger's day (UTC+8): one
 // line per payment, reversal and refund (negative), then the summary
 // line, base64. The bill of a day is available from the next day
-// (§1.5.3.1: "can be made in the next day").
+// (§1.5.3.1: "can be made in the next day"); today's is 0035 unless
+// Options.SameDayBill, which serves it provisional (what moved so far; the
+// file has no field to say so, the log line does).
 func (s *Server) bill(x *exchange) {
 	day, err := time.ParseInLocation("20060102", x.req["billDate"], zone)
 	if err != nil {
 		x.result("9994")
 		return
 	}
-	if !day.Before(startOfDay(s.clock())) {
+	ready, provisional := s.BillReady(day, zone, s.clock())
+	if !ready {
 		x.result("0035")
 		return
+	}
+	if provisional {
+		s.log.Info("serving a provisional bill of the day still running (SameDayBill)", "billDate", x.req["billDate"])
 	}
 	csv, err := BillCSV(s.Bill(day, zone), day, s.opts.MchNo, s.opts.Currency)
 	if err != nil {
@@ -31,11 +37,6 @@ func (s *Server) bill(x *exchange) {
 	}
 	x.ans["billData"] = base64.StdEncoding.EncodeToString([]byte(csv))
 	x.result("0000")
-}
-
-func startOfDay(t time.Time) time.Time {
-	y, m, d := t.In(zone).Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, zone)
 }
 
 // BillCSV renders a reconciliation file in the layout of §1.5.3.1 (22

@@ -97,6 +97,12 @@ type Options struct {
 	// Hold bounds how long a NoAnswer holds a request (default
 	// sim.DefaultHold).
 	Hold time.Duration
+	// SameDayBill serves DOWNLOAD_CHECK_BILL of the day still running
+	// (UTC+8), provisional: what moved so far. The platform offers a day's
+	// bill from the next day only, and so does the simulator by default;
+	// the demo turns this on so its tour can reconcile the day it ran
+	// (sim.Base.BillReady).
+	SameDayBill bool
 	// Logger; default discards.
 	Logger *slog.Logger
 }
@@ -147,7 +153,7 @@ func New(o Options) (*Server, error) {
 	case o.MinQueryInterval > 0:
 		rules.MinQueryInterval = o.MinQueryInterval
 	}
-	b, err := sim.NewBase(sim.BaseOptions{Name: "allinpay", LedgerPath: o.LedgerPath, Rules: rules, Logger: o.Logger,
+	b, err := sim.NewBase(sim.BaseOptions{Name: "allinpay", LedgerPath: o.LedgerPath, Rules: rules, Logger: o.Logger, SameDayBills: o.SameDayBill,
 		// §1.5.2.6: the platform "would initiate the notification timely
 		// through some methods": three attempts.
 		NotifySchedule: []time.Duration{0, 200 * time.Millisecond, 400 * time.Millisecond}})

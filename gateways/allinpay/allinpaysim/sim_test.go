@@ -308,6 +308,34 @@ func TestScriptedAnswers(t *testing.T) {
 	}
 }
 
+// With SameDayBill the day still running is served (provisional: what
+// moved so far); tomorrow's is still refused, and without the option
+// today's is 0035 (TestBillFromLedger).
+func TestSameDayBill(t *testing.T) {
+	r := newRig(t, func(o *Options) { o.SameDayBill = true })
+	r.micropay(t, "PA1", "1250")
+	day := r.now.In(zone).Format("20060102")
+	a := r.call(t, "transType", "DOWNLOAD_CHECK_BILL", "billDate", day)
+	data, err := base64.StdEncoding.DecodeString(a["billData"])
+	if err != nil || code(a) != "0000" || !strings.Contains(string(data), ",PA1,SALE,") {
+		t.Fatalf("today's bill = %v, %v\n%s", a, err, data)
+	}
+	r.micropay(t, "PA2", "300")
+	a = r.call(t, "transType", "DOWNLOAD_CHECK_BILL", "billDate", day)
+	data, _ = base64.StdEncoding.DecodeString(a["billData"])
+	if !strings.Contains(string(data), ",PA2,SALE,") {
+		t.Errorf("the provisional bill does not grow with the day:\n%s", data)
+	}
+	tomorrow := r.now.Add(24 * time.Hour).In(zone).Format("20060102")
+	if got := code(r.call(t, "transType", "DOWNLOAD_CHECK_BILL", "billDate", tomorrow)); got != "0035" {
+		t.Errorf("tomorrow's bill = %s, want 0035", got)
+	}
+	r.srv.SetSameDayBills(false)
+	if got := code(r.call(t, "transType", "DOWNLOAD_CHECK_BILL", "billDate", day)); got != "0035" {
+		t.Errorf("today's bill with same-day bills off = %s, want 0035", got)
+	}
+}
+
 // DOWNLOAD_CHECK_BILL from the ledger, from the next day.
 func TestBillFromLedger(t *testing.T) {
 	r := newRig(t, nil)
