@@ -66,7 +66,7 @@ func (db *DB) IdempotencyKey(ctx context.Context, key string) (store.Idempotency
 		k  store.IdempotencyKey
 		at sql.NullInt64
 	)
-	err := db.r.QueryRowContext(ctx,
+	err := db.rq.QueryRowContext(ctx,
 		`SELECT key, fingerprint, payment_id, refund_id, status, response, created_at FROM idempotency_keys WHERE key = ?`, key).
 		Scan(&k.Key, &k.Fingerprint, &k.PaymentID, &k.RefundID, &k.Status, &k.Response, &at)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -81,7 +81,7 @@ func (db *DB) IdempotencyKey(ctx context.Context, key string) (store.Idempotency
 
 // SaveIdempotencyKey records k on its own write.
 func (db *DB) SaveIdempotencyKey(ctx context.Context, k store.IdempotencyKey) error {
-	return insertKey(ctx, db.w, "sqlite.SaveIdempotencyKey", k)
+	return insertKey(ctx, db.wq, "sqlite.SaveIdempotencyKey", k)
 }
 
 // RecordAnswer stores the first answer to key's call; a later one is
@@ -91,7 +91,7 @@ func (db *DB) RecordAnswer(ctx context.Context, key string, status int, body []b
 	if status < 200 || status > 599 {
 		return pos.Errorf(pos.Invalid, op, "HTTP status %d", status)
 	}
-	res, err := db.w.ExecContext(ctx, `UPDATE idempotency_keys SET status = ?, response = ? WHERE key = ? AND status = 0`, status, body, key)
+	res, err := db.wq.ExecContext(ctx, `UPDATE idempotency_keys SET status = ?, response = ? WHERE key = ? AND status = 0`, status, body, key)
 	if err != nil {
 		return classify(op, err)
 	}
@@ -172,7 +172,7 @@ func (db *DB) EventsAfter(ctx context.Context, after int64, limit int) ([]pos.Ev
 	if limit <= 0 {
 		return nil, pos.Errorf(pos.Invalid, op, "limit %d is not positive", limit)
 	}
-	return queryAll(ctx, db.r, op,
+	return queryAll(ctx, db.rq, op,
 		`SELECT seq, payment_id, at, from_state, to_state, reason, detail FROM events WHERE seq > ? ORDER BY seq LIMIT ?`,
 		scanEvent, after, limit)
 }
@@ -194,7 +194,7 @@ func (db *DB) RefundEventsAfter(ctx context.Context, after int64, limit int) ([]
 	if limit <= 0 {
 		return nil, pos.Errorf(pos.Invalid, op, "limit %d is not positive", limit)
 	}
-	return queryAll(ctx, db.r, op,
+	return queryAll(ctx, db.rq, op,
 		`SELECT seq, refund_id, at, from_state, to_state, reason, detail FROM refund_events WHERE seq > ? ORDER BY seq LIMIT ?`,
 		func(s scanner) (pos.RefundEvent, error) {
 			var (

@@ -13,7 +13,7 @@ import (
 // what is already there.
 func (db *DB) LatestTime(ctx context.Context) (time.Time, error) {
 	var n sql.NullInt64
-	err := db.r.QueryRowContext(ctx,
+	err := db.rq.QueryRowContext(ctx,
 		`SELECT max(at) FROM (SELECT max(at) AS at FROM events UNION ALL SELECT max(at) FROM refund_events)`).Scan(&n)
 	if err != nil {
 		return time.Time{}, classify("sqlite.LatestTime", err)

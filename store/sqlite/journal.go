@@ -62,13 +62,13 @@ func (db *DB) Append(ctx context.Context, c store.Change) error {
 		return err
 	}
 
-	tx, err := db.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE, from the DSN
+	tx, q, err := db.begin(ctx) // BEGIN IMMEDIATE, from the DSN
 	if err != nil {
 		return classify(op, err)
 	}
 	defer tx.Rollback() // no-op after Commit
 
-	cur, err := scanPayment(tx.QueryRowContext(ctx, selectPayment+` WHERE id = ?`, p.ID))
+	cur, err := scanPayment(q.QueryRowContext(ctx, selectPayment+` WHERE id = ?`, p.ID))
 	exists := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return classify(op, err)
@@ -77,7 +77,7 @@ func (db *DB) Append(ctx context.Context, c store.Change) error {
 		if exists {
 			return pos.Errorf(pos.Conflict, op, "payment %s already exists (in state %q)", p.ID, cur.State)
 		}
-		if _, err := tx.ExecContext(ctx, insertPayment, row...); err != nil {
+		if _, err := q.ExecContext(ctx, insertPayment, row...); err != nil {
 			if pos.KindOf(classify(op, err)) == pos.Conflict {
 				// The ID is free (checked above, under the write lock), so
 				// the unique index that failed is out_trade_no's.
@@ -100,18 +100,18 @@ func (db *DB) Append(ctx context.Context, c store.Change) error {
 				return err
 			}
 		}
-		if _, err := tx.ExecContext(ctx, updatePayment, row...); err != nil {
+		if _, err := q.ExecContext(ctx, updatePayment, row...); err != nil {
 			return classify(op, err)
 		}
 	}
 
-	if _, err := tx.ExecContext(ctx,
+	if _, err := q.ExecContext(ctx,
 		`INSERT INTO events (payment_id, at, from_state, to_state, reason, detail, flag) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		p.ID, at, string(c.From), string(p.State), c.Reason, c.Detail, string(c.Flag)); err != nil {
 		return classify(op, err)
 	}
 	for _, id := range c.Done {
-		res, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = ? AND payment_id = ?`, id, p.ID)
+		res, err := q.ExecContext(ctx, `DELETE FROM outbox WHERE id = ? AND payment_id = ?`, id, p.ID)
 		if err != nil {
 			return classify(op, err)
 		}
@@ -122,14 +122,14 @@ func (db *DB) Append(ctx context.Context, c store.Change) error {
 		}
 	}
 	for _, args := range enqueue {
-		if _, err := tx.ExecContext(ctx,
+		if _, err := q.ExecContext(ctx,
 			`INSERT INTO outbox (payment_id, kind, not_before, attempts, last_error, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 			args...); err != nil {
 			return classify(op, err)
 		}
 	}
 	for _, args := range prints {
-		if _, err := tx.ExecContext(ctx, insertPrint, args...); err != nil {
+		if _, err := q.ExecContext(ctx, insertPrint, args...); err != nil {
 			return classify(op, err)
 		}
 	}
@@ -138,7 +138,7 @@ func (db *DB) Append(ctx context.Context, c store.Change) error {
 		if kk.PaymentID == "" {
 			kk.PaymentID = p.ID
 		}
-		if err := insertKey(ctx, tx, op, kk); err != nil {
+		if err := insertKey(ctx, q, op, kk); err != nil {
 			return err
 		}
 	}
@@ -381,7 +381,7 @@ func decTime(n sql.NullInt64) time.Time {
 // Payment returns one payment by ID, or a pos.NotFound error.
 func (db *DB) Payment(ctx context.Context, id string) (pos.Payment, error) {
 	const op = "sqlite.Payment"
-	p, err := scanPayment(db.r.QueryRowContext(ctx, selectPayment+` WHERE id = ?`, id))
+	p, err := scanPayment(db.rq.QueryRowContext(ctx, selectPayment+` WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return pos.Payment{}, pos.Errorf(pos.NotFound, op, "no payment %s", id)
 	}
@@ -400,7 +400,7 @@ func (db *DB) PaymentByOutTradeNo(ctx context.Context, outTradeNo string) (pos.P
 		// "the" payment for it.
 		return pos.Payment{}, pos.Errorf(pos.NotFound, op, "empty out_trade_no")
 	}
-	p, err := scanPayment(db.r.QueryRowContext(ctx, selectPayment+` WHERE out_trade_no = ?`, outTradeNo))
+	p, err := scanPayment(db.rq.QueryRowContext(ctx, selectPayment+` WHERE out_trade_no = ?`, outTradeNo))
 	if errors.Is(err, sql.ErrNoRows) {
 		return pos.Payment{}, pos.Errorf(pos.NotFound, op, "no payment with out_trade_no %s", outTradeNo)
 	}
@@ -451,13 +451,13 @@ func (db *DB) PaymentsBetween(ctx context.Context, from, to time.Time) ([]pos.Pa
 }
 
 func (db *DB) payments(ctx context.Context, op, query string, args ...any) ([]pos.Payment, error) {
-	return queryAll(ctx, db.r, op, query, scanPayment, args...)
+	return queryAll(ctx, db.rq, op, query, scanPayment, args...)
 }
 
 // Events returns a payment's history, oldest first; empty for an unknown
 // payment.
 func (db *DB) Events(ctx context.Context, paymentID string) ([]pos.Event, error) {
-	return queryAll(ctx, db.r, "sqlite.Events",
+	return queryAll(ctx, db.rq, "sqlite.Events",
 		`SELECT seq, payment_id, at, from_state, to_state, reason, detail, flag FROM events WHERE payment_id = ? ORDER BY seq`,
 		func(s scanner) (pos.Event, error) {
 			var (
@@ -491,7 +491,7 @@ func (db *DB) Ops(ctx context.Context, paymentID string) ([]store.Op, error) {
 }
 
 func (db *DB) ops(ctx context.Context, op, query string, args ...any) ([]store.Op, error) {
-	return queryAll(ctx, db.r, op, query, func(s scanner) (store.Op, error) {
+	return queryAll(ctx, db.rq, op, query, func(s scanner) (store.Op, error) {
 		var (
 			o           store.Op
 			kind        string
@@ -512,7 +512,7 @@ func (db *DB) RetryOp(ctx context.Context, id int64, notBefore time.Time, lastEr
 	if err != nil {
 		return err
 	}
-	res, err := db.w.ExecContext(ctx,
+	res, err := db.wq.ExecContext(ctx,
 		`UPDATE outbox SET attempts = attempts + 1, last_error = ?, not_before = ? WHERE id = ?`,
 		lastErr, nb, id)
 	if err != nil {
@@ -534,7 +534,7 @@ func (db *DB) FlagCounts(ctx context.Context) (map[pos.Flag]int, error) {
 		flag pos.Flag
 		n    int
 	}
-	rows, err := queryAll(ctx, db.r, "sqlite.FlagCounts",
+	rows, err := queryAll(ctx, db.rq, "sqlite.FlagCounts",
 		`SELECT flag, sum(n) FROM (
 			SELECT flag, count(*) AS n FROM events WHERE flag <> '' GROUP BY flag
 			UNION ALL

@@ -36,7 +36,7 @@ func (db *DB) dueNow(ctx context.Context, op, query string, id int64, at time.Ti
 	if err != nil {
 		return err
 	}
-	res, err := db.w.ExecContext(ctx, query, n, id)
+	res, err := db.wq.ExecContext(ctx, query, n, id)
 	if err != nil {
 		return classify(op, err)
 	}

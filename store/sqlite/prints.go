@@ -118,7 +118,7 @@ func (db *DB) EnqueuePrints(ctx context.Context, at time.Time, jobs []store.Prin
 		}
 		args = append(args, a)
 	}
-	tx, err := db.w.BeginTx(ctx, nil)
+	tx, q, err := db.begin(ctx)
 	if err != nil {
 		return nil, classify(op, err)
 	}
@@ -127,7 +127,7 @@ func (db *DB) EnqueuePrints(ctx context.Context, at time.Time, jobs []store.Prin
 	for i, a := range args {
 		if rid := jobs[i].RefundID; rid != "" {
 			var pid string
-			err := tx.QueryRowContext(ctx, `SELECT payment_id FROM refunds WHERE id = ?`, rid).Scan(&pid)
+			err := q.QueryRowContext(ctx, `SELECT payment_id FROM refunds WHERE id = ?`, rid).Scan(&pid)
 			if errors.Is(err, sql.ErrNoRows) {
 				return nil, pos.Errorf(pos.NotFound, op, "no refund %s", rid)
 			}
@@ -140,7 +140,7 @@ func (db *DB) EnqueuePrints(ctx context.Context, at time.Time, jobs []store.Prin
 		}
 		if pid := jobs[i].PaymentID; pid != "" {
 			var one int
-			err := tx.QueryRowContext(ctx, `SELECT 1 FROM payments WHERE id = ?`, pid).Scan(&one)
+			err := q.QueryRowContext(ctx, `SELECT 1 FROM payments WHERE id = ?`, pid).Scan(&one)
 			if errors.Is(err, sql.ErrNoRows) {
 				return nil, pos.Errorf(pos.NotFound, op, "no payment %s", pid)
 			}
@@ -148,7 +148,7 @@ func (db *DB) EnqueuePrints(ctx context.Context, at time.Time, jobs []store.Prin
 				return nil, classify(op, err)
 			}
 		}
-		res, err := tx.ExecContext(ctx, insertPrint, a...)
+		res, err := q.ExecContext(ctx, insertPrint, a...)
 		if err != nil {
 			return nil, classify(op, err)
 		}
@@ -158,7 +158,7 @@ func (db *DB) EnqueuePrints(ctx context.Context, at time.Time, jobs []store.Prin
 		}
 		ids = append(ids, id)
 	}
-	out, err := scanPrints(ctx, tx, op, selectPrint+` WHERE id >= ? AND id <= ? ORDER BY id`, ids[0], ids[len(ids)-1])
+	out, err := scanPrints(ctx, q, op, selectPrint+` WHERE id >= ? AND id <= ? ORDER BY id`, ids[0], ids[len(ids)-1])
 	if err != nil {
 		return nil, err
 	}
@@ -173,20 +173,20 @@ const selectPrint = `SELECT id, payment_id, kind, reprint, created_at, not_befor
 // PendingPrints returns every job not yet printed, oldest first.
 func (db *DB) PendingPrints(ctx context.Context) ([]store.PrintJob, error) {
 	const op = "sqlite.PendingPrints"
-	return scanPrints(ctx, db.r, op, selectPrint+` WHERE printed_at IS NULL ORDER BY id`)
+	return scanPrints(ctx, db.rq, op, selectPrint+` WHERE printed_at IS NULL ORDER BY id`)
 }
 
 // PrintJobs returns a payment's own jobs, printed or not, oldest first;
 // its refunds' receipts are RefundPrintJobs.
 func (db *DB) PrintJobs(ctx context.Context, paymentID string) ([]store.PrintJob, error) {
 	const op = "sqlite.PrintJobs"
-	return scanPrints(ctx, db.r, op, selectPrint+` WHERE payment_id = ? AND refund_id IS NULL ORDER BY id`, paymentID)
+	return scanPrints(ctx, db.rq, op, selectPrint+` WHERE payment_id = ? AND refund_id IS NULL ORDER BY id`, paymentID)
 }
 
 // RefundPrintJobs returns a refund's jobs, printed or not, oldest first.
 func (db *DB) RefundPrintJobs(ctx context.Context, refundID string) ([]store.PrintJob, error) {
 	const op = "sqlite.RefundPrintJobs"
-	return scanPrints(ctx, db.r, op, selectPrint+` WHERE refund_id = ? ORDER BY id`, refundID)
+	return scanPrints(ctx, db.rq, op, selectPrint+` WHERE refund_id = ? ORDER BY id`, refundID)
 }
 
 func scanPrints(ctx context.Context, q querier, op, query string, args ...any) ([]store.PrintJob, error) {
@@ -203,7 +203,13 @@ func scanPrints(ctx context.Context, q querier, op, query string, args ...any) (
 	}, args...)
 }
 
-// MarkPrinted records that job id was printed at at.
+// MarkPrinted records that job id was printed at at. The mark is a lazy
+// write (lazyWrite): written at once, made durable by the journal's next
+// durable commit, so a receipt costs the payment path no fsync of its own.
+// The receipts were journaled durably with the final state, before
+// anything printed; a power cut between printing and the next commit can
+// only lose the mark, and the receipt is printed again: at least once, as
+// when the process dies between printing and marking.
 func (db *DB) MarkPrinted(ctx context.Context, id int64, at time.Time) error {
 	const op = "sqlite.MarkPrinted"
 	if at.IsZero() {
@@ -213,29 +219,22 @@ func (db *DB) MarkPrinted(ctx context.Context, id int64, at time.Time) error {
 	if err != nil {
 		return err
 	}
-	tx, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
-		return classify(op, err)
-	}
-	defer tx.Rollback()
-	var printed sql.NullInt64
-	err = tx.QueryRowContext(ctx, `SELECT printed_at FROM print_jobs WHERE id = ?`, id).Scan(&printed)
-	if errors.Is(err, sql.ErrNoRows) {
-		return pos.Errorf(pos.NotFound, op, "no print job %d", id)
-	}
-	if err != nil {
-		return classify(op, err)
-	}
-	if printed.Valid {
-		return pos.Errorf(pos.Conflict, op, "print job %d was printed already, at %v", id, decTime(printed))
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE print_jobs SET printed_at = ? WHERE id = ?`, pa, id); err != nil {
-		return classify(op, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return classify(op, err)
-	}
-	return nil
+	err = db.lazyWrite(ctx, func(q prepared) error {
+		var printed sql.NullInt64
+		err := q.QueryRowContext(ctx, `SELECT printed_at FROM print_jobs WHERE id = ?`, id).Scan(&printed)
+		if errors.Is(err, sql.ErrNoRows) {
+			return pos.Errorf(pos.NotFound, op, "no print job %d", id)
+		}
+		if err != nil {
+			return err
+		}
+		if printed.Valid {
+			return pos.Errorf(pos.Conflict, op, "print job %d was printed already, at %v", id, decTime(printed))
+		}
+		_, err = q.ExecContext(ctx, `UPDATE print_jobs SET printed_at = ? WHERE id = ?`, pa, id)
+		return err
+	})
+	return classify(op, err)
 }
 
 // RetryPrint records a failed attempt at job id.
@@ -245,7 +244,7 @@ func (db *DB) RetryPrint(ctx context.Context, id int64, notBefore time.Time, las
 	if err != nil {
 		return err
 	}
-	res, err := db.w.ExecContext(ctx,
+	res, err := db.wq.ExecContext(ctx,
 		`UPDATE print_jobs SET attempts = attempts + 1, last_error = ?, not_before = ? WHERE id = ? AND printed_at IS NULL`,
 		lastErr, nb, id)
 	if err != nil {

@@ -80,13 +80,13 @@ func (db *DB) AppendRefund(ctx context.Context, c store.RefundChange) error {
 		prints = append(prints, args)
 	}
 
-	tx, err := db.w.BeginTx(ctx, nil) // BEGIN IMMEDIATE, from the DSN
+	tx, q, err := db.begin(ctx) // BEGIN IMMEDIATE, from the DSN
 	if err != nil {
 		return classify(op, err)
 	}
 	defer tx.Rollback()
 
-	cur, err := scanRefund(tx.QueryRowContext(ctx, selectRefund+` WHERE id = ?`, r.ID))
+	cur, err := scanRefund(q.QueryRowContext(ctx, selectRefund+` WHERE id = ?`, r.ID))
 	exists := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return classify(op, err)
@@ -95,10 +95,10 @@ func (db *DB) AppendRefund(ctx context.Context, c store.RefundChange) error {
 		if exists {
 			return pos.Errorf(pos.Conflict, op, "refund %s already exists (in state %q)", r.ID, cur.State)
 		}
-		if err := checkRefundable(ctx, tx, op, r); err != nil {
+		if err := checkRefundable(ctx, q, op, r); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, insertRefund, row...); err != nil {
+		if _, err := q.ExecContext(ctx, insertRefund, row...); err != nil {
 			if pos.KindOf(classify(op, err)) == pos.Conflict {
 				return pos.Errorf(pos.Conflict, op, "refund %s: out_refund_no %s: %w (%v)", r.ID, r.OutRefundNo, store.ErrNumberUsed, err)
 			}
@@ -115,17 +115,17 @@ func (db *DB) AppendRefund(ctx context.Context, c store.RefundChange) error {
 		case cur.PaymentID != r.PaymentID, cur.OutRefundNo != r.OutRefundNo, cur.Amount != r.Amount, !cur.CreatedAt.Equal(r.CreatedAt):
 			return pos.Errorf(pos.Invalid, op, "refund %s: payment, out_refund_no, amount and creation time are fixed once journaled", r.ID)
 		}
-		if _, err := tx.ExecContext(ctx, updateRefund, row...); err != nil {
+		if _, err := q.ExecContext(ctx, updateRefund, row...); err != nil {
 			return classify(op, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx,
+	if _, err := q.ExecContext(ctx,
 		`INSERT INTO refund_events (refund_id, at, from_state, to_state, reason, detail, flag) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, at, string(c.From), string(r.State), c.Reason, c.Detail, string(c.Flag)); err != nil {
 		return classify(op, err)
 	}
 	for _, id := range c.Done {
-		res, err := tx.ExecContext(ctx, `DELETE FROM refund_outbox WHERE id = ? AND refund_id = ?`, id, r.ID)
+		res, err := q.ExecContext(ctx, `DELETE FROM refund_outbox WHERE id = ? AND refund_id = ?`, id, r.ID)
 		if err != nil {
 			return classify(op, err)
 		}
@@ -136,13 +136,13 @@ func (db *DB) AppendRefund(ctx context.Context, c store.RefundChange) error {
 		}
 	}
 	for _, args := range enqueue {
-		if _, err := tx.ExecContext(ctx,
+		if _, err := q.ExecContext(ctx,
 			`INSERT INTO refund_outbox (refund_id, kind, not_before, created_at) VALUES (?, ?, ?, ?)`, args...); err != nil {
 			return classify(op, err)
 		}
 	}
 	for _, args := range prints {
-		if _, err := tx.ExecContext(ctx, insertPrint, args...); err != nil {
+		if _, err := q.ExecContext(ctx, insertPrint, args...); err != nil {
 			return classify(op, err)
 		}
 	}
@@ -154,7 +154,7 @@ func (db *DB) AppendRefund(ctx context.Context, c store.RefundChange) error {
 		if kk.PaymentID == "" {
 			kk.PaymentID = r.PaymentID
 		}
-		if err := insertKey(ctx, tx, op, kk); err != nil {
+		if err := insertKey(ctx, q, op, kk); err != nil {
 			return err
 		}
 	}
@@ -166,8 +166,8 @@ func (db *DB) AppendRefund(ctx context.Context, c store.RefundChange) error {
 
 // checkRefundable is the refund rule, read inside the creating
 // transaction.
-func checkRefundable(ctx context.Context, tx *sql.Tx, op string, r pos.Refund) error {
-	p, err := scanPayment(tx.QueryRowContext(ctx, selectPayment+` WHERE id = ?`, r.PaymentID))
+func checkRefundable(ctx context.Context, q prepared, op string, r pos.Refund) error {
+	p, err := scanPayment(q.QueryRowContext(ctx, selectPayment+` WHERE id = ?`, r.PaymentID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return pos.Errorf(pos.NotFound, op, "no payment %s", r.PaymentID)
 	}
@@ -181,7 +181,7 @@ func checkRefundable(ctx context.Context, tx *sql.Tx, op string, r pos.Refund) e
 		return pos.Errorf(pos.Invalid, op, "refund in %s of a payment in %s", r.Amount.Currency, p.Amount.Currency)
 	}
 	var held int64
-	if err := tx.QueryRowContext(ctx,
+	if err := q.QueryRowContext(ctx,
 		`SELECT coalesce(sum(amount_minor), 0) FROM refunds WHERE payment_id = ? AND state <> 'failed'`,
 		p.ID).Scan(&held); err != nil {
 		return classify(op, err)
@@ -281,7 +281,7 @@ func scanRefund(s scanner) (pos.Refund, error) {
 // Refund returns one refund by ID, or a pos.NotFound error.
 func (db *DB) Refund(ctx context.Context, id string) (pos.Refund, error) {
 	const op = "sqlite.Refund"
-	r, err := scanRefund(db.r.QueryRowContext(ctx, selectRefund+` WHERE id = ?`, id))
+	r, err := scanRefund(db.rq.QueryRowContext(ctx, selectRefund+` WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return pos.Refund{}, pos.Errorf(pos.NotFound, op, "no refund %s", id)
 	}
@@ -325,12 +325,12 @@ func (db *DB) RefundsBetween(ctx context.Context, from, to time.Time) ([]pos.Ref
 }
 
 func (db *DB) refunds(ctx context.Context, op, query string, args ...any) ([]pos.Refund, error) {
-	return queryAll(ctx, db.r, op, query, scanRefund, args...)
+	return queryAll(ctx, db.rq, op, query, scanRefund, args...)
 }
 
 // RefundEvents returns a refund's history, oldest first.
 func (db *DB) RefundEvents(ctx context.Context, refundID string) ([]pos.RefundEvent, error) {
-	return queryAll(ctx, db.r, "sqlite.RefundEvents",
+	return queryAll(ctx, db.rq, "sqlite.RefundEvents",
 		`SELECT seq, refund_id, at, from_state, to_state, reason, detail, flag FROM refund_events WHERE refund_id = ? ORDER BY seq`,
 		func(s scanner) (pos.RefundEvent, error) {
 			var (
@@ -363,7 +363,7 @@ func (db *DB) RefundOps(ctx context.Context, refundID string) ([]store.RefundOp,
 }
 
 func (db *DB) refundOps(ctx context.Context, op, query string, args ...any) ([]store.RefundOp, error) {
-	return queryAll(ctx, db.r, op, query, func(s scanner) (store.RefundOp, error) {
+	return queryAll(ctx, db.rq, op, query, func(s scanner) (store.RefundOp, error) {
 		var (
 			o           store.RefundOp
 			kind        string

@@ -30,6 +30,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/posagent/posagent"
@@ -90,6 +91,17 @@ type DB struct {
 	r    *sql.DB // query-only readers
 	log  *slog.Logger
 	busy time.Duration // Options.BusyTimeout
+
+	ws *stmtCache // the writer's statements, run through begin or wq
+	rs *stmtCache // the readers' statements, run through rq
+	wq prepared   // writes outside a transaction
+	rq prepared   // reads
+
+	// lazy is set while a commit runs with synchronous=NORMAL (lazyWrite);
+	// the commit hook counts commits by it.
+	lazy           atomic.Bool
+	durableCommits atomic.Int64
+	lazyCommits    atomic.Int64
 }
 
 // Open opens (creating if needed) the journal at path and brings its schema
@@ -172,6 +184,12 @@ func Open(path string, opts Options) (*DB, error) {
 		return nil, classify(op, err)
 	}
 	db.r = r
+	db.ws, db.rs = newStmtCache(w), newStmtCache(r)
+	db.wq, db.rq = prepared{c: db.ws}, prepared{c: db.rs}
+	if err := db.countCommits(); err != nil {
+		db.Close()
+		return nil, pos.E(pos.Internal, op, err)
+	}
 	return db, nil
 }
 
@@ -188,6 +206,10 @@ func dsn(abs string, q url.Values) string {
 // WAL into the database file.
 func (db *DB) Close() error {
 	var errR error
+	if db.ws != nil {
+		db.ws.close()
+		db.rs.close()
+	}
 	if db.r != nil {
 		errR = db.r.Close()
 	}

@@ -33,7 +33,7 @@ type Stats struct {
 func (db *DB) Stats(ctx context.Context) (Stats, error) {
 	const op = "sqlite.Stats"
 	var s Stats
-	rows, err := db.r.QueryContext(ctx, `SELECT gateway, wallet, method, state, count(*) FROM payments GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`)
+	rows, err := db.rq.QueryContext(ctx, `SELECT gateway, wallet, method, state, count(*) FROM payments GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`)
 	if err != nil {
 		return s, classify(op, err)
 	}
@@ -50,7 +50,7 @@ func (db *DB) Stats(ctx context.Context) (Stats, error) {
 		return s, classify(op, err)
 	}
 	s.Refunds = map[string]int{}
-	rows, err = db.r.QueryContext(ctx, `SELECT state, count(*) FROM refunds GROUP BY 1`)
+	rows, err = db.rq.QueryContext(ctx, `SELECT state, count(*) FROM refunds GROUP BY 1`)
 	if err != nil {
 		return s, classify(op, err)
 	}
@@ -65,7 +65,7 @@ func (db *DB) Stats(ctx context.Context) (Stats, error) {
 	}
 	rows.Close()
 	var oldest sql.NullInt64
-	err = db.r.QueryRowContext(ctx, `SELECT sum(n), min(oldest) FROM (
+	err = db.rq.QueryRowContext(ctx, `SELECT sum(n), min(oldest) FROM (
 		SELECT count(*) AS n, min(created_at) AS oldest FROM outbox
 		UNION ALL SELECT count(*), min(created_at) FROM refund_outbox)`).Scan(&s.Outbox, &oldest)
 	if err != nil {
