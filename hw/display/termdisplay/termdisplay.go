@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/skip2/go-qrcode"
+	"github.com/posagent/posagent/hw/qr"
 
 	"github.com/posagent/posagent/hw/display"
 )
@@ -112,11 +112,11 @@ func RenderAt(s display.Screen, now time.Time) []string {
 // QRLines draws data as a QR code with two modules per character cell
 // (upper and lower half blocks) and a quiet zone, dark modules as blocks.
 func QRLines(data string) ([]string, error) {
-	q, err := qrcode.New(data, qrcode.Medium)
+	s, err := qr.Encode(data, qr.M)
 	if err != nil {
 		return nil, fmt.Errorf("termdisplay: encoding QR: %w", err)
 	}
-	bm := q.Bitmap() // includes the quiet zone
+	bm := withQuietZone(s.Rows(), 4)
 	var out []string
 	for y := 0; y < len(bm); y += 2 {
 		var b strings.Builder
@@ -137,4 +137,18 @@ func QRLines(data string) ([]string, error) {
 		out = append(out, b.String())
 	}
 	return out, nil
+}
+
+// withQuietZone returns rows with quiet light modules added on every side
+// (a new matrix: the symbol's rows are shared).
+func withQuietZone(rows [][]bool, quiet int) [][]bool {
+	n := len(rows) + 2*quiet
+	out := make([][]bool, n)
+	for y := range out {
+		out[y] = make([]bool, n)
+		if y >= quiet && y < quiet+len(rows) {
+			copy(out[y][quiet:], rows[y-quiet])
+		}
+	}
+	return out
 }

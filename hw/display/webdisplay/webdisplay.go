@@ -46,7 +46,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/skip2/go-qrcode"
+	qrsym "github.com/posagent/posagent/hw/qr"
 
 	"github.com/posagent/posagent"
 	"github.com/posagent/posagent/hw/display"
@@ -292,11 +292,12 @@ func encodeQR(qr pos.Secret, pixels int) ([]byte, error) {
 	if qr.Reveal() == "" {
 		return nil, fmt.Errorf("webdisplay: the show_qr screen has no QR payload")
 	}
-	q, err := qrcode.New(qr.Reveal(), qrcode.Medium)
+	s, err := qrsym.Encode(qr.Reveal(), qrsym.M)
 	if err != nil {
 		return nil, fmt.Errorf("webdisplay: encoding a QR of %d bytes failed", len(qr.Reveal()))
 	}
-	return q.PNG(-pixels)
+	// A 1-bit PNG written directly, the quiet zone 4 modules wide.
+	return qrsym.PNG(s, pixels, 4)
 }
 
 // render turns a screen into what the page shows. The words come from

@@ -5,7 +5,7 @@ import (
 	"image"
 	"image/color"
 
-	"github.com/skip2/go-qrcode"
+	"github.com/posagent/posagent/hw/qr"
 )
 
 // Bitmap is a 1-bit image in the layout of GS v 0: rows of (W+7)/8 bytes,
@@ -166,33 +166,34 @@ const (
 	QRLevelH QRLevel = 51 // 30%
 )
 
-func (l QRLevel) recovery() (qrcode.RecoveryLevel, error) {
+func (l QRLevel) level() (qr.Level, error) {
 	switch l {
 	case QRLevelL:
-		return qrcode.Low, nil
+		return qr.L, nil
 	case QRLevelM:
-		return qrcode.Medium, nil
+		return qr.M, nil
 	case QRLevelQ:
-		return qrcode.High, nil
+		return qr.Q, nil
 	case QRLevelH:
-		return qrcode.Highest, nil
+		return qr.H, nil
 	}
 	return 0, fmt.Errorf("escpos: QR error level %d (want 48-51)", l)
 }
 
 // qrBits is the module matrix of data's QR code (model 2) at level, with
-// no quiet zone.
+// no quiet zone. It comes from hw/qr, which encodes a symbol once: the
+// merchant's and the customer's receipt carry the same one. The rows are
+// shared: read only.
 func qrBits(data string, level QRLevel) ([][]bool, error) {
-	rl, err := level.recovery()
+	l, err := level.level()
 	if err != nil {
 		return nil, err
 	}
-	q, err := qrcode.New(data, rl)
+	s, err := qr.Encode(data, l)
 	if err != nil {
 		return nil, fmt.Errorf("escpos: QR code: %w", err)
 	}
-	q.DisableBorder = true
-	return q.Bitmap(), nil
+	return s.Rows(), nil
 }
 
 // QRBitmap draws data as a QR code (model 2) with each module module×module

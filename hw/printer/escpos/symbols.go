@@ -46,7 +46,7 @@ func (e *Encoder) QR(data string, o QROptions) error {
 	if o.Level == 0 {
 		o.Level = QRLevelM
 	}
-	if _, err := o.Level.recovery(); err != nil {
+	if _, err := o.Level.level(); err != nil {
 		return err
 	}
 	if o.Module < 1 || o.Module > 16 {
