@@ -25,6 +25,7 @@
 //	GET  /v1/events                      Server-Sent Events of every payment and refund change
 //	POST /v1/drawer/open                 open the cash drawer (204)
 //	GET  /v1/summary, POST /v1/summary/print, GET /v1/devices, GET /v1/openapi.json
+//	GET  /support                        the support page (support.go; a login form, then a session cookie)
 //
 // Creating answers within about a second (Options.CreateWait) with the
 // payment as journaled: pending, with its detail, while the gateway call
@@ -121,6 +122,8 @@ type Options struct {
 	// Extra mounts further handlers under the same guards; keys are
 	// ServeMux patterns.
 	Extra map[string]http.Handler
+	// Support, when set, serves the support page at /support (support.go).
+	Support *SupportOptions
 }
 
 // Server is the local API.
@@ -130,6 +133,8 @@ type Server struct {
 	keys   keyLocks
 	limit  *rateLimiter
 	routes []string
+	// support is the support page's state; nil without Options.Support.
+	support *support
 }
 
 // New returns the API server. Token must be at least 16 characters.
@@ -187,6 +192,10 @@ func New(opts Options) (*Server, error) {
 	for pattern, h := range opts.Extra {
 		handle(pattern, s.auth(h.ServeHTTP))
 	}
+	if opts.Support != nil {
+		s.support = newSupport(*opts.Support)
+		s.mountSupport(handle)
+	}
 	return s, nil
 }
 
@@ -196,7 +205,13 @@ func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
 
 // ServeHTTP applies the browser guards and the rate limit, then routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("Origin") != "" || r.Header.Get("Referer") != "" {
+	if s.support != nil && isSupportPath(r.URL.Path) {
+		// The support page is a web page: same-origin only (support.go).
+		if err := sameOrigin(r); err != nil {
+			s.refuse(w, err)
+			return
+		}
+	} else if r.Header.Get("Origin") != "" || r.Header.Get("Referer") != "" {
 		s.refuse(w, problemf("forbidden", "Origin", "requests from web pages are refused (Origin or Referer present)"))
 		return
 	}

@@ -44,7 +44,7 @@ func fullServer(t *testing.T) *localapi.Server {
 		Payments: &recorder{}, Token: token, MaxWait: 50 * time.Millisecond,
 		Refunds: &fakeRefunds{}, Receipts: &fakeReceipts{},
 		Lister: fakeLister{}, Feed: fakeFeed{}, Drawer: &fakeDrawer{},
-		Extra: extraRoutes(),
+		Extra: extraRoutes(), Support: &localapi.SupportOptions{Outbox: newFakeOutbox()},
 	})
 	if err != nil {
 		t.Fatal(err)

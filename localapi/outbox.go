@@ -58,6 +58,17 @@ func outboxItemJSON(it flows.OutboxItem) OutboxItem {
 	}
 }
 
+func outboxListJSON(items []flows.OutboxItem, alertAfter time.Duration) OutboxList {
+	out := OutboxList{Items: []OutboxItem{}, AlertAfter: alertAfter.String()}
+	for _, it := range items {
+		out.Items = append(out.Items, outboxItemJSON(it))
+		if it.Alert {
+			out.Alerts++
+		}
+	}
+	return out
+}
+
 // OutboxList is the answer of GET /v1/outbox.
 type OutboxList struct {
 	Items []OutboxItem `json:"items"`
@@ -93,14 +104,7 @@ func OutboxHandlers(o Outboxer) map[string]http.Handler {
 				writeError(w, err)
 				return
 			}
-			out := OutboxList{Items: []OutboxItem{}, AlertAfter: o.AlertAfter().String()}
-			for _, it := range items {
-				out.Items = append(out.Items, outboxItemJSON(it))
-				if it.Alert {
-					out.Alerts++
-				}
-			}
-			writeJSON(w, http.StatusOK, out)
+			writeJSON(w, http.StatusOK, outboxListJSON(items, o.AlertAfter()))
 		}),
 		OutboxRetryPattern: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			var empty struct{}

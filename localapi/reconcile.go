@@ -124,30 +124,37 @@ func ReconcileHandler(rc Reconciler) http.Handler {
 			writeError(w, err)
 			return
 		}
-		out := ReconcileAnswer{OK: true, Reports: []ReconcileReport{}}
-		for _, rp := range reps {
-			jr := ReconcileReport{Gateway: rp.Gateway, Date: rp.Date, Zone: rp.Zone, From: rp.From, To: rp.To, OK: rp.OK(),
-				HasBill: rp.HasBill, NoBill: rp.NoBill, Error: rp.Error, BillLines: rp.BillLines, Matched: rp.Matched,
-				Issues: []ReconcileIssue{}, Day: []ReconcileLine{}, Provisional: rp.Provisional, Totals: []ReconcileTotals{}}
-			for _, t := range rp.Totals {
-				jr.Totals = append(jr.Totals, ReconcileTotals{Currency: string(t.Currency), Journal: sideOf(t.Journal), Bill: sideOf(t.Bill)})
-			}
-			for _, i := range rp.Issues {
-				cur := i.JournalAmount.Currency
-				if cur == "" {
-					cur = i.BillAmount.Currency
-				}
-				jr.Issues = append(jr.Issues, ReconcileIssue{Kind: i.Kind, Refund: i.Refund, PaymentID: i.PaymentID, RefundID: i.RefundID,
-					OutTradeNo: i.OutTradeNo, OutRefundNo: i.OutRefundNo, JournalState: i.JournalState, JournalAmount: minorOf(i.JournalAmount),
-					BillAmount: minorOf(i.BillAmount), Currency: string(cur), BillType: i.BillType, Message: i.Message})
-			}
-			for _, l := range rp.Day {
-				jr.Day = append(jr.Day, ReconcileLine{PaymentID: l.PaymentID, RefundID: l.RefundID, OutTradeNo: l.OutTradeNo, OutRefundNo: l.OutRefundNo,
-					State: l.State, Amount: l.Amount.Minor, Currency: string(l.Amount.Currency), CreatedAt: l.CreatedAt})
-			}
+		out := ReconcileAnswer{OK: true, Reports: reconcileReportsJSON(reps)}
+		for _, jr := range out.Reports {
 			out.OK = out.OK && jr.OK
-			out.Reports = append(out.Reports, jr)
 		}
 		writeJSON(w, http.StatusOK, out)
 	})
+}
+
+func reconcileReportsJSON(reps []flows.Report) []ReconcileReport {
+	out := []ReconcileReport{}
+	for _, rp := range reps {
+		jr := ReconcileReport{Gateway: rp.Gateway, Date: rp.Date, Zone: rp.Zone, From: rp.From, To: rp.To, OK: rp.OK(),
+			HasBill: rp.HasBill, NoBill: rp.NoBill, Error: rp.Error, BillLines: rp.BillLines, Matched: rp.Matched,
+			Issues: []ReconcileIssue{}, Day: []ReconcileLine{}, Provisional: rp.Provisional, Totals: []ReconcileTotals{}}
+		for _, t := range rp.Totals {
+			jr.Totals = append(jr.Totals, ReconcileTotals{Currency: string(t.Currency), Journal: sideOf(t.Journal), Bill: sideOf(t.Bill)})
+		}
+		for _, i := range rp.Issues {
+			cur := i.JournalAmount.Currency
+			if cur == "" {
+				cur = i.BillAmount.Currency
+			}
+			jr.Issues = append(jr.Issues, ReconcileIssue{Kind: i.Kind, Refund: i.Refund, PaymentID: i.PaymentID, RefundID: i.RefundID,
+				OutTradeNo: i.OutTradeNo, OutRefundNo: i.OutRefundNo, JournalState: i.JournalState, JournalAmount: minorOf(i.JournalAmount),
+				BillAmount: minorOf(i.BillAmount), Currency: string(cur), BillType: i.BillType, Message: i.Message})
+		}
+		for _, l := range rp.Day {
+			jr.Day = append(jr.Day, ReconcileLine{PaymentID: l.PaymentID, RefundID: l.RefundID, OutTradeNo: l.OutTradeNo, OutRefundNo: l.OutRefundNo,
+				State: l.State, Amount: l.Amount.Minor, Currency: string(l.Amount.Currency), CreatedAt: l.CreatedAt})
+		}
+		out = append(out, jr)
+	}
+	return out
 }

@@ -174,6 +174,8 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 	if d.metrics != nil {
 		d.metrics.SetOperator(operatorStats(outbox, d.journal))
 	}
+	// The support page (/support), behind its own login with the token.
+	ao.Support = supportOptions(d.journal, outbox, d.spool, d.display)
 	if l, ok := d.journal.(store.PaymentLister); ok {
 		ao.Lister = l
 	}

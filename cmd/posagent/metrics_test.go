@@ -95,6 +95,8 @@ func TestMetricsAfterTheTour(t *testing.T) {
 	}
 	for _, w := range []string{
 		"posagent_outbox_depth 0",
+		"posagent_outbox_overdue 0",
+		"posagent_operator_scrape_ok 1",
 		"posagent_journal_scrape_ok 1",
 		"posagent_payments_charged_after_gave_up 0",
 		`posagent_gateway_call_duration_seconds_count{gateway="mmsp",op="Micropay",outcome="ok"}`,
