@@ -73,6 +73,8 @@ type Config struct {
 	Lanes []Lane `yaml:"lanes"`
 	// Outbox tunes the operator's outbox alert (outbox.go).
 	Outbox Outbox `yaml:"outbox"`
+	// Journal is the journal's retention policy (journal.go).
+	Journal Journal `yaml:"journal"`
 	// Reconcile schedules the daily reconciliation (outbox.go).
 	Reconcile Reconcile `yaml:"reconcile"`
 
@@ -282,6 +284,9 @@ func (c *Config) ApplyDefaults() {
 		c.Gateways[0].Default = true
 	}
 	c.applyAPIDefaults()
+	if c.Journal.Retention == 0 {
+		c.Journal.Retention = Days(DefaultRetention)
+	}
 }
 
 // Validate reports every problem at once, each naming its field.
@@ -368,6 +373,7 @@ func (c *Config) Validate() error {
 	}
 	c.validateAPI(bad)
 	c.validateOutbox(bad)
+	c.validateJournal(bad)
 	c.validateReconcile(bad)
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid config:\n  %w", joinLines(errs))

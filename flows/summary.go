@@ -63,7 +63,8 @@ func dayBounds(day time.Time, loc *time.Location) (time.Time, time.Time) {
 }
 
 // DaySummary totals the payments created on day's date in the till's time
-// zone, and the refunds made that day.
+// zone, and the refunds made that day, with what the retention policy
+// pruned of that day (the journal's day totals).
 func (s *Spool) DaySummary(ctx context.Context, day time.Time) (printer.Summary, error) {
 	from, to := dayBounds(day, s.o.Location)
 	ps, err := s.o.Journal.PaymentsBetween(ctx, from, to)
@@ -73,6 +74,14 @@ func (s *Spool) DaySummary(ctx context.Context, day time.Time) (printer.Summary,
 	sum := Summarize(ps, from, to)
 	if err := s.addDayRefunds(ctx, &sum, from, to); err != nil {
 		return printer.Summary{}, err
+	}
+	if tr, ok := s.o.Journal.(dayTotalsReader); ok {
+		// What the retention policy pruned of this day (retention.go).
+		ts, err := tr.DayTotals(ctx, from.Format(time.DateOnly))
+		if err != nil {
+			return printer.Summary{}, err
+		}
+		addDayTotals(&sum, ts)
 	}
 	return sum, nil
 }

@@ -66,6 +66,8 @@ type daemon struct {
 	outboxAlertAfter time.Duration
 	// reconcileDailyAt is reconcile.daily_at ("HH:MM", local; "" none).
 	reconcileDailyAt string
+	// retention is journal.retention (0: configs.DefaultRetention).
+	retention time.Duration
 }
 
 // run serves the local API and drives payments until ctx ends. ready is
@@ -231,6 +233,19 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 	}
 	if daily != nil {
 		wg.Go(func() { daily.Run(ctx) })
+	}
+	if pr, ok := d.journal.(store.Pruner); ok {
+		keep := d.retention
+		if keep == 0 {
+			keep = configs.DefaultRetention
+		}
+		// At start, then daily: the journal keeps what the till may still
+		// need (refunds, the summary's totals) and forgets the rest.
+		if rt, err := flows.NewRetention(flows.RetentionOptions{Journal: pr, Keep: keep, Logger: d.log.With("component", "retention")}); err != nil {
+			d.log.Error("journal retention not started", "err", err)
+		} else {
+			wg.Go(func() { rt.Run(ctx) })
+		}
 	}
 	if refunder != nil {
 		wg.Go(func() {

@@ -132,6 +132,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 		outboxAlertAfter: cfg.Outbox.AlertAfter,
 		reconcileDailyAt: cfg.Reconcile.DailyAt,
+		retention:        time.Duration(cfg.Journal.Retention),
 	}
 	if receipts != nil {
 		if k, ok := receipts.printer.(printer.DrawerKicker); ok {

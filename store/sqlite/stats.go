@@ -16,7 +16,9 @@ type PaymentCount struct {
 
 // Stats is what the journal tells about itself for the daemon's metrics.
 // It is read at scrape time from the journal, so the figures survive
-// restarts and cannot drift from what was journaled.
+// restarts and cannot drift from what was journaled; payments and refunds
+// pruned by the retention policy stay counted (pruned_payments,
+// pruned_refunds), so the counters never go down.
 type Stats struct {
 	Payments []PaymentCount
 	// Refunds by state.
@@ -33,7 +35,10 @@ type Stats struct {
 func (db *DB) Stats(ctx context.Context) (Stats, error) {
 	const op = "sqlite.Stats"
 	var s Stats
-	rows, err := db.rq.QueryContext(ctx, `SELECT gateway, wallet, method, state, count(*) FROM payments GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`)
+	rows, err := db.rq.QueryContext(ctx, `SELECT gateway, wallet, method, state, sum(n) FROM (
+		SELECT gateway, wallet, method, state, count(*) AS n FROM payments GROUP BY 1, 2, 3, 4
+		UNION ALL SELECT gateway, wallet, method, state, n FROM pruned_payments)
+		GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`)
 	if err != nil {
 		return s, classify(op, err)
 	}
@@ -50,7 +55,8 @@ func (db *DB) Stats(ctx context.Context) (Stats, error) {
 		return s, classify(op, err)
 	}
 	s.Refunds = map[string]int{}
-	rows, err = db.rq.QueryContext(ctx, `SELECT state, count(*) FROM refunds GROUP BY 1`)
+	rows, err = db.rq.QueryContext(ctx, `SELECT state, sum(n) FROM (SELECT state, count(*) AS n FROM refunds GROUP BY 1
+		UNION ALL SELECT state, n FROM pruned_refunds) GROUP BY 1`)
 	if err != nil {
 		return s, classify(op, err)
 	}
