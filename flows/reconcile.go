@@ -28,6 +28,9 @@ import (
 //     either nothing (never charged) or a payment line and its void;
 //     failed and pending nothing. A succeeded refund expects a refund line
 //     of its amount; any other refund state none.
+//   - A refund line is matched by our refund number, or, when the bill
+//     does not carry it (HipoPay's report), by the acquirer's refund
+//     number against the journal's GatewayRefundID.
 //   - Issues are of four kinds, for payments and refunds alike:
 //     not_in_journal (in the bill, not here), not_in_bill (here, not in the
 //     bill), amount, state. Any issue, or a bill that could not be had,
@@ -414,20 +417,44 @@ func (rc *Reconciler) match(ctx context.Context, rep *Report, name string, bill 
 		refByNo[r.OutRefundNo] = r
 	}
 	for _, l := range refundLines {
-		r, ok := refByNo[l.OutRefundNo]
+		// A line names the refund by our number, or (a bill that does not
+		// carry it: HipoPay's) by the acquirer's, which the journal keeps
+		// as GatewayRefundID.
+		same := func(x pos.Refund) bool {
+			if l.OutRefundNo != "" {
+				return x.OutRefundNo == l.OutRefundNo
+			}
+			return l.RefundID != "" && x.GatewayRefundID == l.RefundID
+		}
+		var r pos.Refund
+		ok := false
+		if l.OutRefundNo != "" {
+			r, ok = refByNo[l.OutRefundNo]
+		} else {
+			for _, x := range refs {
+				if _, left := refByNo[x.OutRefundNo]; left && same(x) {
+					r, ok = x, true
+					break
+				}
+			}
+		}
 		if !ok && rc.o.Refunds != nil {
 			if p, err := rc.o.Journal.PaymentByOutTradeNo(ctx, l.OutTradeNo); err == nil {
 				rs, _ := rc.o.Refunds.RefundsOf(ctx, p.ID)
 				for _, x := range rs {
-					if x.OutRefundNo == l.OutRefundNo {
+					if same(x) {
 						r, ok = x, true
 					}
 				}
 			}
 		}
 		if !ok {
+			name := l.OutRefundNo
+			if name == "" {
+				name = l.RefundID
+			}
 			issue(ReconIssue{Kind: IssueNotInJournal, Refund: true, OutTradeNo: l.OutTradeNo, OutRefundNo: l.OutRefundNo, BillAmount: l.Amount, BillType: l.Type,
-				Message: fmt.Sprintf("the bill has a refund %s of %s %s of order %s, which the journal does not know", l.OutRefundNo, l.Amount.Decimal(), l.Amount.Currency, l.OutTradeNo)})
+				Message: fmt.Sprintf("the bill has a refund %s of %s %s of order %s, which the journal does not know", name, l.Amount.Decimal(), l.Amount.Currency, l.OutTradeNo)})
 			continue
 		}
 		delete(refByNo, r.OutRefundNo)

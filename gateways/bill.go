@@ -29,6 +29,12 @@ type BillLine struct {
 	// Type is the acquirer's own name of the line's transaction type, for
 	// the report.
 	Type string
+	// TransactionID is the acquirer's number of the order, and RefundID
+	// of the refund, where the bill writes them. A refund line without
+	// OutRefundNo (HipoPay's report need not carry our number) is matched
+	// by RefundID against the refund's journaled GatewayRefundID.
+	TransactionID string
+	RefundID      string
 }
 
 // Bill is one acquirer day's bill.

@@ -15,7 +15,8 @@ import (
 // TestServeHipoPay: `kind: hipopay` in serve, against `posagent simulate
 // --gateway hipopay`. An order placed at the simulated mini-program is
 // found with `posagent lookup` (by out_trade_id, then by payment_no: the
-// same payment) and refunded in full with `posagent refund`.
+// same payment) and refunded in full with `posagent refund`; `posagent
+// reconcile --gateway hipopay` matches the day against HipoPay's report.
 func TestServeHipoPay(t *testing.T) {
 	bin := binary(t)
 	dir := t.TempDir()
@@ -120,5 +121,25 @@ receipt: {merchant_name: Test Shop}
 	}
 	if out, code := run("refund", id); code != 0 || !strings.Contains(out, "Final: succeeded") {
 		t.Fatalf("refund: exit %d\n%s", code, out)
+	}
+	// The day against HipoPay's report: the adopted order and its refund
+	// match (the refund by its refund_no). An order placed in the
+	// mini-program that the till never saw is then reported, exit 1.
+	day := acquirerDay(time.Now())
+	out, code = run("reconcile", "--date", day, "--gateway", "hipopay")
+	if code != 0 || !strings.Contains(out, "bill: 2 lines; matched 2; 0 issues") || !strings.Contains(out, "OK: the day adds up") ||
+		!strings.Contains(out, "HKD journal: 1 charged 12.00, 1 refunds 12.00, net 0.00") {
+		if acquirerDay(time.Now()) == day {
+			t.Fatalf("reconcile: exit %d\n%s", code, out)
+		}
+	}
+	form.Set("out_trade_id", "MPSERVE0002")
+	resp, err = http.PostForm("http://"+simAddr+"/wechatpay/mini_program/payment", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if out, code := run("reconcile", "--date", day, "--gateway", "hipopay"); code != 1 || !strings.Contains(out, "MISMATCH not_in_journal") || !strings.Contains(out, "MPSERVE0002") {
+		t.Errorf("reconcile with an order the till never saw: exit %d\n%s", code, out)
 	}
 }

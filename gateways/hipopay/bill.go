@@ -23,6 +23,9 @@ type Bill struct {
 	// of 20190101 to 20190120").
 	Title   string
 	Records []BillRecord
+	// HasHeader: the header line was there. A body without one (empty, or
+	// a caption only) is no report at all, not a day without sales.
+	HasHeader bool
 }
 
 // BillRecord is one line of the report, its 18 columns typed. An amount
@@ -87,6 +90,7 @@ func ParseBill(data []byte) (Bill, error) {
 				return Bill{}, fmt.Errorf("bill line %d: header has %d columns, want %d", line, len(rec), len(billColumns))
 			}
 			header = true
+			b.HasHeader = true
 			continue
 		}
 		d, err := parseBillRecord(rec)

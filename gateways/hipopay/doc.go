@@ -42,6 +42,7 @@
 //	QueryRefund        | Check Refund               | GET  /payment_refund       | done (unknown refund: pos.NotFound)
 //	ParseNotification  | Payment Notification       | POST [notify_url]          | done (ack "success")
 //	DownloadBill(Range)| Export Reconciliation Rep. | GET  /download_bill        | done (typed Bill, BillRecord)
+//	DailyBill          | Export Reconciliation Rep. | GET  /download_bill        | done (gateways.BillSource, UTC+8 day)
 //	ForexRate          | Check Exchange Rate        | GET  /wechatpay/forex_rate | done (exact big.Rat)
 //	place order        | Place an Order             | POST /wechatpay/mini_program/payment | out of scope: mini-program only
 //	customs            | WeChat Pay customs APIs    | /wechatpay/(re)declaration | out of scope (README)
@@ -136,6 +137,17 @@
 //     column is returned as written (BillRecord.OutRefundID). Reports
 //     larger than gateways.MaxResponseBytes (1 MiB) are refused; a day's
 //     report of a till merchant is far smaller.
+//   - Reconciliation (DailyBill, gateways.BillSource): a collection line
+//     is a payment by its Transaction Amount (the Credit is net of the
+//     fee); a refund line a refund of the order in External Refund Order
+//     No., by its Refund Amount, named by its Order No. (the refund_no,
+//     which the journal keeps) since the spec's example leaves its
+//     External order No. empty; a line that names no order (withdrawal,
+//     conversion) is left out, one of an unknown type that names an order
+//     is an error. A body without the header line is an error, never a
+//     day without sales. The report's signature is checked as any
+//     answer's: verified when present, required with
+//     require_signed_answers.
 //   - Forex: "target currency / CNY" is read as units of the currency per
 //     CNY (the USD example, 0.149, is about 1/6.7); the rate is returned
 //     exactly (big.Rat and the text) and posagent computes nothing with it.

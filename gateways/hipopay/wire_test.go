@@ -366,6 +366,7 @@ func TestParseBillSpecExample(t *testing.T) {
 			{Type: "Refund", Time: time.Date(2019, 1, 4, 10, 50, 34, 0, PlatformZone), PaymentNo: "2019010410503295208356067",
 				Debit: hkd(-99), Balance: hkd(106), RefundAmount: hkd(100), RefundOrder: "2019010211070452703917004", OutRefundID: "13260056057_wechat_1546398424000", Channel: "WECHATPAYCN"},
 		},
+		HasHeader: true,
 	}
 	if diff := cmp.Diff(want, b); diff != "" {
 		t.Errorf("(-want +got)\n%s", diff)

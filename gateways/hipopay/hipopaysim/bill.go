@@ -19,7 +19,13 @@ const billHeader = "Transaction Type,Transaction Time,Order No.,External order N
 	"Converted Currency,Exchange Rate Adopted for Conversion,Amount After Conversion,Payment Channel"
 
 // bill answers GET /download_bill with the report of the orders paid and
-// the refunds made between the dates (UTC+8), both included.
+// the refunds made between the dates (UTC+8), both included; a refund
+// accepted but not executed, or refused, moved no money and is not listed.
+// A refund line is written as the spec's example prints one: its own
+// number in Order No., External order No. empty ("`"), the refunded
+// order's numbers in Refund Order and External Refund Order No. Any day
+// is served, today's too: the spec sets no hour from which a day's report
+// is complete.
 func (s *Server) bill(x *exchange) {
 	p := x.params
 	if p["merchant_no"] != s.opts.MerchantNO {
@@ -53,12 +59,12 @@ func (s *Server) bill(x *exchange) {
 			}})
 		}
 		for _, r := range o.Refunds {
-			if !in(r.At) {
+			if !in(r.At) || !r.Executed() {
 				continue
 			}
 			lines = append(lines, line{r.At, func(bal map[string]int64) string {
 				bal[o.Currency] -= r.Amount
-				return join("Refund", r.At.In(zone).Format(timeLayout), "`"+r.RefundID, "`"+r.OutRefundNo,
+				return join("Refund", r.At.In(zone).Format(timeLayout), "`"+r.RefundID, "`",
 					"-", money(-r.Amount, o.Currency), money(bal[o.Currency], o.Currency), "-", "-", "-",
 					money(r.Amount, o.Currency), "`"+o.TransactionID, "`"+o.OutTradeNo, "-", "-", "-", "-", "WECHATPAYCN")
 			}})
