@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
@@ -11,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,8 +26,9 @@ import (
 // directory, and checks that nothing was lost or charged twice, comparing
 // the journal with the simulator's ledger (the acquirer's truth). Some
 // cases also cancel the payment while its submit is in flight, or crash a
-// second time during the recovery. A second test SIGKILLs the demo at a
-// random moment during a burst of payments, some of them cancelled.
+// second time during the recovery. A second test, the crash campaign
+// (crash_campaign_test.go), SIGKILLs the demo again and again during
+// bursts of payments and refunds.
 //
 // By default a quick matrix runs (each point with the amounts that take a
 // different path through it; about 35 s with go test's default -parallel on
@@ -35,10 +36,9 @@ import (
 //
 //	POSAGENT_CRASHTEST_FULL=1    every point with every magic amount, and
 //	                             with a cancel during the 94 and 95 submits
-//	POSAGENT_CRASHTEST_ROUNDS=N  rounds of the random test (default 5)
-//	POSAGENT_CRASHTEST_SEED=S    the random test's seed (default: the time)
 //
-// scripts/crashtest.sh runs both verbosely, in full, with more rounds.
+// and the campaign's (crash_campaign_test.go). scripts/crashtest.sh runs
+// both verbosely, sized by --points.
 
 // crashCase is one crash: the POSAGENT_CRASHPOINT value and the amount.
 type crashCase struct {
@@ -259,7 +259,8 @@ func payUntilCrash(t *testing.T, a *agent, c crashCase) bool {
 // or the process has exited.
 func startMayCrash(t *testing.T, state, addr string, env ...string) *agent {
 	t.Helper()
-	cmd := exec.Command(binary(t), "demo", "--state", state, "--listen", addr, "--log-level", "debug")
+	cmd := exec.Command(binary(t), "demo", "--state", state, "--listen", addr, "--log-level", "debug", "--qr-paid-after", "200ms")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Env = append(os.Environ(), env...)
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
@@ -515,128 +516,6 @@ func checkReceiptsPrinted(t *testing.T, db *sqlite.DB, state string, p pos.Payme
 			t.Errorf("%s: printed, but no %s.bin: %v", p.ID, name, err)
 		}
 	}
-}
-
-// TestCrashRandomKill SIGKILLs the demo at a random moment during a burst
-// of concurrent payments with random magic amounts, restarts it and checks
-// the invariants. Each round is seeded (POSAGENT_CRASHTEST_SEED, else the
-// time); a failing round prints the seed that replays its choices.
-func TestCrashRandomKill(t *testing.T) {
-	binary(t)
-	rounds := envInt(t, "POSAGENT_CRASHTEST_ROUNDS", 5)
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("POSAGENT_CRASHTEST_SEED"); s != "" {
-		n, err := strconv.ParseUint(s, 10, 64)
-		if err != nil {
-			t.Fatalf("POSAGENT_CRASHTEST_SEED: %v", err)
-		}
-		seed = n
-	}
-	for round := range rounds {
-		rs := seed + uint64(round)
-		t.Run(fmt.Sprintf("round%d", round), func(t *testing.T) {
-			t.Parallel()
-			t.Cleanup(func() {
-				if t.Failed() {
-					t.Logf("replay this round with POSAGENT_CRASHTEST_SEED=%d POSAGENT_CRASHTEST_ROUNDS=1", rs)
-				}
-			})
-			runRandomKill(t, rand.New(rand.NewPCG(rs, rs^0x9e3779b97f4a7c15)))
-		})
-	}
-}
-
-// randomOutcomes is what each magic amount may end as when the kill lands
-// anywhere: before the submit is sent it is reversed (the acquirer never
-// saw it), after it its own outcome holds; 91 may also be reversed when
-// its second query falls after the pay timeout.
-var randomOutcomes = map[int64][]pos.State{
-	0:  {pos.StateSucceeded, pos.StateReversed},
-	91: {pos.StateSucceeded, pos.StateReversed},
-	92: {pos.StateReversed},
-	93: {pos.StateFailed, pos.StateReversed},
-	94: {pos.StateSucceeded, pos.StateReversed},
-	95: {pos.StateReversed},
-}
-
-func runRandomKill(t *testing.T, rng *rand.Rand) {
-	const payments = 6
-	state, addr := t.TempDir(), freePort(t)
-	a := startDemo(t, state, addr)
-	amounts := make([]int64, payments)
-	for i := range amounts {
-		amounts[i] = 1200 + magicEndings[rng.IntN(len(magicEndings))]
-	}
-	// The kill lands in one of three windows: among the submits (the first
-	// 300 ms), among their answers and the first polls (the 94 and 95
-	// submits time out after 2 s), or anywhere up to the reverses (the pay
-	// timeout is 6 s, a reverse takes a moment more).
-	window := []time.Duration{300 * time.Millisecond, 2500 * time.Millisecond, 8 * time.Second}[rng.IntN(3)]
-	delay := time.Duration(rng.Int64N(int64(window)))
-	// The cashier cancels two payments at random moments before the kill.
-	cancels := make([]randomCancel, 2)
-	for i := range cancels {
-		cancels[i].at = time.Duration(rng.Int64N(int64(delay) + 1))
-		cancels[i].pick = rng.IntN(payments)
-	}
-	t.Logf("amounts %v, kill after %v, cancels (after, pick) %v", amounts, delay, cancels)
-
-	var (
-		wg        sync.WaitGroup
-		mu        sync.Mutex
-		cancelled = map[string]bool{} // cancels the daemon accepted
-	)
-	for _, amt := range amounts {
-		wg.Go(func() {
-			body := fmt.Sprintf(`{"amount":%d,"currency":"CNY","auth_code":"134567890123456789"}`, amt)
-			_, _, _ = a.call("POST", "/v1/payments", body) // may die with the process
-		})
-	}
-	for _, c := range cancels {
-		wg.Go(func() {
-			time.Sleep(c.at)
-			code, m, err := a.call("GET", "/v1/payments", "")
-			ps, _ := m["payments"].([]any)
-			if err != nil || code != 200 || len(ps) == 0 {
-				return
-			}
-			id := ps[c.pick%len(ps)].(map[string]any)["id"].(string)
-			// Accepted means recorded while the payment was still pending;
-			// a cancel that lost the race to the final state says so.
-			if code, p, err := a.call("POST", "/v1/payments/"+id+"/cancel", ""); err == nil && code == http.StatusAccepted && p["state"] == "pending" {
-				mu.Lock()
-				cancelled[id] = true
-				mu.Unlock()
-			}
-		})
-	}
-	time.Sleep(delay)
-	a.kill()
-	wg.Wait()
-
-	b := startDemo(t, state, addr)
-	finals := settle(t, b)
-	t.Logf("%d payments journaled, %d cancels accepted", len(finals), len(cancelled))
-	for _, p := range finals {
-		if want := randomOutcomes[p.Amount.Minor%100]; !slices.Contains(want, p.State) {
-			t.Errorf("%s (%d) ended %s (%s), want one of %v", p.ID, p.Amount.Minor, p.State, p.Reason, want)
-		}
-		// Cancel is durable: a payment whose cancel was accepted is never
-		// kept as a sale.
-		if cancelled[p.ID] && p.State == pos.StateSucceeded {
-			t.Errorf("%s (%d) was cancelled, but ended succeeded (%s)", p.ID, p.Amount.Minor, p.Reason)
-		}
-	}
-}
-
-// randomCancel: after at, the cashier cancels the pick-th listed payment.
-type randomCancel struct {
-	at   time.Duration
-	pick int
-}
-
-func (c randomCancel) String() string {
-	return fmt.Sprintf("(%v, %d)", c.at.Round(time.Millisecond), c.pick)
 }
 
 func envInt(t *testing.T, name string, def int) int {

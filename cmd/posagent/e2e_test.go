@@ -200,7 +200,7 @@ func (a *agent) waitFor(id string, d time.Duration, cond func(p map[string]any) 
 
 func (a *agent) payments() []map[string]any {
 	a.t.Helper()
-	code, m, err := a.call("GET", "/v1/payments", "")
+	code, m, err := a.call("GET", "/v1/payments?limit=200", "")
 	if err != nil || code != 200 {
 		a.t.Fatalf("listing payments: %d %v", code, err)
 	}
