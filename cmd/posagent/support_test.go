@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -132,6 +134,13 @@ func (s *supportTill) lastEvent(t *testing.T, id string) (pos.Event, int) {
 func TestSupportPageInChromium(t *testing.T) {
 	chromiumtest.Path(t)
 	till := newSupportTill(t)
+	// Last night's daily run found the bill charging an order the journal
+	// does not know.
+	report, _ := json.Marshal([]flows.Report{{Gateway: "mmsp", Date: "2026-12-01", Zone: "UTC+8", HasBill: true, BillLines: 3, Matched: 2,
+		Issues: []flows.ReconIssue{{Kind: flows.IssueNotInJournal, OutTradeNo: "PA00GHOST", BillAmount: pos.Money{Minor: 4200, Currency: "CNY"}, Message: "in the bill, not in the journal"}}}})
+	if _, err := till.db.AddReconciliation(context.Background(), store.Reconciliation{At: time.Now().Add(-time.Hour), Date: "2026-12-01", Trigger: flows.ReconcileTriggerDaily, Issues: 1, Report: report}); err != nil {
+		t.Fatal(err)
+	}
 	b := chromiumtest.Start(t)
 	b.Open(till.srv.URL + "/support")
 	b.WaitEval("document.body && document.body.dataset.page", "login", 20*time.Second)
@@ -162,6 +171,12 @@ func TestSupportPageInChromium(t *testing.T) {
 	}
 	if got := b.MustEval("document.getElementById('flag-counts').textContent"); !strings.Contains(got, "charged after the till gave up: 1") {
 		t.Errorf("flag counts: %q", got)
+	}
+	recon := b.MustEval("document.getElementById('reconciliation').textContent")
+	for _, want := range []string{"Does NOT add up: acquirer day 2026-12-01", "1 mismatches", "not_in_journal", "PA00GHOST", "42.00 CNY", "in the bill, not in the journal"} {
+		if !strings.Contains(recon, want) {
+			t.Errorf("the last reconciliation on the page lacks %q: %s", want, recon)
+		}
 	}
 	if got := b.MustEval("document.getElementById('outbox-summary').textContent"); got != "2 owed, 2 overdue (over 1m0s)" {
 		t.Errorf("outbox summary %q", got)
@@ -352,4 +367,46 @@ func TestOperatorMetrics(t *testing.T) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
+}
+
+// TestSupportPageShowsTheTour: after `demo --tour`, the support page of
+// the demo on the same journal shows the tour's payments, each with as
+// many events as the API lists for it; the test print and the test display
+// go through (no payment is open).
+func TestSupportPageShowsTheTour(t *testing.T) {
+	chromiumtest.Path(t)
+	state := t.TempDir()
+	if out, err := exec.Command(binary(t), "demo", "--tour", "--state", state, "--listen", freePort(t)).CombinedOutput(); err != nil {
+		t.Fatalf("demo --tour: %v\n%s", err, out)
+	}
+	a := startDemo(t, state, freePort(t))
+	code, list, err := a.call("GET", "/v1/payments?limit=25", "")
+	if err != nil || code != 200 {
+		t.Fatalf("list: %d %v", code, err)
+	}
+	pays := list["payments"].([]any)
+	if len(pays) < 10 {
+		t.Fatalf("only %d payments after the tour", len(pays))
+	}
+	b := chromiumtest.Start(t)
+	b.Open("http://" + a.addr + "/support")
+	b.WaitEval("document.body && document.body.dataset.page", "login", 20*time.Second)
+	b.MustEval(fmt.Sprintf("(function(){document.getElementById('token').value=%q; document.querySelector('form').submit(); return 'sent'})()", a.token()))
+	b.WaitEval("document.body && document.body.dataset.page === 'support' && Number(document.body.dataset.loaded) > 0", "true", 20*time.Second)
+	for _, x := range pays {
+		id := x.(map[string]any)["id"].(string)
+		code, evs, err := a.call("GET", "/v1/payments/"+id+"/events", "")
+		if err != nil || code != 200 {
+			t.Fatalf("events of %s: %d %v", id, code, err)
+		}
+		want := len(evs["events"].([]any))
+		got := b.MustEval(fmt.Sprintf("(function(r){return r ? r.querySelectorAll('ol.events li').length : -1})(document.getElementById('pay-%s'))", id))
+		if got != fmt.Sprint(want) {
+			t.Errorf("payment %s: %s events on the page, %d in the API", id, got, want)
+		}
+	}
+	b.MustEval("document.getElementById('test-print').click()")
+	b.WaitEval("document.getElementById('status').textContent", "Test print sent", 20*time.Second)
+	b.MustEval("document.getElementById('test-display').click()")
+	b.WaitEval("document.getElementById('status').textContent", "Test display sent", 20*time.Second)
 }
