@@ -23,10 +23,12 @@ import (
 //     happens to run, so a daemon that was down at the hour still
 //     reconciles that same day when it comes back later that day.
 //   - Each result is kept in the journal (store.ReconcileLog) whole, with
-//     its counts; a day that has a kept result is never run again by the
-//     daily run (a restart does not repeat it). A bill that could not be
-//     had is a result too (Failed), logged at ERROR; the operator runs
-//     `posagent reconcile` by hand once the acquirer is back.
+//     its counts; a day whose kept result downloaded every bill is never
+//     run again by the daily run (a restart does not repeat it). A bill
+//     that could not be had (the acquirer down, or not done with the bill
+//     yet) is a result too (Failed), logged at ERROR, and the day is run
+//     again RetryFailed (1 h) after it, until every bill was had or the
+//     local day is over; each run is kept, the last is the one shown.
 //   - Mismatches are logged at ERROR, a day that adds up at INFO.
 
 // ReconcileTriggerDaily is the trigger of the daily run's kept results.
@@ -44,7 +46,10 @@ type DailyReconcileOptions struct {
 	// Clock is the source of time; default the system clock.
 	Clock Clock
 	// Tick is how often Run checks whether a run is due; default 30 s.
-	Tick   time.Duration
+	Tick time.Duration
+	// RetryFailed is how long after a run that could not download every
+	// bill the day is run again; default 1 h.
+	RetryFailed time.Duration
 	Logger *slog.Logger
 }
 
@@ -77,6 +82,9 @@ func NewDailyReconcile(o DailyReconcileOptions) (*DailyReconcile, error) {
 	if o.Tick <= 0 {
 		o.Tick = 30 * time.Second
 	}
+	if o.RetryFailed <= 0 {
+		o.RetryFailed = time.Hour
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -102,8 +110,10 @@ func (d *DailyReconcile) Check(ctx context.Context) (kept store.Reconciliation, 
 	if !ok {
 		return kept, false, nil
 	}
-	if _, err := d.o.Log.ReconciliationOf(ctx, date); err == nil {
-		return kept, false, nil
+	if last, err := d.o.Log.ReconciliationOf(ctx, date); err == nil {
+		if last.Failed == 0 || now.Sub(last.At) < d.o.RetryFailed {
+			return kept, false, nil
+		}
 	} else if !pos.Match(pos.NotFound, err) {
 		return kept, false, fmt.Errorf("flows: daily reconciliation: %w", err)
 	}

@@ -18,6 +18,8 @@ import (
 type billGateway struct {
 	bills map[string]gateways.Bill // by day, YYYY-MM-DD
 	asked []string
+	// down: the bill cannot be had.
+	down bool
 }
 
 func (g *billGateway) Kind() string                        { return "fakebill" }
@@ -30,6 +32,9 @@ func (g *billGateway) BillZone() *time.Location { return time.FixedZone("UTC+8",
 func (g *billGateway) DailyBill(ctx context.Context, day time.Time) (gateways.Bill, error) {
 	d := day.In(g.BillZone()).Format(time.DateOnly)
 	g.asked = append(g.asked, d)
+	if g.down {
+		return gateways.Bill{}, pos.Errorf(pos.Unavailable, "fakebill", "the acquirer is down")
+	}
 	return g.bills[d], nil
 }
 
@@ -121,6 +126,33 @@ func TestDailyReconciliation(t *testing.T) {
 	kept = check(true)
 	if kept.Date != "2026-12-02" || !kept.OK || kept.Issues != 0 {
 		t.Fatalf("next day kept %+v", kept)
+	}
+
+	// A bill that cannot be had is kept as such, and the day is run again
+	// an hour later (not sooner), until the bill is had.
+	g.down = true
+	clock.t = time.Date(2026, 12, 4, 9, 30, 0, 0, cet)
+	kept = check(true)
+	if kept.Date != "2026-12-03" || kept.OK || kept.Failed != 1 {
+		t.Fatalf("a failed download kept as %+v", kept)
+	}
+	clock.t = clock.t.Add(59 * time.Minute)
+	check(false)
+	clock.t = clock.t.Add(time.Minute)
+	kept = check(true)
+	if kept.Failed != 1 {
+		t.Fatalf("second try kept %+v", kept)
+	}
+	g.down = false
+	clock.t = clock.t.Add(time.Hour)
+	kept = check(true)
+	if kept.Date != "2026-12-03" || !kept.OK || kept.Failed != 0 {
+		t.Fatalf("the retry once the bill is there kept %+v", kept)
+	}
+	clock.t = clock.t.Add(2 * time.Hour)
+	check(false)
+	if last, _ := db.LastReconciliation(ctx); last.ID != kept.ID {
+		t.Errorf("the last kept run is %+v, want the successful retry", last)
 	}
 }
 

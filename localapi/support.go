@@ -353,6 +353,8 @@ func (s *Server) supportOverview(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		sp := SupportPayment{Payment: s.paymentJSON(p), Events: []eventJSON{}, Flags: []string{}}
+		// A merchant QR's link is a bearer secret the page has no use for.
+		sp.CodeURL = ""
 		seen := map[string]bool{}
 		flag := func(f string) {
 			if !seen[f] {

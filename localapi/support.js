@@ -144,11 +144,28 @@
     });
   }
 
+  function cell(v) {
+    if (v === null || v === undefined) { return ''; }
+    if (typeof v === 'object') { return JSON.stringify(v); }
+    return String(v);
+  }
+  // Devices come as {kind: status} or {kind: [status, ...]}; each kind is
+  // a table of whatever its status says (scanners: connected, last
+  // error...; printer: online, paper...).
   function renderDevices(o) {
     var d = document.getElementById('devices'); clear(d);
-    var pre = el('pre', JSON.stringify(o.devices, null, 2));
-    pre.id = 'devices-json';
-    d.appendChild(pre);
+    var kinds = Object.keys(o.devices || {}).sort();
+    if (!kinds.length) { d.appendChild(el('p', 'No device reports itself.')); }
+    kinds.forEach(function (k) {
+      var rows = Array.isArray(o.devices[k]) ? o.devices[k] : [o.devices[k]];
+      var cols = [];
+      rows.forEach(function (r) { Object.keys(r || {}).forEach(function (c) { if (cols.indexOf(c) < 0) { cols.push(c); } }); });
+      d.appendChild(el('h3', k));
+      var t = table(cols);
+      t.table.id = 'devices-' + k;
+      rows.forEach(function (r) { t.body.appendChild(row(cols.map(function (c) { return cell((r || {})[c]); }))); });
+      d.appendChild(t.table);
+    });
     document.getElementById('test-print').disabled = !o.tests;
     document.getElementById('test-display').disabled = !o.tests;
   }

@@ -405,6 +405,12 @@ func TestSupportPageShowsTheTour(t *testing.T) {
 			t.Errorf("payment %s: %s events on the page, %d in the API", id, got, want)
 		}
 	}
+	// The demo's devices with their status: its virtual scanner and printer.
+	scanners := b.MustEval("document.getElementById('devices-scanners').textContent")
+	printerRow := b.MustEval("document.getElementById('devices-printer').textContent")
+	if !strings.Contains(scanners, "connected") || !strings.Contains(scanners, "true") || !strings.Contains(printerRow, "ready") || !strings.Contains(printerRow, "true") {
+		t.Errorf("devices on the page: scanners %q, printer %q", scanners, printerRow)
+	}
 	b.MustEval("document.getElementById('test-print').click()")
 	b.WaitEval("document.getElementById('status').textContent", "Test print sent", 20*time.Second)
 	b.MustEval("document.getElementById('test-display').click()")
