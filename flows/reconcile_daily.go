@@ -50,7 +50,7 @@ type DailyReconcileOptions struct {
 	// RetryFailed is how long after a run that could not download every
 	// bill the day is run again; default 1 h.
 	RetryFailed time.Duration
-	Logger *slog.Logger
+	Logger      *slog.Logger
 }
 
 // DailyReconcile runs the reconciliation once a day and keeps its result.
