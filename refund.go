@@ -90,6 +90,31 @@ func RefundTransitions() map[RefundState][]RefundState {
 	return m
 }
 
+// RefundMethod is how a refund's money goes back to the customer.
+type RefundMethod string
+
+const (
+	// RefundByRefund is the gateway's refund (the default; "" reads as it).
+	RefundByRefund RefundMethod = "refund"
+	// RefundByVoid is a void: the gateway cancels the sale itself
+	// (Allinpay *_CANCEL, same acquirer day only), always for the whole
+	// amount. It is a refund record because a succeeded payment never
+	// leaves its final state; the record's gateway call is the void.
+	RefundByVoid RefundMethod = "void"
+)
+
+// OrRefund is m, with the zero value read as RefundByRefund (records
+// journaled before voids existed).
+func (m RefundMethod) OrRefund() RefundMethod {
+	if m == "" {
+		return RefundByRefund
+	}
+	return m
+}
+
+// Valid reports whether m is a known method.
+func (m RefundMethod) Valid() bool { return m == RefundByRefund || m == RefundByVoid }
+
 // Refund is the journaled record of one refund of a succeeded payment. A
 // payment may have several; those not failed never sum above its amount.
 type Refund struct {
@@ -117,6 +142,9 @@ type Refund struct {
 	// Resends counts how often the refund was sent again with the same
 	// out_refund_no because the gateway asked for it (Swiftpass NOTSURE).
 	Resends int
+	// Method is how the money goes back: a refund, or a void of the sale.
+	// Fixed once journaled.
+	Method RefundMethod
 }
 
 // RefundEvent is one journaled refund transition: its append-only history.
@@ -131,4 +159,6 @@ type RefundEvent struct {
 	Detail string
 	// Flag marks an event that records a mismatch or an alert.
 	Flag Flag
+	// Method is the refund's method (filled by the event feed).
+	Method RefundMethod
 }

@@ -159,6 +159,24 @@ type Refunder interface {
 	QueryRefund(ctx context.Context, req RefundRequest) (Result, error)
 }
 
+// Voider voids a paid order in full: the gateway cancels the sale instead
+// of refunding it (Allinpay *_CANCEL, §1.5.2.4: same acquirer day only).
+// The flows journal a void as a refund record (pos.RefundByVoid) whose
+// OutRefundNo is the void's own number, so its results read as a refund's:
+// Succeeded voided (the money is back), Failed not voided and never will
+// be by this request (nothing moved), UserPaying in progress, Unknown no
+// trustworthy answer (query; Resend to send the same void again, which a
+// void allows: it can only take money back).
+type Voider interface {
+	// Voidable reports whether the paid order ref may be voided at now.
+	Voidable(ref OrderRef, now time.Time) bool
+	// Void sends the void of req.Order; req.OutRefundNo is its number and
+	// req.Amount the whole amount.
+	Void(ctx context.Context, req RefundRequest) (Result, error)
+	// QueryVoid asks what became of the void req.
+	QueryVoid(ctx context.Context, req RefundRequest) (Result, error)
+}
+
 // Errors. Adapters return a *pos.Error whose Kind tells the caller what to do:
 //   - pos.Invalid: the request was refused before sending (field rules);
 //   - pos.Unavailable: nothing was sent (connection refused, DNS): retry is safe;

@@ -419,6 +419,11 @@ func (c *Client) closeable(ref gateways.OrderRef) bool {
 // void's own number or the original's (§1.5.2.4 calls it "Merchant
 // transaction number"); anything else is a Mismatch.
 func (c *Client) void(ctx context.Context, op string, ref gateways.OrderRef) (gateways.Result, verdict, error) {
+	return c.voidAs(ctx, op, ref, c.actNo("V", ref.OutTradeNo))
+}
+
+// voidAs is void with the void's own outTransNo no.
+func (c *Client) voidAs(ctx context.Context, op string, ref gateways.OrderRef, no string) (gateways.Result, verdict, error) {
 	tt, err := transType(op, ref.Wallet, "CANCEL")
 	if err != nil {
 		return gateways.Result{}, verdict{}, err
@@ -430,7 +435,7 @@ func (c *Client) void(ctx context.Context, op string, ref gateways.OrderRef) (ga
 		TransType:     tt,
 		SignType:      SignType,
 		MchNo:         c.opts.MchNo,
-		OutTransNo:    c.actNo("V", ref.OutTradeNo),
+		OutTransNo:    no,
 		OriOutTransNo: ref.OutTradeNo,
 		NotifyURL:     c.opts.NotifyURL,
 	}
@@ -444,6 +449,75 @@ func (c *Client) void(ctx context.Context, op string, ref gateways.OrderRef) (ga
 	res.OutTradeNo = ref.OutTradeNo
 	c.check(op, &res, r, expect{orders: []string{req.OutTransNo, ref.OutTradeNo}})
 	return res, v, nil
+}
+
+var _ gateways.Voider = (*Client)(nil)
+
+// Voidable reports whether a paid order may be voided at now: every
+// wallet has a *_CANCEL (appendix 1.8.2), and a void is for "the
+// transaction of the same day" (§1.5.2.4), the platform's day (UTC+8).
+// The order's submission is taken as its day: when it was submitted the
+// same day as now, it was paid that day too.
+func (c *Client) Voidable(ref gateways.OrderRef, now time.Time) bool {
+	if _, ok := walletPrefix(ref.Wallet); !ok || ref.SubmittedAt.IsZero() {
+		return false
+	}
+	return sameDay(ref.SubmittedAt, now)
+}
+
+// Void voids a paid order of today in full (*_CANCEL, §1.5.2.4), with
+// req.OutRefundNo as the void's outTransNo. The answer reads as the void
+// table says: voided (0000, 0029 already voided), in progress (0033,
+// 0024, R000, the processing codes), not voided (refused at admission, or
+// the order is not a successful same-day order: 0026, 0032, 0031, ...),
+// and everything else, "not found" included, Unknown: QueryVoid settles it.
+func (c *Client) Void(ctx context.Context, req gateways.RefundRequest) (gateways.Result, error) {
+	const op = "allinpay.Void"
+	res, _, err := c.voidAs(ctx, op, req.Order, req.OutRefundNo)
+	if err != nil {
+		return res, err
+	}
+	res.OutRefundNo = req.OutRefundNo
+	res.Amount = pos.Money{}
+	return res, nil
+}
+
+// QueryVoid settles a void from the original order (TRANS_QUERY takes the
+// original's number, §1.5.2.2): voided (0029) is Succeeded; in progress
+// is UserPaying; still paid means the void has not been executed: on the
+// same day it is sent again (Resend: a repeated void is answered 0029,
+// and a void can only take money back), from the next day on no void can
+// be (§1.5.2.4: "Failure will always be presented if voiding the
+// transaction of other time"), so it is Failed and the payment is to be
+// refunded. Anything else (not found, an order that reads closed or
+// declined, no answer) is Unknown and asked again.
+func (c *Client) QueryVoid(ctx context.Context, req gateways.RefundRequest) (gateways.Result, error) {
+	const op = "allinpay.QueryVoid"
+	q, err := c.query(ctx, op, req.Order)
+	if pos.Match(pos.NotFound, err) {
+		return gateways.Result{Status: gateways.StatusUnknown, OutTradeNo: req.Order.OutTradeNo, Reason: "the voided order is not found: asked again",
+			Detail: "allinpay " + op + ": TRANS_QUERY not found"}, nil
+	}
+	if err != nil || q.Mismatch != "" {
+		return q, err
+	}
+	out := gateways.Result{OutTradeNo: req.Order.OutTradeNo, Code: q.Code,
+		Detail: fmt.Sprintf("allinpay %s: TRANS_QUERY of the original %s: %s", op, q.Code, q.Status)}
+	switch {
+	case q.Status == gateways.StatusFailed && q.Code == "0029":
+		out.Status = gateways.StatusSucceeded
+	case q.Status == gateways.StatusUserPaying:
+		out.Status, out.Reason = gateways.StatusUserPaying, "the void is in progress: "+q.Reason
+	case q.Status == gateways.StatusSucceeded && sameDay(orNow(req.Order.SubmittedAt, c.now()), c.now()):
+		out.Status, out.Resend = gateways.StatusUnknown, true
+		out.Reason = "the order is still paid: the void is sent again"
+	case q.Status == gateways.StatusSucceeded:
+		out.Status, out.Reason = gateways.StatusFailed, "not voided, and a void is same-day only (§1.5.2.4): refund it"
+	default:
+		out.Status = gateways.StatusUnknown
+		out.Reason = "the order reads " + q.Status.String() + " (" + q.Reason + "), which says nothing of the void"
+	}
+	return out, nil
 }
 
 // settle decides a reverse the void could not do, from the order's own

@@ -16,6 +16,8 @@
 //	Refund             | 1.5.2.3 | <wallet>_RETURN                       | partial; 0022 (a retry) read by QueryRefund
 //	QueryRefund        | 1.5.2.2 | TRANS_QUERY of the refund's number    | then the original, then the bill
 //	Reverse            | 1.5.2.4 | <wallet>_CANCEL, then TRANS_QUERY     | never CLOSE_ORDER for a micropay
+//	Void               | 1.5.2.4 | <wallet>_CANCEL, outTransNo the void  | a paid order of today (UTC+8), in full
+//	QueryVoid          | 1.5.2.2 | TRANS_QUERY of the original           | 0029 voided; paid: resent today, else Failed
 //	Close              | 1.5.2.5 | CLOSE_ORDER (WeChat Pay, Alipay QR)   | others: read until they expire
 //	ParseNotification  | 1.5.2.6 | (platform POSTs; answer SUCCESS)      | by transType: pay, refund, void, close
 //	DownloadBill       | 1.5.3.1 | DOWNLOAD_CHECK_BILL (base64 CSV)      | typed Bill; date in UTC+8
@@ -114,6 +116,19 @@
 //     paid meanwhile is voided once more, paid on an earlier day is Failed
 //     (a refund is owed), unknown to void and query is pos.NotFound. A
 //     WeChat Pay or Alipay QR order that is not voidable is closed.
+//   - Void of a sale (gateways.Voider: the till's void of a succeeded
+//     payment, journaled as a refund record). Voidable only when the
+//     order was submitted on the platform's current day, so it was paid
+//     that day too. Void sends the *_CANCEL with the record's
+//     out_refund_no as outTransNo and reads the void table. QueryVoid
+//     reads the original order, since TRANS_QUERY takes the original's
+//     number: voided (0029) is Succeeded; processing (0033, ...) is
+//     UserPaying; still paid today is Unknown with Resend (the same void
+//     is sent again: a repeat is answered 0029, and a void can only take
+//     money back); still paid on a later day is Failed, since §1.5.2.4
+//     presents failure for "the transaction of other time" (the payment is
+//     then refunded); not found, or an order reading closed or declined,
+//     is Unknown and asked again.
 //   - Close of a UnionPay or PayNow QR order, or of a micropay, is not
 //     sent (Capabilities.CloseWallets is WeChat Pay and Alipay): Close
 //     reads the order instead (ended unpaid: Succeeded; payable: UserPaying

@@ -159,7 +159,7 @@ type RefundRef struct {
 //
 //	op                    TruthDone            TruthNotDone            TruthPending
 //	submit, query         Charge: paid now     Abandon: PAYERROR       Hold: payable, unpaid
-//	reverse               ExecuteReverse       not executed            not executed
+//	reverse, void         ExecuteReverse       not executed            not executed
 //	close                 Close                not executed            not executed
 //	refund                executed             refused (kept as such)  accepted, pending
 //	query_refund          pending → executed   pending → refused       unchanged
@@ -189,7 +189,7 @@ func (b *Base) Settle(op Op, outTradeNo string, t Truth, ref RefundRef) (Order, 
 		case TruthPending:
 			o, err = l.hold(outTradeNo, override)
 		}
-	case op == OpReverse && t == TruthDone:
+	case (op == OpReverse || op == OpVoid) && t == TruthDone:
 		o, err = l.ExecuteReverse(outTradeNo)
 	case op == OpClose && t == TruthDone:
 		o, err = l.Close(outTradeNo)

@@ -18,6 +18,12 @@ const (
 	OpClose       Op = "close"
 	OpRefund      Op = "refund"
 	OpQueryRefund Op = "query_refund"
+	// OpVoid is a void of a paid order (the sale cancelled, money back in
+	// full: Allinpay *_CANCEL of a successful same-day order), as opposed
+	// to OpReverse, the till's way out of an order whose outcome it does
+	// not know. On the wire they may be one command; a simulator takes an
+	// OpVoid answer when the order it is asked to cancel is paid.
+	OpVoid Op = "void"
 )
 
 // Fault is a misbehaviour of the simulated acquirer or of the network.

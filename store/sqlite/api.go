@@ -195,15 +195,16 @@ func (db *DB) RefundEventsAfter(ctx context.Context, after int64, limit int) ([]
 		return nil, pos.Errorf(pos.Invalid, op, "limit %d is not positive", limit)
 	}
 	return queryAll(ctx, db.rq, op,
-		`SELECT seq, refund_id, at, from_state, to_state, reason, detail FROM refund_events WHERE seq > ? ORDER BY seq LIMIT ?`,
+		`SELECT e.seq, e.refund_id, e.at, e.from_state, e.to_state, e.reason, e.detail, coalesce(r.method, 'refund')
+		FROM refund_events e LEFT JOIN refunds r ON r.id = e.refund_id WHERE e.seq > ? ORDER BY e.seq LIMIT ?`,
 		func(s scanner) (pos.RefundEvent, error) {
 			var (
-				e        pos.RefundEvent
-				at       sql.NullInt64
-				from, to string
+				e                pos.RefundEvent
+				at               sql.NullInt64
+				from, to, method string
 			)
-			err := s.Scan(&e.Seq, &e.RefundID, &at, &from, &to, &e.Reason, &e.Detail)
-			e.At, e.From, e.To = decTime(at), pos.RefundState(from), pos.RefundState(to)
+			err := s.Scan(&e.Seq, &e.RefundID, &at, &from, &to, &e.Reason, &e.Detail, &method)
+			e.At, e.From, e.To, e.Method = decTime(at), pos.RefundState(from), pos.RefundState(to), pos.RefundMethod(method)
 			return e, err
 		}, after, limit)
 }

@@ -112,8 +112,9 @@ func (db *DB) AppendRefund(ctx context.Context, c store.RefundChange) error {
 			return pos.Errorf(pos.Conflict, op, "refund %s is in state %q, not %q as the change expects", r.ID, cur.State, c.From)
 		}
 		switch {
-		case cur.PaymentID != r.PaymentID, cur.OutRefundNo != r.OutRefundNo, cur.Amount != r.Amount, !cur.CreatedAt.Equal(r.CreatedAt):
-			return pos.Errorf(pos.Invalid, op, "refund %s: payment, out_refund_no, amount and creation time are fixed once journaled", r.ID)
+		case cur.PaymentID != r.PaymentID, cur.OutRefundNo != r.OutRefundNo, cur.Amount != r.Amount, !cur.CreatedAt.Equal(r.CreatedAt),
+			cur.Method.OrRefund() != r.Method.OrRefund():
+			return pos.Errorf(pos.Invalid, op, "refund %s: payment, out_refund_no, amount, method and creation time are fixed once journaled", r.ID)
 		}
 		if _, err := q.ExecContext(ctx, updateRefund, row...); err != nil {
 			return classify(op, err)
@@ -207,6 +208,8 @@ func validateRefundChange(op string, c store.RefundChange) error {
 		return pos.Errorf(pos.Invalid, op, "refund %s: a refund is created in %q, not %q", r.ID, pos.RefundSubmitting, r.State)
 	case !c.Flag.Valid():
 		return pos.Errorf(pos.Invalid, op, "refund %s: unknown flag %q", r.ID, c.Flag)
+	case !r.Method.OrRefund().Valid():
+		return pos.Errorf(pos.Invalid, op, "refund %s: unknown method %q", r.ID, r.Method)
 	case r.Resends < 0:
 		return pos.Errorf(pos.Invalid, op, "refund %s: negative Resends %d", r.ID, r.Resends)
 	case c.From != "" && !pos.CanTransitionRefund(c.From, r.State):
@@ -235,11 +238,11 @@ func validateRefundChange(op string, c store.RefundChange) error {
 }
 
 const refundColumns = `id, payment_id, out_refund_no, amount_minor, currency, reason, state, outcome,
-	gateway_refund_id, created_at, updated_at, submitted_at, queries, alert, resends`
+	gateway_refund_id, created_at, updated_at, submitted_at, queries, alert, resends, method`
 
 const selectRefund = `SELECT ` + refundColumns + ` FROM refunds`
 
-const insertRefund = `INSERT INTO refunds (` + refundColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const insertRefund = `INSERT INTO refunds (` + refundColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // updateRefund takes insertRefund's arguments; the fixed columns are
 // checked, not written.
@@ -259,21 +262,21 @@ func encodeRefund(op string, r pos.Refund) ([]any, error) {
 		times[i] = v
 	}
 	return []any{r.ID, r.PaymentID, r.OutRefundNo, r.Amount.Minor, string(r.Amount.Currency), r.Reason,
-		string(r.State), r.Outcome, r.GatewayRefundID, times[0], times[1], times[2], r.Queries, r.Alert, r.Resends}, nil
+		string(r.State), r.Outcome, r.GatewayRefundID, times[0], times[1], times[2], r.Queries, r.Alert, r.Resends, string(r.Method.OrRefund())}, nil
 }
 
 func scanRefund(s scanner) (pos.Refund, error) {
 	var (
 		r                           pos.Refund
-		currency, state             string
+		currency, state, method     string
 		created, updated, submitted sql.NullInt64
 	)
 	err := s.Scan(&r.ID, &r.PaymentID, &r.OutRefundNo, &r.Amount.Minor, &currency, &r.Reason, &state, &r.Outcome,
-		&r.GatewayRefundID, &created, &updated, &submitted, &r.Queries, &r.Alert, &r.Resends)
+		&r.GatewayRefundID, &created, &updated, &submitted, &r.Queries, &r.Alert, &r.Resends, &method)
 	if err != nil {
 		return pos.Refund{}, err
 	}
-	r.Amount.Currency, r.State = pos.Currency(currency), pos.RefundState(state)
+	r.Amount.Currency, r.State, r.Method = pos.Currency(currency), pos.RefundState(state), pos.RefundMethod(method)
 	r.CreatedAt, r.UpdatedAt, r.SubmittedAt = decTime(created), decTime(updated), decTime(submitted)
 	return r, nil
 }

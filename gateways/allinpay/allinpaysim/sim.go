@@ -578,6 +578,11 @@ func (s *Server) void(x *exchange) {
 		return
 	}
 	x.fault = s.Script().TakeFault(no, o.Amount, sim.OpReverse)
+	// A cancel of a paid order is the void of a sale (sim.OpVoid); of any
+	// other, the till's reverse of an order it does not know the end of.
+	if o.State == sim.Success && s.scripted(x, no, sim.OpVoid, sim.RefundRef{}) {
+		return
+	}
 	if s.scripted(x, no, sim.OpReverse, sim.RefundRef{}) {
 		return
 	}

@@ -167,6 +167,14 @@ func (s *Server) Answers(op sim.Op, method string) []sim.DocumentedAnswer {
 			answers("§1.5.2.4, §1.7.2 processing", either, "0033", "P000", "9997"),
 			answers("§1.5.2.4: only successful transactions", notDone, "0026", "0032", "0025", "0031"),
 			ambiguous, noAnswer)
+	case sim.OpVoid:
+		// A *_CANCEL of a paid order of today (§1.5.2.4): voided, or
+		// in progress, or refused as "not a successful same-day order".
+		return concat(answers("§1.5.2.4, §1.7.2", done, "0000", "0029"),
+			answers("§1.5.2.4, §1.7.2 processing", either, "0033", "P000", "9997", "0051"),
+			answers("§1.5.2.4: only successful same-day transactions; §1.7.1 refused", notDone, "0026", "0032", "0031", "0035", returnPrefix+"0012", returnPrefix+"0001"),
+			answers("§1.7.2", either, "0025", "0007"),
+			ambiguous, noAnswer)
 	case sim.OpClose:
 		return concat(answers("§1.5.2.5, §1.7.2", done, "0000", "0039"),
 			answers("§1.5.2.5, §1.7.2", notDone, "0038", "0007"),
