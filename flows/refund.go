@@ -114,6 +114,12 @@ type RefundRequest struct {
 	// Idempotency, when set, is journaled in the same write as the new
 	// refund (store.RefundChange.Idempotency).
 	Idempotency *store.IdempotencyKey
+	// Void asks to take the whole payment back by a void of the sale
+	// where its gateway offers one now (gateways.Voider.Voidable: Allinpay,
+	// the same acquirer day) and nothing of it was refunded yet; else by a
+	// refund of all that is left. The refund's Method says which. Amount
+	// must then be zero.
+	Void bool
 }
 
 // MaxRefundReason bounds a refund's reason (Allinpay takes 256 characters;
@@ -170,10 +176,23 @@ func (rr *RefundRunner) Refund(ctx context.Context, req RefundRequest) (pos.Refu
 		return pos.Refund{}, pos.Errorf(pos.Invalid, op, "gateway %s refunds only whole payments (%s)", p.Gateway, p.Amount)
 	}
 	now := rr.o.Clock.Now()
+	method := pos.RefundByRefund
+	if req.Void {
+		if req.Amount != (pos.Money{}) {
+			return pos.Refund{}, pos.Errorf(pos.Invalid, op, "a void takes the whole payment back: it has no amount")
+		}
+		// A void cancels the whole sale: only of a payment that stands
+		// succeeded, with nothing refunded or pending, on a day the
+		// gateway still voids it.
+		if v, ok := g.(gateways.Voider); ok && p.State == pos.StateSucceeded && bal.Held.Minor == 0 &&
+			v.Voidable(refundRequest(p, pos.Refund{}).Order, now) {
+			method = pos.RefundByVoid
+		}
+	}
 	r := pos.Refund{
 		ID: newRefundID(), PaymentID: p.ID, OutRefundNo: newOutRefundNo(rr.o.NumberPrefix, now),
 		Amount: amount, Reason: req.Reason, State: pos.RefundSubmitting,
-		CreatedAt: now, UpdatedAt: now, SubmittedAt: now,
+		CreatedAt: now, UpdatedAt: now, SubmittedAt: now, Method: method,
 	}
 	rr.call(r.ID, true)
 	defer rr.call(r.ID, false)
@@ -183,10 +202,41 @@ func (rr *RefundRunner) Refund(ctx context.Context, req RefundRequest) (pos.Refu
 	// Journaled: from here a crash is resumed by querying.
 	crashPoint(CrashRefundSubmitted)
 	res, err := callWithTimeout(ctx, g, func(ctx context.Context) (gateways.Result, error) {
-		return g.(gateways.Refunder).Refund(crashWhenSent(ctx, CrashRefundSent), refundRequest(p, r))
+		return send(g, r)(crashWhenSent(ctx, CrashRefundSent), refundRequest(p, r))
 	})
 	crashPoint(CrashRefundAnswered)
 	return rr.apply(ctx, r.ID, RefundInput{Kind: RefundSubmitted, Result: res, Err: err, OutTradeNo: p.OutTradeNo}, nil)
+}
+
+// gatewayCall is one refund operation of a gateway.
+type gatewayCall func(context.Context, gateways.RefundRequest) (gateways.Result, error)
+
+// send is the call that sends r: the gateway's refund, or its void for a
+// void record (the gateway was a Voider when r was created; one that no
+// longer is gets an Internal error, an unknown outcome that is queried).
+func send(g gateways.Gateway, r pos.Refund) gatewayCall {
+	if r.Method == pos.RefundByVoid {
+		if v, ok := g.(gateways.Voider); ok {
+			return v.Void
+		}
+		return noVoid
+	}
+	return g.(gateways.Refunder).Refund
+}
+
+// ask is the call that asks what became of r.
+func ask(g gateways.Gateway, r pos.Refund) gatewayCall {
+	if r.Method == pos.RefundByVoid {
+		if v, ok := g.(gateways.Voider); ok {
+			return v.QueryVoid
+		}
+		return noVoid
+	}
+	return g.(gateways.Refunder).QueryRefund
+}
+
+func noVoid(context.Context, gateways.RefundRequest) (gateways.Result, error) {
+	return gateways.Result{}, pos.Errorf(pos.Internal, "flows.void", "the gateway no longer voids: the void's outcome cannot be asked")
 }
 
 func (rr *RefundRunner) call(id string, on bool) {
@@ -216,10 +266,14 @@ func (rr *RefundRunner) create(ctx context.Context, r *pos.Refund, key *store.Id
 	}
 	var err error
 	for range 3 {
-		err = rr.o.Journal.AppendRefund(ctx, store.RefundChange{Refund: *r, Reason: "refund requested: " + r.Amount.String(), At: r.CreatedAt, Idempotency: key})
+		reason := "refund requested: " + r.Amount.String()
+		if r.Method == pos.RefundByVoid {
+			reason = "void of the sale requested: " + r.Amount.String()
+		}
+		err = rr.o.Journal.AppendRefund(ctx, store.RefundChange{Refund: *r, Reason: reason, At: r.CreatedAt, Idempotency: key})
 		if err == nil {
 			rr.notify()
-			rr.log.Info("refund created", "refund", r.ID, "payment", r.PaymentID, "outRefundNo", r.OutRefundNo, "amount", r.Amount.String())
+			rr.log.Info("refund created", "refund", r.ID, "payment", r.PaymentID, "outRefundNo", r.OutRefundNo, "amount", r.Amount.String(), "method", r.Method.OrRefund())
 			return nil
 		}
 		if !errors.Is(err, store.ErrNumberUsed) {
@@ -476,18 +530,17 @@ func (rr *RefundRunner) query(ctx context.Context, op store.RefundOp) error {
 	if !ok {
 		return pos.Errorf(pos.Internal, "flows.queryRefund", "gateway %q not configured", p.Gateway)
 	}
-	rf, ok := g.(gateways.Refunder)
-	if !ok {
+	if _, ok := g.(gateways.Refunder); !ok {
 		return pos.Errorf(pos.Internal, "flows.queryRefund", "gateway %s cannot refund", p.Gateway)
 	}
 	kind := RefundQueried
 	res, err := callWithTimeout(ctx, g, func(ctx context.Context) (gateways.Result, error) {
 		if op.Kind == store.RefundOpResend {
 			kind = RefundResent
-			rr.log.Info("sending the refund again, as the gateway asked", "refund", r.ID, "outRefundNo", r.OutRefundNo)
-			return rf.Refund(crashWhenSent(ctx, CrashRefundSent), refundRequest(p, r))
+			rr.log.Info("sending the refund again, as the gateway asked", "refund", r.ID, "outRefundNo", r.OutRefundNo, "method", r.Method.OrRefund())
+			return send(g, r)(crashWhenSent(ctx, CrashRefundSent), refundRequest(p, r))
 		}
-		return rf.QueryRefund(ctx, refundRequest(p, r))
+		return ask(g, r)(ctx, refundRequest(p, r))
 	})
 	if kind == RefundResent {
 		crashPoint(CrashRefundAnswered)

@@ -74,7 +74,7 @@ func (s *Spool) renderRefund(ctx context.Context, j store.PrintJob) (printer.Rec
 	p.CreatedAt, p.UpdatedAt = p.CreatedAt.In(s.o.Location), p.UpdatedAt.In(s.o.Location)
 	pr := printer.Refund{
 		ID: r.ID, OutRefundNo: r.OutRefundNo, RefundID: r.GatewayRefundID, Amount: r.Amount,
-		At: r.UpdatedAt.In(s.o.Location), State: r.State.Status(), Reason: r.Reason,
+		At: r.UpdatedAt.In(s.o.Location), State: r.State.Status(), Reason: r.Reason, Void: r.Method == pos.RefundByVoid,
 	}
 	if r.State == pos.RefundFailed {
 		pr.Reason = r.Outcome
@@ -109,6 +109,12 @@ func addRefunds(s *printer.Summary, refunds []pos.Refund, payment func(id string
 		if i < 0 {
 			i = len(s.Lines)
 			s.Lines = append(s.Lines, printer.SummaryLine{Wallet: p.Wallet, Amount: pos.Money{Currency: r.Amount.Currency}})
+		}
+		if r.Method == pos.RefundByVoid {
+			s.Lines[i].Voids++
+			s.Lines[i].Voided.Currency = r.Amount.Currency
+			s.Lines[i].Voided.Minor += r.Amount.Minor
+			continue
 		}
 		s.Lines[i].Refunds++
 		s.Lines[i].Refunded.Currency = r.Amount.Currency

@@ -68,6 +68,8 @@ type feedRefund struct {
 	State    string    `json:"state"`
 	Reason   string    `json:"reason,omitempty"`
 	Detail   string    `json:"detail,omitempty"`
+	// Method is "refund" or "void" (a void of the sale).
+	Method string `json:"method"`
 }
 
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
@@ -201,7 +203,8 @@ func (s *Server) sendFeed(ctx context.Context, w http.ResponseWriter, cur feedPo
 			j++
 			cur.R = e.Seq
 			kind = "refund"
-			v = feedRefund{Seq: e.Seq, RefundID: e.RefundID, At: e.At, From: string(e.From), To: string(e.To), State: e.To.Status(), Reason: e.Reason, Detail: e.Detail}
+			v = feedRefund{Seq: e.Seq, RefundID: e.RefundID, At: e.At, From: string(e.From), To: string(e.To), State: e.To.Status(), Reason: e.Reason, Detail: e.Detail,
+				Method: string(e.Method.OrRefund())}
 		}
 		b, _ := json.Marshal(v)
 		if _, err := fmt.Fprintf(w, "id: %s\nevent: %s\ndata: %s\n\n", cur, kind, b); err != nil {

@@ -94,9 +94,6 @@ type Options struct {
 	Summaries Summaries
 	// Refunds serves refunds; nil answers 503.
 	Refunds Refunds
-	// Voids voids succeeded payments (else they are refunded); nil: every
-	// void is a refund.
-	Voids Voider
 	// Keys keeps Idempotency-Keys; nil refuses requests that carry one.
 	Keys store.Idempotency
 	// Lister lists payments with filters; nil: GET /v1/payments lists the

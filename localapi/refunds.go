@@ -40,7 +40,10 @@ type Refund struct {
 	GatewayRefundID string `json:"gateway_refund_id,omitempty"`
 	// Alert is what the operator must do (state attention: e.g. refund
 	// the customer offline); its amount stays held.
-	Alert     string    `json:"alert,omitempty"`
+	Alert string `json:"alert,omitempty"`
+	// Method is how the money goes back: "refund", or "void" (the
+	// gateway cancelled the sale, POST /v1/payments/{id}/void).
+	Method    string    `json:"method"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
@@ -49,7 +52,8 @@ func refundJSON(r pos.Refund) Refund {
 	return Refund{
 		ID: r.ID, PaymentID: r.PaymentID, State: r.State.Status(), Detail: string(r.State),
 		Amount: r.Amount.Minor, Currency: string(r.Amount.Currency), Reason: r.Reason, Outcome: r.Outcome,
-		OutRefundNo: r.OutRefundNo, GatewayRefundID: r.GatewayRefundID, Alert: r.Alert, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		OutRefundNo: r.OutRefundNo, GatewayRefundID: r.GatewayRefundID, Alert: r.Alert, Method: string(r.Method.OrRefund()),
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
 	}
 }
 

@@ -35,6 +35,10 @@ type summaryLineJSON struct {
 	// payments of any day; Refunded sums them (minor units).
 	Refunds  int   `json:"refunds"`
 	Refunded int64 `json:"refunded"`
+	// Voids counts the succeeded sales voided that day (the gateway
+	// cancelled them); Voided sums them (minor units).
+	Voids  int   `json:"voids"`
+	Voided int64 `json:"voided"`
 }
 
 // parseDay reads ?date=YYYY-MM-DD (default: today). The date is returned
@@ -81,7 +85,7 @@ func (s *Server) getSummary(w http.ResponseWriter, r *http.Request) {
 	}
 	out := summaryJSON{From: sum.From, To: sum.To, Failed: sum.Failed, Reversed: sum.Reversed, Lines: []summaryLineJSON{}}
 	for _, l := range sum.Lines {
-		out.Lines = append(out.Lines, summaryLineJSON{Wallet: string(l.Wallet), Currency: string(l.Amount.Currency), Count: l.Count, Amount: l.Amount.Minor, Refunds: l.Refunds, Refunded: l.Refunded.Minor})
+		out.Lines = append(out.Lines, summaryLineJSON{Wallet: string(l.Wallet), Currency: string(l.Amount.Currency), Count: l.Count, Amount: l.Amount.Minor, Refunds: l.Refunds, Refunded: l.Refunded.Minor, Voids: l.Voids, Voided: l.Voided.Minor})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

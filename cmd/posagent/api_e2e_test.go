@@ -790,3 +790,104 @@ func TestVoidFallsBackToRefundE2E(t *testing.T) {
 		t.Errorf("void of a declined payment: %d %s", code, b)
 	}
 }
+
+// TestVoidSameDayE2E (issue 10): through the real binary on the Allinpay
+// simulator, a payment succeeded today is voided (*_CANCEL), not
+// refunded: the answer, the refund record, its events, its receipt and
+// the day's summary say "void"; a retry with the same Idempotency-Key
+// answers the first answer again and voids nothing twice. A payment with
+// a refund already taken is no longer voidable (a void takes the whole
+// sale) and is refunded for what is left: the answer says "refund".
+func TestVoidSameDayE2E(t *testing.T) {
+	state := t.TempDir()
+	a := startDemoArgs(t, state, freePort(t), []string{"--gateway", "allinpay"})
+	pay := func(minor int) string {
+		code, _, b := a.request("POST", "/v1/payments?wait=30s", fmt.Sprintf(`{"amount":%d,"currency":"HKD","auth_code":"134567890123456789"}`, minor), nil)
+		p := decode(t, b)
+		if code != 201 || p["state"] != "succeeded" {
+			t.Fatalf("payment: %d %s", code, b)
+		}
+		return p["id"].(string)
+	}
+	final := func(id string) map[string]any {
+		for range 300 {
+			_, _, b := a.request("GET", "/v1/refunds/"+id, "", nil)
+			if r := decode(t, b); r["state"] != "pending" {
+				return r
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("refund %s still pending", id)
+		return nil
+	}
+	id := pay(2000)
+	key := map[string]string{"Idempotency-Key": "void-" + id}
+	code, _, b := a.request("POST", "/v1/payments/"+id+"/void", "", key)
+	v := decode(t, b)
+	r, _ := v["refund"].(map[string]any)
+	if code != 201 || v["method"] != "void" || r == nil || r["method"] != "void" || r["amount"].(float64) != 2000 {
+		t.Fatalf("void: %d %s", code, b)
+	}
+	if code2, h, b2 := a.request("POST", "/v1/payments/"+id+"/void", "", key); code2 != 201 || string(b2) != string(b) || h.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("void retried with its key: %d %s", code2, b2)
+	}
+	if got := final(r["id"].(string)); got["state"] != "succeeded" || got["method"] != "void" {
+		t.Fatalf("the void ended %v", got)
+	}
+	// Only one void record, and nothing is left to take back.
+	_, _, b = a.request("GET", "/v1/payments/"+id+"/refunds", "", nil)
+	if bal := decode(t, b); len(bal["refunds"].([]any)) != 1 || bal["refundable"].(float64) != 0 {
+		t.Errorf("after the void (and its retry) the payment's refunds are %s", b)
+	}
+	if code, _, b := a.request("POST", "/v1/payments/"+id+"/void", "", nil); code != 409 {
+		t.Errorf("a second void of a voided payment: %d %s", code, b)
+	}
+	// Events name the method.
+	_, data := readEvents(t, a, "", 4) // the payment's submitting and succeeded, the void's submitting and succeeded
+	joined := strings.Join(data, "\n")
+	if !strings.Contains(joined, `"refund_id":"`+r["id"].(string)+`"`) || !strings.Contains(joined, `"method":"void"`) {
+		t.Errorf("events: %s", joined)
+	}
+
+	// A refund first: what is left is refunded, not voided.
+	id2 := pay(3000)
+	if code, _, b := a.request("POST", "/v1/payments/"+id2+"/refunds", `{"amount":500}`, nil); code != 201 {
+		t.Fatalf("refund: %d %s", code, b)
+	}
+	code, _, b = a.request("POST", "/v1/payments/"+id2+"/void", "", nil)
+	v = decode(t, b)
+	r2, _ := v["refund"].(map[string]any)
+	if code != 201 || v["method"] != "refund" || r2 == nil || r2["method"] != "refund" || r2["amount"].(float64) != 2500 {
+		t.Fatalf("void of a partly refunded payment: %d %s", code, b)
+	}
+	final(r2["id"].(string))
+
+	// The receipt and the summary.
+	a.waitRefundPrinted(r["id"].(string))
+	_, _, b = a.request("GET", "/v1/summary", "", nil)
+	if lines, _ := decode(t, b)["lines"].([]any); len(lines) != 1 ||
+		lines[0].(map[string]any)["voids"].(float64) != 1 || lines[0].(map[string]any)["voided"].(float64) != 2000 ||
+		lines[0].(map[string]any)["refunds"].(float64) != 2 || lines[0].(map[string]any)["refunded"].(float64) != 3000 {
+		t.Errorf("summary: %s", b)
+	}
+	txt, err := os.ReadFile(filepath.Join(state, "receipts", r["id"].(string)+"-customer.txt"))
+	if err != nil || !strings.Contains(string(txt), "VOID 撤销凭证") || !strings.Contains(string(txt), "VOIDED") {
+		t.Errorf("the void's receipt:\n%s", txt)
+	}
+	// The acquirer's ledger: the first sale voided, the second refunded.
+	_, _, b = a.request("GET", "/v1/payments/"+id, "", nil)
+	otn := decode(t, b)["out_trade_no"].(string)
+	_, _, b = a.request("GET", "/v1/payments/"+id2, "", nil)
+	otn2 := decode(t, b)["out_trade_no"].(string)
+	a.kill()
+	l, err := sim.OpenLedger(filepath.Join(state, "sim-allinpay", "ledger.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := l.Get(otn); o.State != sim.Revoked || len(o.Refunds) != 0 {
+		t.Errorf("the voided sale is %s with %d refunds in the ledger, want voided (%s) and none", o.State, len(o.Refunds), sim.Revoked)
+	}
+	if o, _ := l.Get(otn2); o.RefundedAmount() != 3000 || o.State == sim.Revoked {
+		t.Errorf("the refunded sale is %s, refunded %d in the ledger, want 3000 refunded", o.State, o.RefundedAmount())
+	}
+}

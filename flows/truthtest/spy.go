@@ -131,6 +131,35 @@ func (s *spy) QueryRefund(ctx context.Context, req gateways.RefundRequest) (gate
 	})
 }
 
+// The spy is a Voider whatever it wraps: Voidable is false for a gateway
+// that is not one, so the till never voids through it.
+func (s *spy) Voidable(ref gateways.OrderRef, now time.Time) bool {
+	v, ok := s.g.(gateways.Voider)
+	return ok && v.Voidable(ref, now)
+}
+
+func (s *spy) Void(ctx context.Context, req gateways.RefundRequest) (gateways.Result, error) {
+	return s.call(req.Order.OutTradeNo, sim.OpVoid, func() (gateways.Result, error) {
+		v, ok := s.g.(gateways.Voider)
+		if !ok {
+			return gateways.Result{}, missing("Void")
+		}
+		return v.Void(ctx, req)
+	})
+}
+
+// QueryVoid reads the original order (Allinpay's TRANS_QUERY of it): a
+// query on the wire.
+func (s *spy) QueryVoid(ctx context.Context, req gateways.RefundRequest) (gateways.Result, error) {
+	return s.call(req.Order.OutTradeNo, sim.OpQuery, func() (gateways.Result, error) {
+		v, ok := s.g.(gateways.Voider)
+		if !ok {
+			return gateways.Result{}, missing("QueryVoid")
+		}
+		return v.QueryVoid(ctx, req)
+	})
+}
+
 func (s *spy) reverse(ctx context.Context, ref gateways.OrderRef) (gateways.Result, error) {
 	return s.call(ref.OutTradeNo, sim.OpReverse, func() (gateways.Result, error) {
 		return s.g.(gateways.Reverser).Reverse(ctx, ref)
@@ -183,6 +212,7 @@ var (
 	_ gateways.Micropayer = (*spy)(nil)
 	_ gateways.QRCreator  = (*spy)(nil)
 	_ gateways.Refunder   = (*spy)(nil)
+	_ gateways.Voider     = (*spy)(nil)
 	_ gateways.Reverser   = spyReverser{}
 	_ gateways.Closer     = spyCloser{}
 	_ gateways.Reverser   = spyReverserCloser{}

@@ -45,7 +45,12 @@
 //     the refund;
 //   - query_refund: the refund gets no answer with the refund held
 //     pending (sim.CodeNoAnswer, sim.TruthPending), the answer goes on the
-//     first refund query.
+//     first refund query;
+//   - void (a gateway that is a gateways.Voider): a payment paid
+//     honestly, then a void of it (flows.RefundRequest.Void), the answer
+//     on the void; the void's record must say void, and its end must agree
+//     with the ledger: succeeded ⇔ the order voided, failed ⇒ still
+//     charged.
 //
 // A cell whose truth is sim.TruthPending leaves the outcome open; the
 // simulator's own reading of the spec settles it later (Swiftpass: a
@@ -257,6 +262,9 @@ func plan(gw gateways.Gateway, tr gatewaytest.Truther, h Harness) []cell {
 	if _, ok := gw.(gateways.Refunder); ok && caps.Refund && len(methods) > 0 {
 		m := methods[0]
 		targets = append(targets, target{sim.OpRefund, m.method, m.wallet}, target{sim.OpQueryRefund, m.method, m.wallet})
+		if _, ok := gw.(gateways.Voider); ok {
+			targets = append(targets, target{sim.OpVoid, m.method, m.wallet})
+		}
 	}
 	var cells []cell
 	for _, tg := range targets {
@@ -285,7 +293,7 @@ func (c cell) script() map[sim.Op][]sim.Answer {
 	held := sim.Answer{Code: sim.CodeHonest, Truth: sim.TruthPending}
 	s := map[sim.Op][]sim.Answer{}
 	switch c.op {
-	case sim.OpSubmit, sim.OpRefund:
+	case sim.OpSubmit, sim.OpRefund, sim.OpVoid:
 		s[c.op] = []sim.Answer{a}
 	case sim.OpQuery, sim.OpReverse, sim.OpClose:
 		s[sim.OpSubmit] = []sim.Answer{held}
@@ -385,7 +393,7 @@ func (c cell) run(st *testing.T, tb testing.TB, h Harness) {
 	if !ok {
 		return
 	}
-	if c.op != sim.OpRefund && c.op != sim.OpQueryRefund {
+	if c.op != sim.OpRefund && c.op != sim.OpQueryRefund && c.op != sim.OpVoid {
 		e.checkScripted(tb)
 		e.checkPayment(ctx, tb, p)
 		return
@@ -396,9 +404,13 @@ func (c cell) run(st *testing.T, tb testing.TB, h Harness) {
 		e.checkPayment(ctx, tb, p)
 		return
 	}
-	r, err := e.refunds.Refund(ctx, flows.RefundRequest{PaymentID: p.ID, Reason: "truth check"})
+	r, err := e.refunds.Refund(ctx, flows.RefundRequest{PaymentID: p.ID, Reason: "truth check", Void: c.op == sim.OpVoid})
 	if err != nil && r.ID == "" {
 		tb.Errorf("Refund: %v", err)
+		return
+	}
+	if c.op == sim.OpVoid && r.Method != pos.RefundByVoid {
+		tb.Errorf("a void of today's payment was journaled as %q, not a void", r.Method)
 		return
 	}
 	r, ok = e.finalRefund(ctx, tb, r.ID, h.Bound)
@@ -406,6 +418,12 @@ func (c cell) run(st *testing.T, tb testing.TB, h Harness) {
 		return
 	}
 	e.checkScripted(tb)
+	if c.op == sim.OpVoid {
+		// The payment stays succeeded (a final state) while its void
+		// takes the money back: the void is checked, not the payment.
+		e.checkVoid(ctx, tb, p, r)
+		return
+	}
 	e.checkRefund(ctx, tb, p, r)
 	if p, err = e.runner.Get(ctx, p.ID); err == nil {
 		e.checkPayment(ctx, tb, p)
@@ -513,6 +531,37 @@ func (e *env) checkRefund(ctx context.Context, tb testing.TB, p pos.Payment, r p
 			bad = "held for the operator; its balance cannot be read: " + err.Error()
 		case !r.State.Holds() || bal.Held.Minor < r.Amount.Minor:
 			bad = fmt.Sprintf("refund %s no longer holds its amount (held %s)", r.State, bal.Held)
+		}
+	}
+	if bad == "" {
+		return
+	}
+	tb.Errorf("the till says %s.\nledger: %s\n%s", bad, describeOrder(o, found), e.refundHistory(ctx, r))
+}
+
+// checkVoid is the rule for a void of a paid order: succeeded ⇔ the
+// ledger voided the order (not charged now); failed ⇒ still charged,
+// nothing went back; held for the operator ⇒ its amount still held.
+func (e *env) checkVoid(ctx context.Context, tb testing.TB, p pos.Payment, r pos.Refund) {
+	o, found := e.tr.Order(p.OutTradeNo)
+	voided := found && !o.Tombstone && o.State == sim.Revoked
+	var bad string
+	switch r.State {
+	case pos.RefundSucceeded:
+		if !voided {
+			bad = "void succeeded, but the ledger did not void the order"
+		}
+	case pos.RefundFailed:
+		if voided || !o.Charged() {
+			bad = "void failed (the payment stands and may be refunded), but the ledger took the money back"
+		}
+	default:
+		bal, err := e.refunds.PaymentRefunds(ctx, p.ID)
+		switch {
+		case err != nil:
+			bad = "held for the operator; its balance cannot be read: " + err.Error()
+		case !r.State.Holds() || bal.Held.Minor < r.Amount.Minor:
+			bad = fmt.Sprintf("void %s no longer holds its amount (held %s)", r.State, bal.Held)
 		}
 	}
 	if bad == "" {

@@ -214,9 +214,21 @@ type Refund struct {
 	At          time.Time
 	State       string // "succeeded", "pending", "failed"
 	Reason      string
+	// Void says the money went back by a void of the sale (the gateway
+	// cancelled it, the same day), not by a refund.
+	Void bool
 }
 
-func refundStateLabel(s string) string {
+func refundStateLabel(s string, void bool) string {
+	if void {
+		switch s {
+		case "succeeded":
+			return "VOIDED 已撤销"
+		case "failed":
+			return "FAILED 撤销失败"
+		}
+		return "PENDING 撤销处理中"
+	}
 	switch s {
 	case "succeeded":
 		return "REFUNDED 退款成功"
@@ -228,9 +240,13 @@ func refundStateLabel(s string) string {
 
 // RefundReceipt is the receipt of a refund of payment p.
 func RefundReceipt(p pos.Payment, r Refund, h Header, c Copy) Receipt {
-	b := h.top("REFUND 退款凭证")
+	title, what, not := "REFUND 退款凭证", "Refund 退款金额", "Not refunded 未退款"
+	if r.Void {
+		title, what, not = "VOID 撤销凭证", "Voided 撤销金额", "Not voided 未撤销"
+	}
+	b := h.top(title)
 	b = append(b, Text{Text: c.label(), Style: Style{Align: Center}}, Rule{})
-	b = append(b, amount("Refund 退款金额", r.Amount)...)
+	b = append(b, amount(what, r.Amount)...)
 	b = append(b, Pair{Label: "Paid 原支付金额", Value: p.Amount.String()})
 	b = append(b, Rule{})
 	b = append(b, Pair{Label: "Refund time 退款时间", Value: r.At.Format(timeLayout)})
@@ -239,9 +255,9 @@ func RefundReceipt(p pos.Payment, r Refund, h Header, c Copy) Receipt {
 	}
 	b = append(b, Pair{Label: "Our refund No. 商户退款单号", Value: r.OutRefundNo})
 	b = append(b, paymentBody(p)...)
-	b = append(b, Pair{Label: "State 状态", Value: refundStateLabel(r.State), Bold: true})
+	b = append(b, Pair{Label: "State 状态", Value: refundStateLabel(r.State, r.Void), Bold: true})
 	if r.State == "failed" {
-		b = append(b, Text{Text: "Not refunded 未退款", Style: Style{Align: Center, Bold: true, Height: 2}})
+		b = append(b, Text{Text: not, Style: Style{Align: Center, Bold: true, Height: 2}})
 	}
 	if r.Reason != "" {
 		b = append(b, Text{Text: "Reason 原因: " + ShortReason(r.Reason)})
@@ -287,6 +303,10 @@ type SummaryLine struct {
 	Amount   pos.Money // paid
 	Refunds  int
 	Refunded pos.Money // zero when there were none
+	// Voids and Voided are the sales voided (the gateway cancelled them
+	// the same day) after they succeeded: like refunds, taken off the net.
+	Voids  int
+	Voided pos.Money
 }
 
 // SummaryReceipt is the end-of-day summary: per wallet, then per currency
@@ -308,13 +328,16 @@ func SummaryReceipt(s Summary, h Header) Receipt {
 			order = append(order, cur)
 		}
 		totals[cur].paid += l.Amount.Minor
-		totals[cur].refunded += l.Refunded.Minor
+		totals[cur].refunded += l.Refunded.Minor + l.Voided.Minor
 		b = append(b,
 			Text{Text: l.Wallet.DisplayName(), Style: Style{Bold: true}},
 			Pair{Label: fmt.Sprintf("  Paid 收款 ×%d", l.Count), Value: l.Amount.String()},
 		)
 		if l.Refunds > 0 {
 			b = append(b, Pair{Label: fmt.Sprintf("  Refunded 退款 ×%d", l.Refunds), Value: pos.Money{Minor: l.Refunded.Minor, Currency: cur}.String()})
+		}
+		if l.Voids > 0 {
+			b = append(b, Pair{Label: fmt.Sprintf("  Sales voided 撤销 ×%d", l.Voids), Value: pos.Money{Minor: l.Voided.Minor, Currency: cur}.String()})
 		}
 	}
 	b = append(b, Rule{})

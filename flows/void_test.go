@@ -1,0 +1,68 @@
+package flows_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/flows"
+	"github.com/posagent/posagent/gateways"
+	"github.com/posagent/posagent/gateways/sim"
+)
+
+// laterClock is the wall clock moved on by d.
+type laterClock struct{ d time.Duration }
+
+func (c laterClock) Now() time.Time { return time.Now().Add(c.d) }
+
+// TestVoidOnlyTheSameDay (issue 10): a void asked for a payment of an
+// earlier acquirer day (Allinpay voids only "the transaction of the same
+// day", §1.5.2.4) is journaled and done as a refund of the whole payment,
+// and so is one for a payment already partly refunded; one of today's
+// untouched payment is a void, and the simulator voided the sale.
+func TestVoidOnlyTheSameDay(t *testing.T) {
+	d := newAllinpayDay(t)
+	tl := d.till(t)
+	ctx := context.Background()
+
+	today := tl.pay(t, 2000)
+	v, err := tl.refunds.Refund(ctx, flows.RefundRequest{PaymentID: today.ID, Void: true})
+	if err != nil || v.Method != pos.RefundByVoid || v.Amount != hkd(2000) {
+		t.Fatalf("void of today's payment: %+v %v", v, err)
+	}
+	if _, err := tl.refunds.Refund(ctx, flows.RefundRequest{PaymentID: today.ID, Void: true, Amount: hkd(100)}); !pos.Match(pos.Invalid, err) {
+		t.Errorf("a void with an amount: %v, want Invalid", err)
+	}
+
+	partly := tl.pay(t, 3000)
+	tl.refund(t, partly, 500)
+	r, err := tl.refunds.Refund(ctx, flows.RefundRequest{PaymentID: partly.ID, Void: true})
+	if err != nil || r.Method != pos.RefundByRefund || r.Amount != hkd(2500) {
+		t.Errorf("void of a partly refunded payment: %+v %v; want a refund of what is left", r, err)
+	}
+
+	yesterday := tl.pay(t, 4000)
+	d.nextDay()
+	next, err := flows.NewRefundRunner(flows.RefundOptions{Journal: tl.db, Gateways: map[string]gateways.Gateway{"allinpay": d.g},
+		Clock: laterClock{24 * time.Hour}, Tick: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err = next.Refund(ctx, flows.RefundRequest{PaymentID: yesterday.ID, Void: true})
+	if err != nil || r.Method != pos.RefundByRefund || r.Amount != hkd(4000) {
+		t.Errorf("void of yesterday's payment: %+v %v; want a refund of all of it", r, err)
+	}
+
+	for !v.State.Final() {
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		v, err = tl.refunds.WaitRefund(wctx, v.ID, v.State)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if o, _ := d.srv.Order(today.OutTradeNo); v.State != pos.RefundSucceeded || o.State != sim.Revoked {
+		t.Errorf("void ended %s (%s); the simulator has the order %s", v.State, v.Outcome, o.State)
+	}
+}
