@@ -162,6 +162,11 @@ func DayTotals(cs []store.Compactable, loc *time.Location) []store.DayTotal {
 				continue
 			}
 			t := row(r.CreatedAt, p.Wallet, r.Amount.Currency)
+			if r.Method == pos.RefundByVoid {
+				t.Voids++
+				t.Voided += r.Amount.Minor
+				continue
+			}
 			t.Refunds++
 			t.Refunded += r.Amount.Minor
 		}
@@ -175,7 +180,7 @@ func addDayTotals(s *printer.Summary, ts []store.DayTotal) {
 	for _, t := range ts {
 		s.Failed += t.Failed
 		s.Reversed += t.Reversed
-		if t.Payments == 0 && t.Refunds == 0 {
+		if t.Payments == 0 && t.Refunds == 0 && t.Voids == 0 {
 			continue
 		}
 		i := slices.IndexFunc(s.Lines, func(l printer.SummaryLine) bool {
@@ -191,6 +196,11 @@ func addDayTotals(s *printer.Summary, ts []store.DayTotal) {
 			s.Lines[i].Refunds += t.Refunds
 			s.Lines[i].Refunded.Currency = t.Currency
 			s.Lines[i].Refunded.Minor += t.Refunded
+		}
+		if t.Voids > 0 {
+			s.Lines[i].Voids += t.Voids
+			s.Lines[i].Voided.Currency = t.Currency
+			s.Lines[i].Voided.Minor += t.Voided
 		}
 	}
 	slices.SortFunc(s.Lines, func(a, b printer.SummaryLine) int {

@@ -57,9 +57,15 @@ func (j *retentionJournal) payment(id string, w pos.Wallet, minor int64, cur pos
 // refund journals a refund of p made at at, ending in final.
 func (j *retentionJournal) refund(p pos.Payment, minor int64, final pos.RefundState, at time.Time) {
 	j.t.Helper()
+	j.refundBy(p, minor, final, at, pos.RefundByRefund)
+}
+
+// refundBy is refund with the record's method (a void of the sale).
+func (j *retentionJournal) refundBy(p pos.Payment, minor int64, final pos.RefundState, at time.Time, m pos.RefundMethod) {
+	j.t.Helper()
 	j.n++
 	r := pos.Refund{ID: "ref_" + p.ID + string(rune('a'+j.n)), PaymentID: p.ID, OutRefundNo: "RF" + p.ID + string(rune('a'+j.n)),
-		Amount: pos.Money{Minor: minor, Currency: p.Amount.Currency}, State: pos.RefundSubmitting, CreatedAt: at, UpdatedAt: at}
+		Amount: pos.Money{Minor: minor, Currency: p.Amount.Currency}, State: pos.RefundSubmitting, CreatedAt: at, UpdatedAt: at, Method: m}
 	ctx := context.Background()
 	if err := j.db.AppendRefund(ctx, store.RefundChange{Refund: r, Reason: "refund asked", At: at}); err != nil {
 		j.t.Fatal(err)
@@ -93,6 +99,8 @@ func TestRetentionKeepsEveryDaysSummary(t *testing.T) {
 	j.payment("pay_d", pos.WeChatPay, 1293, "CNY", pos.StateFailed, day(10, 13), false)
 	j.payment("pay_e", pos.Alipay, 1292, "CNY", pos.StateReversed, day(10, 14), false)
 	j.payment("pay_late", pos.Alipay, 800, "CNY", pos.StateSucceeded, day(10, 23), false) // 15:00 UTC: the 10th here
+	voided := j.payment("pay_v", pos.WeChatPay, 700, "CNY", pos.StateSucceeded, day(10, 18), false)
+	j.refundBy(voided, 700, pos.RefundSucceeded, day(10, 19), pos.RefundByVoid) // a void of the sale: apart from refunds
 	owed := j.payment("pay_f", pos.WeChatPay, 800, "CNY", pos.StateSucceeded, day(10, 15), true)
 	recent := j.payment("pay_i", pos.Alipay, 100, "CNY", pos.StateSucceeded, day(10, 16), false)
 	j.refund(recent, 50, pos.RefundSucceeded, time.Date(2026, 11, 30, 10, 0, 0, 0, cst))
@@ -121,7 +129,7 @@ func TestRetentionKeepsEveryDaysSummary(t *testing.T) {
 		return out
 	}
 	before := summaries()
-	if before[1].Lines[0].Count == 0 || before[1].Failed != 1 || before[1].Reversed != 1 {
+	if before[1].Lines[0].Count == 0 || before[1].Failed != 1 || before[1].Reversed != 1 || before[1].Lines[1].Voids != 1 || before[1].Lines[1].Voided.Minor != 700 {
 		t.Fatalf("the day's summary before pruning is not what was journaled: %+v", before[1])
 	}
 	statsBefore, err := db.Stats(ctx)
@@ -138,10 +146,10 @@ func TestRetentionKeepsEveryDaysSummary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Payments != 7 || res.Refunds != 3 {
-		t.Errorf("pruned %+v, want 7 payments (x a b c d e late) and 3 refunds", res)
+	if res.Payments != 8 || res.Refunds != 4 {
+		t.Errorf("pruned %+v, want 8 payments (x a b c d e late v) and 4 refunds (one a void)", res)
 	}
-	for _, id := range []string{"pay_x", "pay_a", "pay_b", "pay_c", "pay_d", "pay_e", "pay_late"} {
+	for _, id := range []string{"pay_x", "pay_a", "pay_b", "pay_c", "pay_d", "pay_e", "pay_late", "pay_v"} {
 		if _, err := db.Payment(ctx, id); !pos.Match(pos.NotFound, err) {
 			t.Errorf("%s is still in the journal after pruning (%v)", id, err)
 		}

@@ -23,6 +23,9 @@ type DayTotal struct {
 	// Refunds succeeded (of payments of any day), and their amount.
 	Refunds  int
 	Refunded int64
+	// Voids succeeded (sales voided, pos.RefundByVoid), and their amount.
+	Voids  int
+	Voided int64
 	// Failed and Reversed count payments that moved no money.
 	Failed, Reversed int
 }

@@ -63,17 +63,18 @@ func (db *DB) Prune(ctx context.Context, before time.Time, limit int, zone strin
 		batch[i] = store.Compactable{Payment: p, Refunds: rs}
 	}
 	for _, t := range totals(batch) {
-		if t.Day == "" || !t.Currency.Valid() || t.Payments < 0 || t.Refunds < 0 || t.Failed < 0 || t.Reversed < 0 || t.Paid < 0 || t.Refunded < 0 {
+		if t.Day == "" || !t.Currency.Valid() || t.Payments < 0 || t.Refunds < 0 || t.Failed < 0 || t.Reversed < 0 || t.Paid < 0 || t.Refunded < 0 || t.Voids < 0 || t.Voided < 0 {
 			return res, pos.Errorf(pos.Invalid, op, "day total %+v is not valid", t)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO day_totals
-			(day, wallet, currency, zone, payments, paid_minor, refunds, refunded_minor, failed, reversed)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			(day, wallet, currency, zone, payments, paid_minor, refunds, refunded_minor, failed, reversed, voids, voided_minor)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (day, wallet, currency) DO UPDATE SET zone = excluded.zone,
 				payments = payments + excluded.payments, paid_minor = paid_minor + excluded.paid_minor,
 				refunds = refunds + excluded.refunds, refunded_minor = refunded_minor + excluded.refunded_minor,
-				failed = failed + excluded.failed, reversed = reversed + excluded.reversed`,
-			t.Day, string(t.Wallet), string(t.Currency), t.Zone, t.Payments, t.Paid, t.Refunds, t.Refunded, t.Failed, t.Reversed); err != nil {
+				failed = failed + excluded.failed, reversed = reversed + excluded.reversed,
+				voids = voids + excluded.voids, voided_minor = voided_minor + excluded.voided_minor`,
+			t.Day, string(t.Wallet), string(t.Currency), t.Zone, t.Payments, t.Paid, t.Refunds, t.Refunded, t.Failed, t.Reversed, t.Voids, t.Voided); err != nil {
 			return res, classify(op, err)
 		}
 		if !slices.Contains(res.Days, t.Day) {
@@ -140,11 +141,11 @@ func (db *DB) Prune(ctx context.Context, before time.Time, limit int, zone strin
 // sorted by currency and wallet.
 func (db *DB) DayTotals(ctx context.Context, day string) ([]store.DayTotal, error) {
 	return queryAll(ctx, db.rq, "sqlite.DayTotals", `SELECT day, zone, wallet, currency, payments, paid_minor,
-		refunds, refunded_minor, failed, reversed FROM day_totals WHERE day = ? ORDER BY currency, wallet`,
+		refunds, refunded_minor, failed, reversed, voids, voided_minor FROM day_totals WHERE day = ? ORDER BY currency, wallet`,
 		func(s scanner) (store.DayTotal, error) {
 			var t store.DayTotal
 			var w, c string
-			err := s.Scan(&t.Day, &t.Zone, &w, &c, &t.Payments, &t.Paid, &t.Refunds, &t.Refunded, &t.Failed, &t.Reversed)
+			err := s.Scan(&t.Day, &t.Zone, &w, &c, &t.Payments, &t.Paid, &t.Refunds, &t.Refunded, &t.Failed, &t.Reversed, &t.Voids, &t.Voided)
 			t.Wallet, t.Currency = pos.Wallet(w), pos.Currency(c)
 			return t, err
 		}, day)
