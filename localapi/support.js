@@ -64,14 +64,17 @@
     var names = { charged_late: 'charged after the till gave up', mismatch: 'answers that did not match the journal', alert: 'gateway alerts' };
     var parts = [];
     Object.keys(names).forEach(function (k) { parts.push(names[k] + ': ' + (o.flags[k] || 0)); });
-    counts.textContent = 'Since the journal began — ' + parts.join(' · ');
+    counts.textContent = 'Since the journal began — ' + parts.join(' · ') +
+      (o.outbox ? '. Now — outbox items overdue: ' + o.outbox.alerts : '');
+    counts.className = o.outbox && o.outbox.alerts ? 'bad' : '';
     var ul = document.getElementById('flagged'); clear(ul);
     o.payments.forEach(function (p) {
       if (!p.flags.length) { return; }
       var li = el('li');
       li.dataset.payment = p.id;
       p.flags.forEach(function (f) { li.appendChild(el('span', f, 'flag')); });
-      li.appendChild(el('span', p.id + ' ' + money(p.amount, p.currency) + ' ' + p.detail + (p.alert ? ' — ' + p.alert : '')));
+      li.appendChild(el('span', p.id + ' ' + money(p.amount, p.currency) + ' ' + p.detail + (p.alert ? ' — ' + p.alert : '') +
+        (p.charged_late ? ' — the customer was charged after the till gave up: refund it (posagent refund ' + p.id + ')' : '')));
       ul.appendChild(li);
     });
     if (!ul.firstChild) { ul.appendChild(el('li', 'No recent payment is flagged.', 'good')); }
