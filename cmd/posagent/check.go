@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -204,5 +205,14 @@ func plainError(err error) string {
 		prefix := strings.TrimSuffix(err.Error(), pe.Error())
 		return prefix + plainError(pe.Err)
 	}
-	return err.Error()
+	msg := err.Error()
+	var missing *fs.PathError
+	if errors.As(err, &missing) && errors.Is(missing.Err, fs.ErrNotExist) {
+		// "stat /etc/posagent/mmsp.key: no such file or directory" says
+		// what failed, not what to do: a config names files (keys above
+		// all) that the integrator puts on each till.
+		msg = strings.Replace(msg, missing.Error(), missing.Path+
+			" does not exist on this machine (put the file there, readable by the posagent user alone, or name a systemd credential: credential:NAME)", 1)
+	}
+	return msg
 }

@@ -8,17 +8,20 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
+	"github.com/posagent/posagent/configs"
 	"github.com/posagent/posagent/flows"
 	"github.com/posagent/posagent/gateways"
+	"github.com/posagent/posagent/gateways/mmsp"
 	gwsim "github.com/posagent/posagent/gateways/sim"
 	"github.com/posagent/posagent/hw/display"
-	"github.com/posagent/posagent/hw/display/webdisplay"
 	"github.com/posagent/posagent/hw/printer"
 	"github.com/posagent/posagent/hw/scanner"
 	"github.com/posagent/posagent/store/sqlite"
@@ -109,17 +112,28 @@ func startSimulator(ctx context.Context, kind, addr, dir, notifyURL string, qrPa
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	// The demo runs with configs/demo.yaml (embedded); the flags below
+	// override what a demo needs to vary.
+	cfg, err := configs.Demo()
+	if err != nil {
+		return fmt.Errorf("the demo's own config (configs/demo.yaml): %w", err)
+	}
+	ds, err := parseDisplay(cfg)
+	if err != nil || ds.web == nil || cfg.Printer == nil || cfg.Printer.Kind != "virtual" {
+		return fmt.Errorf("the demo's own config (configs/demo.yaml) needs a web display and a virtual printer: %v", err)
+	}
 	fs := newFlagSet("demo", stderr)
-	state := fs.String("state", filepath.Join(os.TempDir(), "posagent-demo"), "state directory (journal, token, ledger, receipts)")
-	listen := fs.String("listen", "127.0.0.1:8417", "local API address (loopback)")
+	printConfig := fs.Bool("print-config", false, "print the demo's configuration (configs/demo.yaml) and exit")
+	state := fs.String("state", cfg.StateDir, "state directory (journal, token, ledger, receipts)")
+	listen := fs.String("listen", cfg.Listen, "local API address (loopback)")
 	gw := fs.String("gateway", "mmsp", "simulated gateway: "+simulatedNames())
-	simListen := fs.String("sim-listen", "127.0.0.1:0", "where the simulator listens (loopback)")
+	simListen := fs.String("sim-listen", "", "where the simulator listens (loopback; default: the config's endpoint, or a free port when it is taken)")
 	simURL := fs.String("sim-url", "", "use a simulator already running at this URL (posagent simulate) instead of an embedded one")
 	tour := fs.Bool("tour", false, "run every magic amount end to end, print expected and actual final states, and exit")
 	qrPaidAfter := fs.Duration("qr-paid-after", DefaultQRPaidAfter, "how long the simulated customer takes to scan a merchant QR that gets paid (the tour: 500ms)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text (logfmt) or json (one object per line)")
-	displayListen := fs.String("display-listen", webdisplay.DefaultListen, "where the web customer display serves its page (loopback; \"none\": terminal display only)")
+	displayListen := fs.String("display-listen", ds.web.Listen, "where the web customer display serves its page (loopback; \"none\": terminal display only)")
 	rateLimit := fs.Float64("rate-limit", 0, "requests a second one API client may make (default 100)")
 	socket := fs.String("socket", "", "also serve the local API on this unix socket (default STATE/api.sock; \"none\": no socket)")
 	if err := fs.Parse(args); err != nil {
@@ -128,6 +142,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if fs.NArg() > 0 {
 		return usageError("unexpected arguments: %v", fs.Args())
 	}
+	if *printConfig {
+		_, err := stdout.Write(configs.DemoYAML)
+		return err
+	}
 	if err := requireLoopback(*listen); err != nil {
 		return usageError("--listen: %v", err)
 	}
@@ -135,6 +153,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if !ok {
 		return usageError("no simulator for gateway %q (have: %s)", *gw, simulatedNames())
 	}
+	gc, inConfig := demoGateway(cfg, *gw)
 	log, err := newLogger(stderr, *logLevel, *logFormat)
 	if err != nil {
 		return usageError("%v", err)
@@ -161,7 +180,21 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if delay < 0 {
 			return usageError("--qr-paid-after %v is negative", delay)
 		}
-		base, err = startSimulator(ctx, *gw, *simListen, filepath.Join(*state, "sim-"+*gw), notifyURL, delay, true, log.With("component", "simulator"))
+		addr, explicit := *simListen, flagSet(fs, "sim-listen")
+		if !explicit {
+			addr = "127.0.0.1:0"
+			if inConfig {
+				addr = endpointAddr(gc)
+			}
+		}
+		simLog := log.With("component", "simulator")
+		simDir := filepath.Join(*state, "sim-"+*gw)
+		base, err = startSimulator(ctx, *gw, addr, simDir, notifyURL, delay, true, simLog)
+		if err != nil && !explicit && errors.Is(err, syscall.EADDRINUSE) {
+			// Another demo (or test) has the config's port: any will do.
+			log.Warn("simulator port taken; using a free one", "listen", addr)
+			base, err = startSimulator(ctx, *gw, "127.0.0.1:0", simDir, notifyURL, delay, true, simLog)
+		}
 		if err != nil {
 			return err
 		}
@@ -174,7 +207,22 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	)
 	m := newMetrics(&journalDB, &devices)
 	http.DefaultTransport = m.Transport("", http.DefaultTransport)
-	g, err := sim.client(base, notifyURL, *state, log.With("gateway", *gw))
+	var g gateways.Gateway
+	if inConfig {
+		// Built from the config's section as serve builds it, pointed at
+		// the simulator and notification listener this run started.
+		g, err = gateways.New(gc.Kind, func(v any) error {
+			if err := gc.Decode(v); err != nil {
+				return err
+			}
+			if o, ok := v.(*mmsp.Options); ok {
+				o.Endpoint, o.NotifyURL = base, notifyURL
+			}
+			return nil
+		}, gateways.Env{Logger: log.With("gateway", *gw)})
+	} else {
+		g, err = sim.client(base, notifyURL, *state, log.With("gateway", *gw))
+	}
 	if err != nil {
 		return fmt.Errorf("building %s adapter: %w", *gw, err)
 	}
@@ -201,8 +249,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	rs := &receiptSetup{
 		printer:  demoPr,
 		describe: "virtual " + receiptsDir,
-		header:   printer.Header{Merchant: "posagent demo store", Store: "Store 001", Terminal: "T01", Footer: []string{"Thank you! 谢谢惠顾"}},
-		customer: true, merchant: true,
+		header:   printer.Header{Merchant: cfg.Receipt.MerchantName, Store: cfg.Receipt.StoreName, Terminal: cfg.Receipt.TerminalID, Footer: cfg.Receipt.Footer},
+		customer: cfg.Receipt.Copies == "both" || cfg.Receipt.Copies == "customer",
+		merchant: cfg.Receipt.Copies == "both" || cfg.Receipt.Copies == "merchant",
 	}
 	spool, err := rs.spool(parts.journal, log)
 	if err != nil {
@@ -239,11 +288,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		token:          parts.token,
 		listen:         *listen,
 		notifyListener: notifyLn,
-		awaitCode:      30 * time.Second,
+		awaitCode:      cfg.Payments.AwaitCodeTimeout,
 		// The demo's virtual printer has a drawer: it opens on every
 		// succeeded payment (STATE/receipts/drawer.bin counts the pulses).
 		drawer:          demoPr,
-		drawerOnSuccess: true,
+		drawerOnSuccess: cfg.Receipt.OpenDrawer == "succeeded",
+		retention:       time.Duration(cfg.Journal.Retention),
 	}
 	switch *socket {
 	case "none":
@@ -380,4 +430,28 @@ func demoRates(g gateways.Gateway, log *slog.Logger) display.Rates {
 		return fr
 	}
 	return nil
+}
+
+// demoGateway is the demo config's section for gateway kind gw, when it
+// has one (MMSP); other kinds use their simulator's built-in pairing.
+func demoGateway(cfg *configs.Config, gw string) (configs.Gateway, bool) {
+	for _, gc := range cfg.Gateways {
+		if gc.Kind == gw && gc.Kind == mmsp.Kind {
+			return gc, true
+		}
+	}
+	return configs.Gateway{}, false
+}
+
+// endpointAddr is the host:port of a gateway section's endpoint, where the
+// demo starts its simulator.
+func endpointAddr(gc configs.Gateway) string {
+	var o struct {
+		Endpoint string `yaml:"endpoint"`
+	}
+	_ = gc.Options.Decode(&o)
+	if u, err := url.Parse(o.Endpoint); err == nil && u.Host != "" {
+		return u.Host
+	}
+	return "127.0.0.1:0"
 }

@@ -1,0 +1,13 @@
+package configs
+
+import "testing"
+
+func TestDemoConfigParses(t *testing.T) {
+	c, err := Demo()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Gateways) != 1 || c.Gateways[0].Kind != "mmsp" || c.Printer == nil || c.Printer.Kind != "virtual" {
+		t.Errorf("the demo config is not the demo's: %+v", c)
+	}
+}
