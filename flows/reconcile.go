@@ -27,7 +27,10 @@ import (
 //     late) a payment line of the same amount and no void; reversed
 //     either nothing (never charged) or a payment line and its void;
 //     failed and pending nothing. A succeeded refund expects a refund line
-//     of its amount; any other refund state none.
+//     of its amount; any other refund state none. A void of a sale (a
+//     refund record with method void) is the bill's void of its order: a
+//     succeeded payment with a succeeded void expects its payment line and
+//     a void line of the void's amount; with a void not succeeded, no void.
 //   - A refund line is matched by our refund number, or, when the bill
 //     does not carry it (HipoPay's report), by the acquirer's refund
 //     number against the journal's GatewayRefundID.
@@ -241,11 +244,18 @@ func (rc *Reconciler) one(ctx context.Context, date, name string) (Report, error
 		}
 	}
 	for _, r := range refs {
-		if r.State == pos.RefundSucceeded {
-			j := &tot.of(r.Amount.Currency).Journal
-			j.Refunds++
-			j.Refunded.Minor += r.Amount.Minor
+		if r.State != pos.RefundSucceeded {
+			continue
 		}
+		j := &tot.of(r.Amount.Currency).Journal
+		if r.Method == pos.RefundByVoid {
+			// A void of the sale is the bill's void of the order.
+			j.Reversals++
+			j.Reversed.Minor += r.Amount.Minor
+			continue
+		}
+		j.Refunds++
+		j.Refunded.Minor += r.Amount.Minor
 	}
 	if !hasBill {
 		rep.NoBill = fmt.Sprintf("gateway %s (%s): the acquirer offers no bill to download; the journal's day is listed", name, g.Kind())
@@ -345,7 +355,25 @@ func (rc *Reconciler) match(ctx context.Context, rep *Report, name string, bill 
 	for _, p := range pays {
 		byNo[p.OutTradeNo] = p
 	}
+	// Voids of a sale (refund records with method void) are the bill's
+	// voids of their orders, matched with the payment, not refund lines.
+	voids := map[string]pos.Refund{} // by payment
+	refs = slices.DeleteFunc(slices.Clone(refs), func(r pos.Refund) bool {
+		if r.Method == pos.RefundByVoid {
+			voids[r.PaymentID] = r
+			return true
+		}
+		return false
+	})
 	issue := func(i ReconIssue) { rep.Issues = append(rep.Issues, i) }
+	voidIssue := func(v pos.Refund, no, kind, msg string, bill *gateways.BillLine) {
+		i := ReconIssue{Kind: kind, Refund: true, PaymentID: v.PaymentID, RefundID: v.ID, OutTradeNo: no, OutRefundNo: v.OutRefundNo,
+			JournalState: string(v.State), JournalAmount: v.Amount, Message: msg}
+		if bill != nil {
+			i.BillAmount, i.BillType = bill.Amount, bill.Type
+		}
+		issue(i)
+	}
 	for _, no := range order {
 		o := orders[no]
 		p, ok := byNo[no]
@@ -367,6 +395,30 @@ func (rc *Reconciler) match(ctx context.Context, rep *Report, name string, bill 
 		delete(byNo, no)
 		base := ReconIssue{PaymentID: p.ID, OutTradeNo: no, JournalState: string(p.State), JournalAmount: p.Amount}
 		charged := p.State == pos.StateSucceeded || (p.ChargedLate && p.State != pos.StateReversed)
+		if v, ok := voids[p.ID]; ok && charged {
+			// A sale the till voided: the bill has its payment (unless
+			// paid on another day) and, once the void went through, its
+			// void.
+			delete(voids, p.ID)
+			switch {
+			case o.pay != nil && o.pay.Amount != p.Amount:
+				i := base
+				i.Kind, i.BillAmount, i.BillType = IssueAmount, o.pay.Amount, o.pay.Type
+				i.Message = fmt.Sprintf("payment %s: the journal has %s %s, the bill %s %s", p.ID, p.Amount.Decimal(), p.Amount.Currency, o.pay.Amount.Decimal(), o.pay.Amount.Currency)
+				issue(i)
+			case v.State == pos.RefundSucceeded && o.void == nil:
+				voidIssue(v, no, IssueNotInBill, fmt.Sprintf("void %s of payment %s succeeded here, but the bill does not void the order", v.ID, p.ID), nil)
+			case v.State == pos.RefundSucceeded && o.void.Amount != v.Amount:
+				voidIssue(v, no, IssueAmount, fmt.Sprintf("void %s: the journal has %s %s, the bill voids %s %s", v.ID, v.Amount.Decimal(), v.Amount.Currency, o.void.Amount.Decimal(), o.void.Amount.Currency), o.void)
+			case v.State != pos.RefundSucceeded && o.void != nil:
+				voidIssue(v, no, IssueState, fmt.Sprintf("void %s is %s here, but the bill voids the order", v.ID, v.State), o.void)
+			case o.pay == nil:
+				rep.Matched++ // the void of a sale of another day
+			default:
+				rep.Matched += 2 // the sale and its void (or no void, as the journal has it)
+			}
+			continue
+		}
 		switch {
 		case o.pay != nil && o.pay.Amount != p.Amount:
 			i := base
@@ -399,6 +451,14 @@ func (rc *Reconciler) match(ctx context.Context, rep *Report, name string, bill 
 			i.Message = fmt.Sprintf("payment %s is %s here, but the bill has it", p.ID, p.State)
 			issue(i)
 		}
+	}
+	for _, v := range voids {
+		// A void whose order has no line in this day's bill.
+		if v.State == pos.RefundSucceeded {
+			voidIssue(v, "", IssueNotInBill, fmt.Sprintf("void %s of payment %s succeeded here, but the bill does not void the order", v.ID, v.PaymentID), nil)
+			continue
+		}
+		rep.Matched++
 	}
 	for _, p := range pays {
 		if _, left := byNo[p.OutTradeNo]; !left {

@@ -66,3 +66,41 @@ func TestVoidOnlyTheSameDay(t *testing.T) {
 		t.Errorf("void ended %s (%s); the simulator has the order %s", v.State, v.Outcome, o.State)
 	}
 }
+
+// TestReconcileVoidedSale: a sale voided the same day is, in the next
+// day's Allinpay bill, a payment line and its void line (*_CANCEL); the
+// reconciliation matches both with the journal's payment and its void
+// record, and the day's totals agree (the void on the reversed side).
+func TestReconcileVoidedSale(t *testing.T) {
+	d := newAllinpayDay(t)
+	tl := d.till(t)
+	ctx := context.Background()
+	tl.pay(t, 1000)
+	sale := tl.pay(t, 2000)
+	v, err := tl.refunds.Refund(ctx, flows.RefundRequest{PaymentID: sale.ID, Void: true})
+	if err != nil || v.Method != pos.RefundByVoid {
+		t.Fatalf("void: %+v %v", v, err)
+	}
+	for !v.State.Final() {
+		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		v, err = tl.refunds.WaitRefund(wctx, v.ID, v.State)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v.State != pos.RefundSucceeded {
+		t.Fatalf("void ended %s (%s)", v.State, v.Outcome)
+	}
+	d.nextDay()
+	rep := reconcile(t, tl, d.g, today())
+	if !rep.OK() || rep.Matched != 3 || rep.BillLines != 3 {
+		t.Fatalf("report = %+v", rep)
+	}
+	tot := rep.Totals[0]
+	for name, s := range map[string]flows.ReconSide{"journal": tot.Journal, "bill": tot.Bill} {
+		if s.Payments != 2 || s.Paid != hkd(3000) || s.Reversals != 1 || s.Reversed != hkd(2000) || s.Refunds != 0 || s.Net != hkd(1000) {
+			t.Errorf("%s totals = %+v, want 2 payments of 3000, one void of 2000, net 1000", name, s)
+		}
+	}
+}
