@@ -89,6 +89,19 @@ func pendingBackoff(attempt int) time.Duration {
 	return min(d, 5*time.Second)
 }
 
+// nextRetry is when the next write is due to be retried.
+func (pw *pendingWrites) nextRetry() (time.Time, bool) {
+	pw.mu.Lock()
+	defer pw.mu.Unlock()
+	var next time.Time
+	for i, it := range pw.items {
+		if i == 0 || it.next.Before(next) {
+			next = it.next
+		}
+	}
+	return next, len(pw.items) > 0
+}
+
 // holds reports whether op id's answer is waiting here.
 func (pw *pendingWrites) holds(id int64) bool {
 	pw.mu.Lock()

@@ -44,7 +44,9 @@ type RefundOptions struct {
 	Display display.Display
 	Clock   Clock        // default SystemClock
 	Logger  *slog.Logger // default: discard
-	// Tick is how often the refund outbox is checked (default 200 ms).
+	// Tick, when set, bounds how long the loop waits between looks at the
+	// refund outbox; by default it waits for the next query due, woken by
+	// every journaled change (as the Runner's Tick).
 	Tick time.Duration
 	// NumberPrefix is this till's prefix in every refund number, as in
 	// Options.NumberPrefix. Empty: a random one for the life of the runner.
@@ -64,6 +66,7 @@ type RefundRunner struct {
 	mu       sync.Mutex
 	changed  chan struct{}
 	inflight map[int64]bool
+	held     map[int64]time.Time // ops that failed without an answer -> not before
 	wake     chan struct{}
 	// pending keeps answers whose journal write failed, retried until
 	// journaled; meanwhile new refunds are refused.
@@ -97,10 +100,7 @@ func NewRefundRunner(o RefundOptions) (*RefundRunner, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.Tick == 0 {
-		o.Tick = 200 * time.Millisecond
-	}
-	return &RefundRunner{o: o, log: o.Logger, changed: make(chan struct{}), inflight: map[int64]bool{}, wake: make(chan struct{}, 1), calling: map[string]bool{}}, nil
+	return &RefundRunner{o: o, log: o.Logger, changed: make(chan struct{}), inflight: map[int64]bool{}, held: map[int64]time.Time{}, wake: make(chan struct{}, 1), calling: map[string]bool{}}, nil
 }
 
 // RefundRequest asks to refund a succeeded payment.
@@ -314,6 +314,7 @@ func (rr *RefundRunner) apply(ctx context.Context, id string, in RefundInput, op
 			}
 			return err
 		})
+		rr.poke() // the loop retries it
 		return r, nil
 	}
 	return r, err
@@ -428,25 +429,33 @@ func (rr *RefundRunner) Run(ctx context.Context) error {
 		return err
 	}
 	var wg sync.WaitGroup
-	t := time.NewTicker(rr.o.Tick)
-	defer t.Stop()
 	lastResume := rr.o.Clock.Now()
 	for {
 		rr.pending.retryDue(ctx, rr.o.Clock.Now())
-		rr.runDue(ctx, &wg)
+		next := rr.runDue(ctx, &wg)
 		if now := rr.o.Clock.Now(); now.Sub(lastResume) >= rr.o.ResumeEvery {
 			lastResume = now
 			if err := rr.resumeWhere(ctx, true); err != nil && ctx.Err() == nil {
 				rr.log.Error("resuming pending refunds failed", "err", err)
 			}
 		}
-		select {
-		case <-ctx.Done():
+		now := rr.o.Clock.Now()
+		next.at(lastResume.Add(rr.o.ResumeEvery), now)
+		if t, ok := rr.pending.nextRetry(); ok {
+			next.at(t, now)
+		}
+		if waitDue(ctx, rr.o.Clock, next, rr.o.Tick, rr.wake) {
 			wg.Wait()
 			return nil
-		case <-t.C:
-		case <-rr.wake:
 		}
+	}
+}
+
+// poke wakes the loop.
+func (rr *RefundRunner) poke() {
+	select {
+	case rr.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -487,32 +496,52 @@ func (rr *RefundRunner) resumeWhere(ctx context.Context, running bool) error {
 	return nil
 }
 
-func (rr *RefundRunner) runDue(ctx context.Context, wg *sync.WaitGroup) {
-	ops, err := rr.o.Journal.DueRefundOps(ctx, rr.o.Clock.Now())
+func (rr *RefundRunner) runDue(ctx context.Context, wg *sync.WaitGroup) dueSoonest {
+	var next dueSoonest
+	now := rr.o.Clock.Now()
+	// What is due now and what falls due before the next periodic resume.
+	ops, err := rr.o.Journal.DueRefundOps(ctx, now.Add(rr.o.ResumeEvery))
 	if err != nil {
 		if ctx.Err() == nil {
 			rr.log.Error("reading refund outbox failed", "err", err)
 		}
-		return
+		next.in(time.Second)
+		return next
 	}
 	for _, op := range ops {
-		if rr.pending.holds(op.ID) {
+		if op.NotBefore.After(now) {
+			next.at(op.NotBefore, now)
 			continue
 		}
+		if rr.pending.holds(op.ID) {
+			continue // its write retry wakes the loop
+		}
 		rr.mu.Lock()
-		busy := rr.inflight[op.ID]
+		busy, until := rr.inflight[op.ID], rr.held[op.ID]
+		if !busy && !until.IsZero() && now.Before(until) {
+			rr.mu.Unlock()
+			next.at(until, now)
+			continue
+		}
+		delete(rr.held, op.ID)
 		rr.inflight[op.ID] = true
 		rr.mu.Unlock()
 		if busy {
-			continue
+			continue // its end wakes the loop
 		}
 		wg.Go(func() {
+			defer rr.poke() // look again: the op may still be due
 			defer func() { rr.mu.Lock(); delete(rr.inflight, op.ID); rr.mu.Unlock() }()
 			if err := rr.query(ctx, op); err != nil && ctx.Err() == nil {
 				rr.log.Error("refund query failed", "refund", op.RefundID, "err", err)
+				// Still due in the journal: not again at once.
+				rr.mu.Lock()
+				rr.held[op.ID] = rr.o.Clock.Now().Add(time.Second)
+				rr.mu.Unlock()
 			}
 		})
 	}
+	return next
 }
 
 // query asks the gateway about a refund (or, for a resend op, sends the

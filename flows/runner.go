@@ -52,8 +52,11 @@ type Options struct {
 	Logger *slog.Logger // default: discard
 	// AwaitCodeTimeout is how long a payment waits for a scan (default 90 s).
 	AwaitCodeTimeout time.Duration
-	// Tick is how often the outbox is checked when nothing wakes it
-	// (default 200 ms). It bounds how late a due operation runs.
+	// Tick, when set, bounds how long the loop waits between looks at the
+	// outbox. By default it waits for what falls due next (an operation's
+	// not-before, an awaiting payment's deadline, the periodic resume),
+	// woken early by every journaled change; with a Clock that is not a
+	// TimerClock it looks every 200 ms.
 	Tick time.Duration
 	// Route chooses the gateway for a request that names none, by method
 	// and wallet (the wallet is "" for a micropay whose code is still to
@@ -139,8 +142,8 @@ func NewRunner(opts Options) (*Runner, error) {
 	if opts.AwaitCodeTimeout == 0 {
 		opts.AwaitCodeTimeout = 90 * time.Second
 	}
-	if opts.Tick == 0 {
-		opts.Tick = 200 * time.Millisecond
+	if opts.Tick < 0 {
+		return nil, errors.New("flows: Options.Tick is negative")
 	}
 	if opts.WalletRules == nil {
 		opts.WalletRules = DefaultWalletRules()
@@ -332,6 +335,7 @@ func (r *Runner) apply(ctx context.Context, id string, in Input, op *store.Op) (
 			}
 			return err
 		})
+		r.poke() // the loop retries it
 		return p, nil
 	}
 	if err != nil || from == "" {
@@ -464,18 +468,20 @@ func (r *Runner) holdOp(id int64, until time.Time) {
 	r.heldOps[id] = until
 }
 
-func (r *Runner) opHeld(id int64, now time.Time) bool {
+// opHeldUntil reports whether op id must not run now, and until when
+// (zero: until its answer's write is retried, which wakes the loop).
+func (r *Runner) opHeldUntil(id int64, now time.Time) (time.Time, bool) {
 	if r.pending.holds(id) {
-		return true
+		return time.Time{}, true
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	until, ok := r.heldOps[id]
 	if ok && !now.Before(until) {
 		delete(r.heldOps, id)
-		return false
+		return time.Time{}, false
 	}
-	return ok
+	return until, ok
 }
 
 func (r *Runner) opOutstanding(ctx context.Context, paymentID string, id int64) bool {
@@ -650,12 +656,10 @@ func (r *Runner) Run(ctx context.Context) error {
 	if r.opts.Scans != nil {
 		wg.Go(func() { r.scanLoop(ctx) })
 	}
-	t := time.NewTicker(r.opts.Tick)
-	defer t.Stop()
 	lastResume := r.tl.now("")
 	for {
 		r.pending.retryDue(ctx, r.tl.now(""))
-		r.runDue(ctx, &wg)
+		next := r.runDue(ctx, &wg)
 		if now := r.tl.now(""); now.Sub(lastResume) >= r.opts.ResumeEvery {
 			// Payments that nothing carries on (a write failed before
 			// their next operation was journaled) are picked up here,
@@ -666,14 +670,26 @@ func (r *Runner) Run(ctx context.Context) error {
 			}
 		}
 		r.beats.beat()
-		select {
-		case <-ctx.Done():
+		// Wait for what falls due next, not for a tick: every journaled
+		// change, a finished operation and the watchdog wake the loop.
+		now := r.tl.now("")
+		next.at(lastResume.Add(r.opts.ResumeEvery), now)
+		if t, ok := r.pending.nextRetry(); ok {
+			next.at(t, now)
+		}
+		if waitDue(ctx, r.opts.Clock, next, r.opts.Tick, r.wake) {
 			wg.Wait()
 			r.bg.Wait()
 			return nil
-		case <-t.C:
-		case <-r.wake:
 		}
+	}
+}
+
+// poke wakes the loop without telling waiters of a change.
+func (r *Runner) poke() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -722,44 +738,67 @@ func (r *Runner) resumeWhere(ctx context.Context, running bool) error {
 }
 
 // runDue starts every due outbox operation not already running, and fails
-// awaiting payments whose time is up.
-func (r *Runner) runDue(ctx context.Context, wg *sync.WaitGroup) {
+// awaiting payments whose time is up. It returns how soon something falls
+// due next, as far as it can see (ResumeEvery ahead).
+func (r *Runner) runDue(ctx context.Context, wg *sync.WaitGroup) dueSoonest {
+	var next dueSoonest
 	// Due in some payment's frame by the horizon; each is then checked
-	// against its own payment's frame (timeline.go).
-	ops, err := r.opts.Journal.DueOps(ctx, r.tl.horizon())
+	// against its own payment's frame (timeline.go). One read gives what
+	// is due now and what falls due before the next periodic resume, which
+	// the loop comes round for anyway.
+	ops, err := r.opts.Journal.DueOps(ctx, r.tl.horizon().Add(r.opts.ResumeEvery))
 	if err != nil {
 		if ctx.Err() == nil {
 			r.log.Error("reading outbox failed", "err", err)
 		}
-		return
+		next.in(time.Second)
+		return next
 	}
 	for _, op := range ops {
 		now := r.tl.now(op.PaymentID)
-		if op.NotBefore.After(now) || r.opHeld(op.ID, now) {
+		if op.NotBefore.After(now) {
+			next.at(op.NotBefore, now)
 			continue
+		}
+		if until, held := r.opHeldUntil(op.ID, now); held {
+			if !until.IsZero() {
+				next.at(until, now)
+			}
+			continue // a held answer's write retry wakes the loop
 		}
 		r.mu.Lock()
 		busy := r.inflight[op.ID]
 		r.inflight[op.ID] = true
 		r.mu.Unlock()
 		if busy {
-			continue
+			continue // its end wakes the loop
 		}
 		wg.Go(func() {
+			defer r.poke() // look again: the op may still be due
 			defer func() { r.mu.Lock(); delete(r.inflight, op.ID); r.mu.Unlock() }()
 			if err := r.execute(ctx, op); err != nil && ctx.Err() == nil {
 				r.log.Error("outbox operation failed", "payment", op.PaymentID, "op", op.Kind, "err", err)
+				// Still due in the journal: not again at once.
+				r.holdOp(op.ID, r.tl.now(op.PaymentID).Add(time.Second))
 			}
 		})
 	}
 	for _, id := range r.awaitingIDs() {
 		p, err := r.opts.Journal.Payment(ctx, id)
-		if err == nil && p.State == pos.StateAwaitingCode && !r.tl.now(id).Before(p.Deadline) {
-			if _, err := r.apply(ctx, id, Input{Kind: CodeTimeout}, nil); err != nil {
-				r.log.Error("expiring awaiting payment failed", "payment", id, "err", err)
-			}
+		if err != nil || p.State != pos.StateAwaitingCode {
+			continue
+		}
+		now := r.tl.now(id)
+		if now.Before(p.Deadline) {
+			next.at(p.Deadline, now)
+			continue
+		}
+		if _, err := r.apply(ctx, id, Input{Kind: CodeTimeout}, nil); err != nil {
+			r.log.Error("expiring awaiting payment failed", "payment", id, "err", err)
+			next.in(time.Second)
 		}
 	}
+	return next
 }
 
 // execute performs one outbox operation and journals its outcome.

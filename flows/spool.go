@@ -45,9 +45,10 @@ type SpoolOptions struct {
 	Location *time.Location
 	Clock    Clock        // default SystemClock
 	Logger   *slog.Logger // default: discard
-	// Tick is how often pending jobs and, while there are any, the
-	// printer's status are checked (default 1s). A printer that comes back
-	// (paper loaded, cover closed) prints within a Tick.
+	// Tick is how often pending jobs and the printer's status are checked
+	// while any job is pending (default 1s). A printer that comes back
+	// (paper loaded, cover closed) prints within a Tick. An empty queue
+	// waits to be woken (Run).
 	Tick time.Duration
 	// Backoff is the wait after a first failed attempt, doubled per attempt
 	// up to MaxBackoff (defaults 2s and 1 min). A printer that reports
@@ -259,36 +260,49 @@ func markReprint(r printer.Receipt, jobID int64, at time.Time) printer.Receipt {
 }
 
 // Run prints pending jobs until ctx ends: at start (what a previous run
-// left), when woken, and every Tick.
+// left), when woken, and every Tick while any are pending. With none
+// pending it waits to be woken (every path that journals a receipt wakes
+// it), looking again at least every spoolIdleCheck; with a Clock that is
+// not a TimerClock (tests) it looks every Tick, as before.
 func (s *Spool) Run(ctx context.Context) error {
-	t := time.NewTicker(s.o.Tick)
-	defer t.Stop()
+	_, idleWait := s.o.Clock.(TimerClock)
 	for {
-		s.round(ctx)
+		wait := s.o.Tick
+		if !s.round(ctx) && idleWait {
+			wait = spoolIdleCheck
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return nil
 		case <-t.C:
 		case <-s.wake:
+			t.Stop()
 		}
 	}
 }
+
+// spoolIdleCheck is how often an empty queue is looked at without a
+// wake-up: a safety net, not the way receipts reach the printer.
+const spoolIdleCheck = time.Minute
 
 // round prints what is due. The printer's status is asked first: when it
 // is not ready every due job records the reason and waits; when it has just
 // become ready every pending job is due. Jobs print in the order they were
 // queued; a printer failure stops the round, so a later receipt never
-// overtakes an earlier one.
-func (s *Spool) round(ctx context.Context) {
+// overtakes an earlier one. It reports whether any job was pending (or
+// the queue could not be read).
+func (s *Spool) round(ctx context.Context) bool {
 	jobs, err := s.o.Journal.PendingPrints(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Error("reading print queue failed", "err", err)
 		}
-		return
+		return true
 	}
 	if len(jobs) == 0 {
-		return
+		return false
 	}
 	now := s.o.Clock.Now()
 	st, err := s.o.Printer.Status(ctx)
@@ -313,22 +327,25 @@ func (s *Spool) round(ctx context.Context) {
 				s.retry(ctx, j, now, cause)
 			}
 		}
-		return
+		return true
 	}
 	if !wasReady {
 		s.log.Info("printer ready", "pending", len(jobs))
 	}
+	left := false // jobs not due yet
 	for _, j := range jobs {
 		if ctx.Err() != nil {
-			return
+			return true
 		}
 		if wasReady && !due(j, now) {
+			left = true
 			continue
 		}
 		if !s.print(ctx, j, now) {
-			return
+			return true
 		}
 	}
+	return left
 }
 
 func due(j store.PrintJob, now time.Time) bool { return !now.Before(j.NotBefore) }

@@ -45,7 +45,7 @@ type daemon struct {
 	// notifyListener, when set, receives acquirers' notifications.
 	notifyListener net.Listener
 	awaitCode      time.Duration
-	tick           time.Duration
+	tick           time.Duration // bounds the runners' waits; 0: wait for what falls due next
 	// api is the API's socket and limits; routes and lanes come from the
 	// config (empty in the demo).
 	api    configs.API

@@ -122,7 +122,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		listen:         cfg.Listen,
 		notifyListener: notifyLn,
 		awaitCode:      cfg.Payments.AwaitCodeTimeout,
-		tick:           250 * time.Millisecond,
 		metrics:        m,
 		metricsOpen:    cfg.Metrics.Open,
 		stateDir:       cfg.StateDir,
