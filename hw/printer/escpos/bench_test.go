@@ -8,7 +8,7 @@ import (
 
 // BenchmarkEncodePaymentReceipt encodes the standard payment receipt (logo
 // thresholded from its image every time, native QR) on 80 mm paper. The
-// script scripts/receipt-bench/run.sh runs receiptline on the same receipt
+// script scripts/bench.sh (receipt) runs receiptline on the same receipt
 // for comparison.
 func BenchmarkEncodePaymentReceipt(b *testing.B) {
 	r := printertest.Receipts()[0].Receipt
