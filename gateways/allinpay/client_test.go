@@ -17,6 +17,7 @@ import (
 	"github.com/posagent/posagent/gateways"
 	"github.com/posagent/posagent/gateways/allinpay"
 	"github.com/posagent/posagent/gateways/allinpay/allinpaysim"
+	"github.com/posagent/posagent/gateways/sim"
 )
 
 func TestNewValidatesOptions(t *testing.T) {
@@ -232,6 +233,55 @@ func TestReverseNextDay(t *testing.T) {
 	}
 	if _, err := p.client.DownloadBill(ctx, time.Now().In(time.FixedZone("", 8*3600))); !pos.Match(pos.Declined, err) {
 		t.Errorf("today's bill: %v, want Declined", err)
+	}
+}
+
+// TestVoidAndQueryVoid: the void of a sale (gateways.Voider). Voidable
+// only for an order submitted today (UTC+8). Void sends *_CANCEL under the
+// record's own number; QueryVoid reads the original: still paid today is
+// Unknown with Resend (the same void again), voided is Succeeded, and an
+// order of an earlier day that is still paid is Failed (no void can
+// execute on another day, §1.5.2.4: refund it).
+func TestVoidAndQueryVoid(t *testing.T) {
+	p := newPair(t, "")
+	ctx := context.Background()
+	hkd := pos.Money{Minor: 100, Currency: "HKD"}
+	yesterday := time.Now().Add(-24 * time.Hour)
+	p.ctl.srv.SetClock(func() time.Time { return yesterday })
+	if res, err := p.client.Micropay(ctx, gateways.MicropayRequest{OutTradeNo: "PA6", Amount: hkd, Code: mustCode(t, "134567890123456789")}); err != nil || res.Status != gateways.StatusSucceeded {
+		t.Fatalf("Micropay = %+v, %v", res, err)
+	}
+	p.ctl.srv.SetClock(time.Now)
+	now := time.Now()
+	if res, err := p.client.Micropay(ctx, gateways.MicropayRequest{OutTradeNo: "PA5", Amount: hkd, Code: mustCode(t, "134567890123456789")}); err != nil || res.Status != gateways.StatusSucceeded {
+		t.Fatalf("Micropay = %+v, %v", res, err)
+	}
+	today := gateways.RefundRequest{Order: gateways.OrderRef{OutTradeNo: "PA5", Wallet: pos.WeChatPay, Method: pos.Micropay, Amount: hkd, SubmittedAt: now},
+		OutRefundNo: "RF5", Amount: hkd}
+	old := gateways.RefundRequest{Order: gateways.OrderRef{OutTradeNo: "PA6", Wallet: pos.WeChatPay, Method: pos.Micropay, Amount: hkd, SubmittedAt: yesterday},
+		OutRefundNo: "RF6", Amount: hkd}
+	if !p.client.Voidable(today.Order, now) || p.client.Voidable(old.Order, now) || p.client.Voidable(gateways.OrderRef{Wallet: pos.WeChatPay}, now) {
+		t.Errorf("Voidable: today %v, yesterday %v, no submission time %v; want true, false, false",
+			p.client.Voidable(today.Order, now), p.client.Voidable(old.Order, now), p.client.Voidable(gateways.OrderRef{Wallet: pos.WeChatPay}, now))
+	}
+	if res, err := p.client.QueryVoid(ctx, today); err != nil || res.Status != gateways.StatusUnknown || !res.Resend {
+		t.Errorf("QueryVoid before the void = %+v, %v; want Unknown with Resend", res, err)
+	}
+	res, err := p.client.Void(ctx, today)
+	if err != nil || res.Status != gateways.StatusSucceeded || res.OutRefundNo != "RF5" || res.OutTradeNo != "PA5" {
+		t.Fatalf("Void = %+v, %v", res, err)
+	}
+	if o, _ := p.ctl.srv.Order("PA5"); o.State != sim.Revoked {
+		t.Errorf("the simulator has the voided sale %s", o.State)
+	}
+	if res, err := p.client.QueryVoid(ctx, today); err != nil || res.Status != gateways.StatusSucceeded {
+		t.Errorf("QueryVoid after the void = %+v, %v; want Succeeded", res, err)
+	}
+	if res, err := p.client.Void(ctx, old); err != nil || res.Status != gateways.StatusFailed || res.Code != "0032" {
+		t.Errorf("Void of yesterday's sale = %+v, %v; want Failed 0032", res, err)
+	}
+	if res, err := p.client.QueryVoid(ctx, old); err != nil || res.Status != gateways.StatusFailed {
+		t.Errorf("QueryVoid of yesterday's sale = %+v, %v; want Failed (refund it)", res, err)
 	}
 }
 

@@ -362,3 +362,41 @@ func TestBillFromLedger(t *testing.T) {
 		}
 	}
 }
+
+// TestVoidOfTheDaysSale: §1.5.2.4 as this simulator executes it. A sale
+// paid today is voided (0000; the ledger takes the money back), a second
+// void says "already voided" (0029) and moves nothing; a sale with a
+// refund is not voided (0031), nor is one of an earlier day (0032), and
+// both stay charged.
+func TestVoidOfTheDaysSale(t *testing.T) {
+	r := newRig(t, nil)
+	for _, no := range []string{"PA1", "PA2", "PA3"} {
+		if got := code(r.micropay(t, no, "1000")); got != "0000" {
+			t.Fatalf("micropay %s = %s", no, got)
+		}
+	}
+	if got := code(r.call(t, "transType", "WXPAY_CANCEL", "outTransNo", "RF1", "oriOutTransNo", "PA1")); got != "0000" {
+		t.Fatalf("void of today's sale = %s, want 0000", got)
+	}
+	if o, _ := r.srv.Order("PA1"); o.State != sim.Revoked {
+		t.Errorf("voided sale is %s, want %s", o.State, sim.Revoked)
+	}
+	if got := code(r.call(t, "transType", "WXPAY_CANCEL", "outTransNo", "RF2", "oriOutTransNo", "PA1")); got != "0029" {
+		t.Errorf("second void = %s, want 0029", got)
+	}
+	if got := code(r.call(t, "transType", "WXPAY_RETURN", "outTransNo", "RF3", "oriOutTransNo", "PA2", "transAmount", "100", "currency", DefaultCurrency)); got != "0000" {
+		t.Fatalf("refund = %s", got)
+	}
+	if got := code(r.call(t, "transType", "WXPAY_CANCEL", "outTransNo", "RF4", "oriOutTransNo", "PA2")); got != "0031" {
+		t.Errorf("void of a refunded sale = %s, want 0031", got)
+	}
+	r.now = r.now.Add(24 * time.Hour)
+	if got := code(r.call(t, "transType", "WXPAY_CANCEL", "outTransNo", "RF5", "oriOutTransNo", "PA3")); got != "0032" {
+		t.Errorf("void of yesterday's sale = %s, want 0032", got)
+	}
+	for _, no := range []string{"PA2", "PA3"} {
+		if o, _ := r.srv.Order(no); !o.Charged() {
+			t.Errorf("%s is %s after a refused void, want still charged", no, o.State)
+		}
+	}
+}
