@@ -160,4 +160,3 @@ printer: {kind: text, options: {path: %s}}
 		t.Errorf("the pruned payment still answers: %v", err)
 	}
 }
-
