@@ -62,10 +62,10 @@ func waitDisplay(t *testing.T, base string, within time.Duration, cond func(disp
 
 // startDemoWithDisplay runs `posagent demo --display-listen DISPLAY` and
 // waits for its API and its display page.
-func startDemoWithDisplay(t *testing.T, displayAddr string) *agent {
+func startDemoWithDisplay(t *testing.T, displayAddr string, args ...string) *agent {
 	t.Helper()
 	state, addr := t.TempDir(), freePort(t)
-	cmd := exec.Command(binary(t), "demo", "--state", state, "--listen", addr, "--display-listen", displayAddr, "--log-level", "debug")
+	cmd := exec.Command(binary(t), append([]string{"demo", "--state", state, "--listen", addr, "--display-listen", displayAddr, "--log-level", "debug"}, args...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Env = os.Environ()
 	out := &syncBuffer{}
@@ -194,5 +194,59 @@ func eventsReach(t *testing.T, body io.Reader, id string) bool {
 		return ok
 	case <-time.After(10 * time.Second):
 		return false
+	}
+}
+
+// TestCancelledUnclosableQRLeavesTheWebDisplayE2E (issues 8, 9): on every
+// gateway whose merchant-QR order cannot be closed or voided once the
+// cashier cancels (Swiftpass and Allinpay UnionPay; AllPay without
+// void_qr), the demo's web display leaves the QR as soon as the till
+// cancels and asks the customer, in its languages, not to pay, while the
+// payment stays pending and is polled to its end; the QR's PNG is gone.
+func TestCancelledUnclosableQRLeavesTheWebDisplayE2E(t *testing.T) {
+	for _, tc := range []struct{ gateway, currency, wallet string }{
+		{"swiftpass", "HKD", "unionpay"},
+		{"allinpay", "HKD", "unionpay"},
+		{"allpay", "USD", "wechat"},
+	} {
+		t.Run(tc.gateway, func(t *testing.T) {
+			displayAddr := freePort(t)
+			base := "http://" + displayAddr
+			a := startDemoWithDisplay(t, displayAddr, "--gateway", tc.gateway)
+			// ..92: the simulated customer never pays by itself.
+			code, p, err := a.call("POST", "/v1/payments", `{"amount":1292,"currency":"`+tc.currency+`","method":"qr","wallet":"`+tc.wallet+`"}`)
+			if err != nil || code != 201 {
+				t.Fatalf("creating the QR payment: %d %v %v", code, p, err)
+			}
+			id, _ := p["id"].(string)
+			qr := waitDisplay(t, base, 15*time.Second, func(s displayState) bool { return s.Kind == "show_qr" && s.PaymentID == id })
+			if code, p, err := a.call("POST", "/v1/payments/"+id+"/cancel", ""); err != nil || code != 202 && code != 200 {
+				t.Fatalf("cancel: %d %v %v", code, p, err)
+			}
+			s := waitDisplay(t, base, 10*time.Second, func(s displayState) bool { return s.PaymentID == id && s.Kind != "show_qr" })
+			if s.Kind != "withdrawn" || s.QR != "" {
+				t.Fatalf("after the cancel the display shows %+v, want the withdrawn screen without a QR", s)
+			}
+			resp, err := http.Get(base + "/state")
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, want := range []string{"Please do not scan or pay this order.", "请勿扫码或支付此订单。"} {
+				if !strings.Contains(string(page), want) {
+					t.Errorf("the withdrawn screen lacks %q: %s", want, page)
+				}
+			}
+			if resp, err := http.Get(base + qr.QR); err != nil || resp.StatusCode != 404 {
+				t.Errorf("the cancelled QR's PNG: %v %v, want 404", resp.StatusCode, err)
+			} else {
+				resp.Body.Close()
+			}
+			_, p, _ = a.call("GET", "/v1/payments/"+id, "")
+			if p["state"] != "pending" {
+				t.Errorf("the unclosable order is %v (%v) right after the cancel, want pending, polled to its end", p["state"], p["detail"])
+			}
+		})
 	}
 }
