@@ -141,3 +141,33 @@ func TestFailedPaymentSaysNotCharged(t *testing.T) {
 		t.Errorf("a failed refund's receipt:\n%s", s)
 	}
 }
+
+// TestVoidOfASale: a refund record done by a void says so on paper ("VOID
+// 撤销凭证", "VOIDED", "Not voided" when it failed), and the summary lists
+// the day's voided sales apart and takes them off the net.
+func TestVoidOfASale(t *testing.T) {
+	h := printertest.Header()
+	p := printertest.Payment()
+	r := printer.Refund{ID: "ref_1", OutRefundNo: "RF1", Amount: p.Amount, At: p.UpdatedAt, State: "succeeded", Void: true}
+	s := text(printer.RefundReceipt(p, r, h, printer.CustomerCopy))
+	for _, want := range []string{"VOID 撤销凭证", "Voided 撤销金额", "VOIDED 已撤销"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the void's receipt lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "REFUND 退款凭证") {
+		t.Errorf("the void's receipt calls itself a refund:\n%s", s)
+	}
+	r.State = "failed"
+	if s := text(printer.RefundReceipt(p, r, h, printer.CustomerCopy)); !strings.Contains(s, "Not voided 未撤销") || !strings.Contains(s, "FAILED 撤销失败") {
+		t.Errorf("a failed void's receipt:\n%s", s)
+	}
+	cny := func(m int64) pos.Money { return pos.Money{Minor: m, Currency: "CNY"} }
+	sum := printer.Summary{Lines: []printer.SummaryLine{{Wallet: pos.WeChatPay, Count: 3, Amount: cny(6000), Refunds: 1, Refunded: cny(500), Voids: 1, Voided: cny(2000)}}}
+	s = text(printer.SummaryReceipt(sum, h))
+	for _, want := range []string{"Sales voided 撤销 ×1 = 20.00 CNY", "Refunded 退款 ×1 = 5.00 CNY", "Net 净额 CNY = 35.00"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("the summary lacks %q:\n%s", want, s)
+		}
+	}
+}
