@@ -104,3 +104,33 @@ func TestReconcileVoidedSale(t *testing.T) {
 		}
 	}
 }
+
+// TestNotificationOfAVoidIsAcknowledged: a verified notification that
+// names a void (or refund) only by its own number, as Allinpay's *_CANCEL
+// and *_RETURN notifications do (§1.5.2.6 has no original's number), is
+// acknowledged for the refund record, so the platform does not resend it
+// forever, and adopts nothing: the payment and the void stay as their own
+// calls left them. One naming no record of ours is still refused.
+func TestNotificationOfAVoidIsAcknowledged(t *testing.T) {
+	d := newAllinpayDay(t)
+	tl := d.till(t)
+	ctx := context.Background()
+	sale := tl.pay(t, 2000)
+	v, err := tl.refunds.Refund(ctx, flows.RefundRequest{PaymentID: sale.ID, Void: true})
+	if err != nil || v.Method != pos.RefundByVoid {
+		t.Fatalf("void: %+v %v", v, err)
+	}
+	n := gateways.Notification{ID: "allinpay:WXPAY_CANCEL:" + v.OutRefundNo, OutTradeNo: v.OutRefundNo,
+		Result: gateways.Result{Status: gateways.StatusUnknown, OutTradeNo: v.OutRefundNo, OutRefundNo: v.OutRefundNo}}
+	p, err := tl.runner.Notify(ctx, "allinpay", n)
+	if err != nil || p.ID != sale.ID || p.State != pos.StateSucceeded || p.ChargedLate || p.Alert != "" {
+		t.Errorf("the void's notification: %+v %v; want acknowledged for payment %s, unchanged", p, err, sale.ID)
+	}
+	if after, _ := tl.runner.Get(ctx, sale.ID); after.State != pos.StateSucceeded || after.ChargedLate || after.Alert != "" || after.Reason != sale.Reason {
+		t.Errorf("the notification changed the payment: %+v", after)
+	}
+	n.ID, n.OutTradeNo, n.Result.OutTradeNo, n.Result.OutRefundNo = "other", "RFNOTOURS", "RFNOTOURS", "RFNOTOURS"
+	if _, err := tl.runner.Notify(ctx, "allinpay", n); !pos.Match(pos.NotFound, err) {
+		t.Errorf("a notification of a refund number nobody drew: %v, want NotFound", err)
+	}
+}

@@ -163,6 +163,18 @@ func TestParseNotification(t *testing.T) {
 			t.Errorf("%s: ParseNotification = %+v, %v; want an Unknown error", name, n, err)
 		}
 	}
+	// A void's notification (§1.5.2.6's fields: no oriOutTransNo) that
+	// names the void of a sale by its refund record's number: Unknown, with
+	// OutRefundNo for the flows to find the record; one of the till's own
+	// reverse (actNo's "V" number) names its order.
+	n, err = p.client.ParseNotification(http.Header{}, resign(func(g allinpay.Fields) { g["transType"] = "WXPAY_CANCEL"; g["outTransNo"] = "RF123" }))
+	if err != nil || n.Result.Status != gateways.StatusUnknown || n.Result.OutRefundNo != "RF123" {
+		t.Errorf("a void of a sale's notification = %+v, %v; want Unknown naming refund RF123", n.Result, err)
+	}
+	n, err = p.client.ParseNotification(http.Header{}, resign(func(g allinpay.Fields) { g["transType"] = "WXPAY_CANCEL"; g["outTransNo"] = "VPA1123456" }))
+	if err != nil || n.OutTradeNo != "PA1" || n.Result.OutRefundNo != "" {
+		t.Errorf("a reverse's void notification = %+v, %v; want order PA1 and no refund", n, err)
+	}
 	// A notification without resultCode is not taken as paid.
 	n, err = p.client.ParseNotification(http.Header{}, resign(func(g allinpay.Fields) { delete(g, "resultCode"); delete(g, "resultMsg") }))
 	if err != nil || n.Result.Status != gateways.StatusUnknown {

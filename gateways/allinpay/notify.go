@@ -28,7 +28,9 @@ import (
 //   - a void's or close's: OutTradeNo is the order it was about (the
 //     number actNo gave it names the order, or the platform echoes the
 //     original), and Status is Unknown: it is acknowledged, and the order
-//     is read by query rather than from the notification;
+//     is read by query rather than from the notification; a void's
+//     outTransNo that actNo did not make is also OutRefundNo (the void of
+//     a sale is numbered by its refund record, gateways.Voider);
 //   - any other transType: Unknown, for the order it names.
 //
 // One for another merchant is not refused (the platform would resend it
@@ -74,16 +76,23 @@ func (c *Client) ParseNotification(header http.Header, body []byte) (gateways.No
 		n.Result = res
 	case strings.HasSuffix(tt, "_CANCEL"), tt == "CLOSE_ORDER":
 		orig := fields["oriOutTransNo"]
+		var own string
 		if orig == "" {
 			if o, ok := originalOf(r.OutTransNo); ok {
 				orig = o
 			} else {
-				orig = r.OutTransNo // the platform echoed the original
+				// The platform echoed the original, or (the void of a
+				// sale, gateways.Voider) named the void by the number
+				// the till gave it: its refund record's.
+				orig, own = r.OutTransNo, r.OutTransNo
 			}
 		}
 		res := c.result(tt, r, verdict{status: gateways.StatusUnknown, code: r.ResultCode, reason: "void or close notification: the order is read by query"})
 		res.TransactionID, res.Amount = "", pos.Money{}
 		res.OutTradeNo = orig
+		if strings.HasSuffix(tt, "_CANCEL") {
+			res.OutRefundNo = own
+		}
 		n.OutTradeNo = orig
 		n.Result = res
 	default:

@@ -294,6 +294,20 @@ func (db *DB) Refund(ctx context.Context, id string) (pos.Refund, error) {
 	return r, nil
 }
 
+// RefundByOutRefundNo returns one refund by its gateway number (our
+// out_refund_no, unique), or a pos.NotFound error.
+func (db *DB) RefundByOutRefundNo(ctx context.Context, no string) (pos.Refund, error) {
+	const op = "sqlite.RefundByOutRefundNo"
+	r, err := scanRefund(db.rq.QueryRowContext(ctx, selectRefund+` WHERE out_refund_no = ?`, no))
+	if errors.Is(err, sql.ErrNoRows) {
+		return pos.Refund{}, pos.Errorf(pos.NotFound, op, "no refund numbered %s", no)
+	}
+	if err != nil {
+		return pos.Refund{}, classify(op, err)
+	}
+	return r, nil
+}
+
 // RefundsOf returns a payment's refunds, oldest first; none for an unknown
 // payment.
 func (db *DB) RefundsOf(ctx context.Context, paymentID string) ([]pos.Refund, error) {
