@@ -319,6 +319,16 @@ func (c fakeController) Stop() {}
 
 var _ gatewaytest.Truther = fakeController{}
 
+// newFakeSim builds a fakepay simulator, closed with the test.
+func newFakeSim(t *testing.T) *fakeSim {
+	b, err := sim.NewBase(sim.BaseOptions{Name: "fakepay"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	return &fakeSim{Base: b}
+}
+
 func fakeHarness(wrong bool) Harness {
 	return fakeHarnessWith(func(g *fakeGateway) { g.wrong = wrong })
 }
@@ -326,12 +336,7 @@ func fakeHarness(wrong bool) Harness {
 func fakeHarnessWith(bug func(*fakeGateway)) Harness {
 	return Harness{Harness: gatewaytest.Harness{
 		New: func(t *testing.T, _ gatewaytest.Config) (gateways.Gateway, gatewaytest.Controller) {
-			b, err := sim.NewBase(sim.BaseOptions{Name: "fakepay"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = b.Close() })
-			s := &fakeSim{Base: b}
+			s := newFakeSim(t)
 			g := &fakeGateway{s: s}
 			bug(g)
 			return g, fakeController{s}
@@ -468,4 +473,112 @@ func (g alwaysPaid) Micropay(ctx context.Context, req gateways.MicropayRequest) 
 	res, err := g.fakeGateway.Micropay(ctx, req)
 	res.Status = gateways.StatusSucceeded
 	return res, err
+}
+
+// fakeExternal is fakepay taking no payments at the till: its orders are
+// placed elsewhere (seeded) and adopted by the cashier's lookup, as
+// HipoPay's are. wrongLookup reads a query's "USERPAYING" as paid.
+type fakeExternal struct {
+	*fakeGateway
+	wrongLookup bool
+}
+
+func (g *fakeExternal) Capabilities() gateways.Capabilities {
+	return gateways.Capabilities{Refund: true, PartialRefund: true, External: true}
+}
+
+// Query answers with the order's own amount: an adopted order's amount
+// comes from the gateway, the till has none to expect.
+func (g *fakeExternal) Query(ctx context.Context, ref gateways.OrderRef) (gateways.Result, error) {
+	res, err := g.fakeGateway.Query(ctx, ref)
+	if o, ok := g.s.Ledger().Get(ref.OutTradeNo); ok && err == nil {
+		res.Amount, res.Wallet = pos.Money{Minor: o.Amount, Currency: pos.Currency(o.Currency)}, pos.WeChatPay
+	}
+	if g.wrongLookup && res.Code == "USERPAYING" {
+		res.Status = gateways.StatusSucceeded
+	}
+	return res, err
+}
+
+// fakeSeeder places an order as a mini-program would.
+type fakeSeeder struct{ fakeController }
+
+func (c fakeSeeder) Seed(no string, amount pos.Money, b sim.Behaviour) (gateways.OrderRef, error) {
+	o := sim.Order{OutTradeNo: no, Amount: amount.Minor, Currency: string(amount.Currency), Wallet: string(pos.WeChatPay), Method: "mini_program"}
+	b.Fill(&o)
+	o, err := c.Ledger().NewOrder(o)
+	return gateways.OrderRef{OutTradeNo: no, TransactionID: o.TransactionID, Amount: amount}, err
+}
+
+var _ gatewaytest.Seeder = fakeSeeder{}
+
+func fakeExternalHarness(bug func(*fakeExternal)) Harness {
+	return Harness{Harness: gatewaytest.Harness{
+		New: func(t *testing.T, _ gatewaytest.Config) (gateways.Gateway, gatewaytest.Controller) {
+			s := newFakeSim(t)
+			g := &fakeExternal{fakeGateway: &fakeGateway{s: s}}
+			bug(g)
+			return g, fakeSeeder{fakeController{s}}
+		},
+	}}
+}
+
+// Orders placed outside the till are seeded, adopted by lookup and
+// refunded in part and in full; a right reading passes every cell.
+func TestTruthCheckFollowsSeededOrders(t *testing.T) {
+	h := fakeExternalHarness(func(*fakeExternal) {})
+	gw, ctl := h.New(t, gatewaytest.Config{})
+	ops := map[string]int{}
+	for _, c := range planSeeded(gw, ctl.(gatewaytest.Truther), h.withDefaults()) {
+		ops[string(c.op)+"/"+c.variant]++
+	}
+	for _, want := range []string{"query/lookup", "refund/partial", "refund/full", "query_refund/partial", "query_refund/full"} {
+		if ops[want] == 0 {
+			t.Errorf("no %s cells: %v", want, ops)
+		}
+	}
+	got := failures(t, h)
+	if len(got) > 0 {
+		t.Fatalf("failing cells against a right reading: %v", got)
+	}
+}
+
+// An order adopted as paid while the customer has not paid fails the
+// lookup cells where "USERPAYING" hid an unpaid order, and only those; a
+// refund "PROCESSING" read as refused fails where the money went back or
+// still may, for a partial and a full refund.
+func TestTruthCheckCatchesAWrongAdoption(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		bug  func(*fakeExternal)
+		ops  []sim.Op
+		want []string
+		says string
+	}{
+		{"lookup", func(g *fakeExternal) { g.wrongLookup = true }, []sim.Op{sim.OpQuery},
+			[]string{"query/lookup/USERPAYING/not_done", "query/lookup/USERPAYING/pending"},
+			"adopted the order as paid, but the customer is not charged"},
+		{"refund", func(g *fakeExternal) { g.wrongRefund = true }, []sim.Op{sim.OpRefund, sim.OpQueryRefund},
+			[]string{"refund/full/PROCESSING/done", "refund/full/PROCESSING/pending", "refund/partial/PROCESSING/done", "refund/partial/PROCESSING/pending"},
+			"refund failed (its amount is free to refund again)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := fakeExternalHarness(tc.bug)
+			h.Ops = tc.ops
+			got := failures(t, h)
+			var names []string
+			for n := range got {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			if !slices.Equal(names, tc.want) {
+				t.Fatalf("failing cells %v, want %v; messages:\n%v", names, tc.want, got)
+			}
+			for _, n := range tc.want {
+				if !strings.Contains(got[n], tc.says) {
+					t.Errorf("%s failed for another reason:\n%s", n, got[n])
+				}
+			}
+		})
+	}
 }

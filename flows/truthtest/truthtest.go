@@ -66,8 +66,12 @@
 // history. Notifications are not delivered: every outcome must be reached
 // by the calls the till makes itself.
 //
-// Gateways that take no payments at the till (HipoPay) are skipped: the
-// journal has no payment of theirs to follow.
+// A gateway that takes no payments at the till but whose orders are
+// placed elsewhere (Capabilities.External, HipoPay) gets seeded cells
+// instead, when its Controller is also a gatewaytest.Seeder (seeded.go):
+// the order is placed at the simulator, adopted from its notification or
+// the cashier's lookup, then refunded in part and in full. One that
+// neither takes payments nor can have them seeded is skipped.
 package truthtest
 
 import (
@@ -143,7 +147,12 @@ func run(t *testing.T, h Harness, wrap func(*testing.T) testing.TB) {
 	}
 	cells := plan(gw, tr, h)
 	if len(cells) == 0 {
-		t.Skip("the gateway takes no payments at the till: nothing for the truth check to follow")
+		if _, seeds := ctl.(gatewaytest.Seeder); seeds && gw.Capabilities().External {
+			cells = planSeeded(gw, tr, h)
+		}
+	}
+	if len(cells) == 0 {
+		t.Skip("the gateway takes no payments at the till and its simulator cannot seed orders: nothing for the truth check to follow")
 	}
 	seen := map[string]bool{}
 	for _, c := range cells {
@@ -208,6 +217,11 @@ type cell struct {
 	wallet pos.Wallet
 	answer sim.DocumentedAnswer
 	truth  sim.Truth
+	// seeded cells (seeded.go) follow an order placed outside the till;
+	// variant names what the cell does with it in place of the method:
+	// "lookup", "notify", "partial" or "full".
+	seeded  bool
+	variant string
 }
 
 func (c cell) name() string {
@@ -219,7 +233,11 @@ func (c cell) name() string {
 	if truth == "" {
 		truth = "as_scenario"
 	}
-	return fmt.Sprintf("%s/%s/%s/%s", c.op, methodWord(c.method), code, truth)
+	variant := methodWord(c.method)
+	if c.seeded {
+		variant = c.variant
+	}
+	return fmt.Sprintf("%s/%s/%s/%s", c.op, variant, code, truth)
 }
 
 func methodWord(m pos.Method) string {
@@ -312,12 +330,22 @@ type env struct {
 	refunds *flows.RefundRunner
 	spy     *spy
 	tr      gatewaytest.Truther
+	ctl     gatewaytest.Controller
 }
 
 const gatewayName = "gw"
 
-func newEnv(st *testing.T, h Harness, scripts map[sim.Op][]sim.Answer) (*env, error) {
-	gw, ctl := h.New(st, gatewaytest.Config{})
+// newEnv builds a cell's till. With notify, the simulator posts its
+// notifications to a receiver that does what the daemon's notification
+// endpoint does: verify them with the gateway and hand them to the runner.
+func newEnv(st *testing.T, h Harness, scripts map[sim.Op][]sim.Answer, notify bool) (*env, error) {
+	var cfg gatewaytest.Config
+	var rcv *receiver
+	if notify {
+		rcv = newReceiver(st)
+		cfg.NotifyURL = rcv.url
+	}
+	gw, ctl := h.New(st, cfg)
 	tr, ok := ctl.(gatewaytest.Truther)
 	if !ok {
 		return nil, fmt.Errorf("controller %T is not a gatewaytest.Truther", ctl)
@@ -346,14 +374,21 @@ func newEnv(st *testing.T, h Harness, scripts map[sim.Op][]sim.Answer) (*env, er
 	go func() { defer wg.Done(); _ = runner.Run(ctx) }()
 	go func() { defer wg.Done(); _ = refunds.Run(ctx) }()
 	st.Cleanup(func() { cancel(); wg.Wait() })
-	return &env{db: db, runner: runner, refunds: refunds, spy: sp, tr: tr}, nil
+	if n, ok := gw.(gateways.Notifier); ok && rcv != nil {
+		rcv.ready(n, runner) // else it answers 503: nothing is notified
+	}
+	return &env{db: db, runner: runner, refunds: refunds, spy: sp, tr: tr, ctl: ctl}, nil
 }
 
 // run plays the cell. Failures go to tb; st only builds the pair and
 // owns the cleanups.
 func (c cell) run(st *testing.T, tb testing.TB, h Harness) {
 	ctx := context.Background()
-	e, err := newEnv(st, h, c.script())
+	if c.seeded {
+		c.runSeeded(st, tb, h)
+		return
+	}
+	e, err := newEnv(st, h, c.script(), false)
 	if err != nil {
 		tb.Errorf("setting up: %v", err)
 		return

@@ -46,6 +46,9 @@ type suite struct {
 // payments at the till (HipoPay: a mini-program places the orders): it
 // places an order in the simulator as the acquirer would have it, paid
 // unless b says otherwise, and returns the reference the till would hold.
+// With b.Fault sim.NotifyBeforeResponse on sim.OpSubmit, the notification
+// of an order paid at once is delivered (and acknowledged) before Seed
+// returns: the truth check adopts seeded orders that way.
 type Seeder interface {
 	Seed(outTradeNo string, amount pos.Money, b sim.Behaviour) (gateways.OrderRef, error)
 }

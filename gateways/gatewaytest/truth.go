@@ -15,7 +15,11 @@ import "github.com/posagent/posagent/gateways/sim"
 //	refund failed ⇒ not executed.
 //
 // The answer lists are the simulator's own reading of the spec (its
-// documented-answer tables, with sections), never the adapter's.
+// documented-answer tables, with sections), never the adapter's. For a
+// gateway whose orders are placed outside the till the Controller is also
+// a Seeder, and the check follows seeded orders (method "external"; op
+// sim.OpNotify lists the notification's answers, sim.CodeNoAnswer one
+// that never arrives).
 type Truther interface {
 	// Answers lists every answer the spec documents for op (sim.OpSubmit
 	// covers micropay and QR creation; the simulator lists what applies to

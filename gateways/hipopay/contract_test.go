@@ -2,6 +2,7 @@ package hipopay_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/posagent/posagent"
+	"github.com/posagent/posagent/flows/truthtest"
 	"github.com/posagent/posagent/gateways"
 	"github.com/posagent/posagent/gateways/gatewaytest"
 	"github.com/posagent/posagent/gateways/hipopay"
@@ -53,6 +55,13 @@ func (c *controller) Notification(outTradeNo string, f sim.Fault) (http.Header, 
 	return c.srv.Notification(outTradeNo, f)
 }
 
+// The simulator is the gatewaytest.Truther the truth check drives.
+func (c *controller) Answers(op sim.Op, method string) []sim.DocumentedAnswer {
+	return c.srv.Answers(op, method)
+}
+func (c *controller) ScriptAnswer(no string, op sim.Op, a sim.Answer) { c.srv.ScriptAnswer(no, op, a) }
+func (c *controller) Order(no string) (sim.Order, bool)               { return c.srv.Order(no) }
+
 func (c *controller) Stop() {
 	c.ts.Close()
 	c.transport.CloseIdleConnections()
@@ -75,6 +84,12 @@ type pair struct {
 
 func newPair(t *testing.T, notifyURL string) pair {
 	t.Helper()
+	return newPairWith(t, notifyURL, nil)
+}
+
+// newPairWith is newPair with the client's options adjusted.
+func newPairWith(t *testing.T, notifyURL string, client func(*hipopay.Options)) pair {
+	t.Helper()
 	so := hipopaysim.Options{NotifyURL: notifyURL, Hold: 5 * time.Second}
 	if err := keySet.Load(&so); err != nil {
 		t.Fatal(err)
@@ -88,6 +103,9 @@ func newPair(t *testing.T, notifyURL string) pair {
 	o := clientOptions(keySet, ts.URL)
 	o.PollInterval = 20 * time.Millisecond
 	o.CallTimeout = 10 * time.Second
+	if client != nil {
+		client(&o)
+	}
 	tr := &http.Transport{}
 	c, err := hipopay.New(o, gateways.Env{HTTPClient: &http.Client{Transport: tr}})
 	if err != nil {
@@ -106,6 +124,31 @@ func TestContract(t *testing.T) {
 			return p.client, p.ctl
 		},
 		Currency: "HKD",
+	})
+}
+
+// TestTruth: orders placed in the mini-program (seeded), adopted from
+// their notification or by the cashier's lookup, then refunded in part or
+// in full, for every answer the simulator's reading of the spec documents
+// on every call, with the truth going either way: a real till ends
+// agreeing with the ledger.
+func TestTruth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the truth check runs a till per cell")
+	}
+	truthtest.Run(t, truthtest.Harness{
+		Harness: gatewaytest.Harness{
+			New: func(t *testing.T, cfg gatewaytest.Config) (gateways.Gateway, gatewaytest.Controller) {
+				p := newPairWith(t, cfg.NotifyURL, func(o *hipopay.Options) {
+					o.CallTimeout = time.Second
+					o.RetryBackoff, o.RetryBackoffMax = 50*time.Millisecond, 200*time.Millisecond
+				})
+				return p.client, p.ctl
+			},
+			Currency: "HKD",
+		},
+		Bound:    30 * time.Second,
+		Parallel: 4,
 	})
 }
 
@@ -406,6 +449,17 @@ func newReceiver(t *testing.T) *receiver {
 	return r
 }
 
+// listening builds a pair whose simulator notifies a receiver that
+// verifies with the pair's client.
+func listening(t *testing.T) (*receiver, pair) {
+	rcv := newReceiver(t)
+	p := newPair(t, rcv.srv.URL)
+	rcv.mu.Lock()
+	rcv.n = p.client
+	rcv.mu.Unlock()
+	return rcv, p
+}
+
 func (r *receiver) wait(n int) ([]gateways.Notification, []error) {
 	deadline := time.Now().Add(3 * time.Second)
 	for {
@@ -485,11 +539,7 @@ func TestNotify(t *testing.T) {
 	})
 	delivered := func(t *testing.T, minor int64, b sim.Behaviour, want int, queries int) {
 		t.Parallel()
-		rcv := newReceiver(t)
-		p := newPair(t, rcv.srv.URL)
-		rcv.mu.Lock()
-		rcv.n = p.client
-		rcv.mu.Unlock()
+		rcv, p := listening(t)
 		ref := seed(t, p, minor, b)
 		if b.Fault == sim.NotifyBeforeResponse {
 			rcv.mu.Lock()
@@ -590,4 +640,76 @@ func clientOptions(k hipopaysim.KeySet, endpoint string) hipopay.Options {
 		RetryBackoffMax: 10 * time.Second,
 		Simulated:       true,
 	}
+}
+
+// The simulator gives the answers scripted on the calls the truth check
+// does not drive (the exchange rate, the bill, the notification) and keeps
+// its bill to what moved money, whatever it answered.
+func TestScriptedAnswers(t *testing.T) {
+	t.Parallel()
+	t.Run("Forex", func(t *testing.T) {
+		t.Parallel()
+		p := newPairWith(t, "", func(o *hipopay.Options) { o.CallTimeout = 500 * time.Millisecond })
+		p.ctl.ScriptAnswer("USD", hipopaysim.OpForex, sim.Answer{Code: "ILLEGAL_SECURITY_PROFILE"})
+		p.ctl.ScriptAnswer("USD", hipopaysim.OpForex, sim.Answer{Code: sim.CodeNoAnswer})
+		if _, err := p.client.ForexRate(ctxFor(t, callTimeout), "USD"); err == nil {
+			t.Error("ForexRate answered ILLEGAL_SECURITY_PROFILE: no error")
+		}
+		if _, err := p.client.ForexRate(ctxFor(t, callTimeout), "USD"); !pos.Match(pos.Unknown, err) {
+			t.Errorf("ForexRate without an answer = %v, want Unknown", err)
+		}
+		if r, err := p.client.ForexRate(ctxFor(t, callTimeout), "USD"); err != nil || r.Currency != "USD" {
+			t.Errorf("ForexRate answered honestly = %+v, %v", r, err)
+		}
+	})
+	t.Run("BillKeepsToTheTruth", func(t *testing.T) {
+		t.Parallel()
+		p := newPair(t, "")
+		paid := seed(t, p, 1000, sim.Behaviour{})
+		// "Settled Balance not enough", and executed all the same; then a
+		// refund answered SUCCESS that the platform never executed.
+		p.ctl.ScriptAnswer(paid.OutTradeNo, sim.OpRefund, sim.Answer{Code: "FAIL/0099", Truth: sim.TruthDone})
+		p.ctl.ScriptAnswer(paid.OutTradeNo, sim.OpRefund, sim.Answer{Code: "PROCESSING", Truth: sim.TruthNotDone})
+		for i, want := range []gateways.Status{gateways.StatusUnknown, gateways.StatusUserPaying} {
+			res, err := p.client.Refund(ctxFor(t, callTimeout), gateways.RefundRequest{Order: paid, OutRefundNo: fmt.Sprintf("RF%d", i), Amount: hkd(100)})
+			wantStatus(t, "scripted refund", res, err, want)
+		}
+		for i, want := range []gateways.Status{gateways.StatusSucceeded, gateways.StatusFailed} {
+			q, err := p.client.QueryRefund(ctxFor(t, callTimeout), gateways.RefundRequest{Order: paid, OutRefundNo: fmt.Sprintf("RF%d", i), Amount: hkd(100)})
+			wantStatus(t, "QueryRefund after the truth moved", q, err, want)
+		}
+		day := time.Now().In(hipopay.PlatformZone)
+		p.ctl.ScriptAnswer(day.Format("20060102"), hipopaysim.OpBill, sim.Answer{Code: sim.CodeNoAnswer})
+		if _, err := p.client.DownloadBill(ctxFor(t, 2*time.Second), day); err == nil {
+			t.Error("DownloadBill without an answer: no error")
+		}
+		bill, err := p.client.DownloadBill(ctxFor(t, callTimeout), day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(bill.Records) != 2 || bill.Records[1].Type != "Refund" || bill.Records[1].RefundAmount != hkd(100) {
+			t.Fatalf("bill = %+v, want the collection and the one executed refund", bill.Records)
+		}
+	})
+	t.Run("NotificationLost", func(t *testing.T) {
+		t.Parallel()
+		rcv, p := listening(t)
+		early := sim.Behaviour{Fault: sim.NotifyBeforeResponse, FaultOn: []sim.Op{sim.OpSubmit}}
+		lost := gatewaytest.NewOutTradeNo()
+		p.ctl.ScriptAnswer(lost, sim.OpNotify, sim.Answer{Code: sim.CodeNoAnswer})
+		if _, err := p.ctl.Seed(lost, hkd(100), early); err != nil {
+			t.Fatal(err)
+		}
+		sent, err := p.ctl.Seed(gatewaytest.NewOutTradeNo(), hkd(100), early)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Both were delivered (or not) before Seed returned.
+		rcv.mu.Lock()
+		got := append([]gateways.Notification(nil), rcv.got...)
+		rcv.mu.Unlock()
+		if len(got) != 1 || got[0].OutTradeNo != sent.OutTradeNo {
+			t.Fatalf("notifications %+v, want only %s's", got, sent.OutTradeNo)
+		}
+	})
 }

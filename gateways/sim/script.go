@@ -24,6 +24,9 @@ const (
 	// not know. On the wire they may be one command; a simulator takes an
 	// OpVoid answer when the order it is asked to cancel is paid.
 	OpVoid Op = "void"
+	// OpNotify is the payment notification the acquirer posts: a scripted
+	// sim.CodeNoAnswer on it means the notification never arrives.
+	OpNotify Op = "notify"
 )
 
 // Fault is a misbehaviour of the simulated acquirer or of the network.

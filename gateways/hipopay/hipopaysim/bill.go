@@ -2,7 +2,6 @@ package hipopaysim
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -28,6 +27,9 @@ const billHeader = "Transaction Type,Transaction Time,Order No.,External order N
 // is complete.
 func (s *Server) bill(x *exchange) {
 	p := x.params
+	if s.scripted(x, p["start_date"], OpBill, sim.RefundRef{}, func(string, sim.Order) {}) {
+		return
+	}
 	if p["merchant_no"] != s.opts.MerchantNO {
 		x.refuse("MERCHANT_NOT_FOUND", "merchant_no is not this merchant")
 		return
@@ -38,54 +40,39 @@ func (s *Server) bill(x *exchange) {
 		x.refuse("PARAM_ERROR", "start_date and end_date must be yyyyMMdd, start first")
 		return
 	}
-	end = end.AddDate(0, 0, 1)
-	in := func(t time.Time) bool { return !t.Before(start) && t.Before(end) }
-	type line struct {
-		at   time.Time
-		text func(balance map[string]int64) string
-	}
-	var lines []line
-	for _, o := range s.ledger.Orders() {
-		if o.PaidAt.IsZero() || o.Tombstone {
-			continue
-		}
-		if in(o.PaidAt) {
-			lines = append(lines, line{o.PaidAt, func(bal map[string]int64) string {
-				fee := o.Amount * FeeRate / 10000
-				bal[o.Currency] += o.Amount - fee
-				return join("Collection via WeChat Pay", o.PaidAt.In(zone).Format(timeLayout),
-					"`"+o.TransactionID, "`"+o.OutTradeNo, money(o.Amount-fee, o.Currency), "-", money(bal[o.Currency], o.Currency),
-					money(o.Amount, o.Currency), rateOf(o), money(fee, o.Currency), "-", "-", "-", "-", "-", "-", "-", "WECHATPAYCN")
-			}})
-		}
-		for _, r := range o.Refunds {
-			if !in(r.At) || !r.Executed() {
-				continue
-			}
-			lines = append(lines, line{r.At, func(bal map[string]int64) string {
-				bal[o.Currency] -= r.Amount
-				return join("Refund", r.At.In(zone).Format(timeLayout), "`"+r.RefundID, "`",
-					"-", money(-r.Amount, o.Currency), money(bal[o.Currency], o.Currency), "-", "-", "-",
-					money(r.Amount, o.Currency), "`"+o.TransactionID, "`"+o.OutTradeNo, "-", "-", "-", "-", "WECHATPAYCN")
-			}})
-		}
-	}
-	slices.SortStableFunc(lines, func(a, b line) int { return a.at.Compare(b.at) })
+	// The ledger's bill: payments by the time they were paid, executed
+	// refunds by the time they were executed, in time order.
+	lines := s.Ledger().Bill(start, end.AddDate(0, 0, 1))
 	var b strings.Builder
 	fmt.Fprintf(&b, "Reconciliation report of %s to %s\n%s\n", p["start_date"], p["end_date"], billHeader)
 	bal := map[string]int64{}
 	for _, l := range lines {
-		b.WriteString(l.text(bal))
+		at := l.At.In(zone).Format(timeLayout)
+		switch l.Kind {
+		case sim.BillPay:
+			fee := l.Amount * FeeRate / 10000
+			bal[l.Currency] += l.Amount - fee
+			b.WriteString(join("Collection via WeChat Pay", at, "`"+l.TransactionID, "`"+l.OutTradeNo,
+				money(l.Amount-fee, l.Currency), "-", money(bal[l.Currency], l.Currency), money(l.Amount, l.Currency),
+				rateOf(l.Currency), money(fee, l.Currency), "-", "-", "-", "-", "-", "-", "-", "WECHATPAYCN"))
+		case sim.BillRefund:
+			bal[l.Currency] -= l.Amount
+			b.WriteString(join("Refund", at, "`"+l.RefundID, "`",
+				"-", money(-l.Amount, l.Currency), money(bal[l.Currency], l.Currency), "-", "-", "-",
+				money(l.Amount, l.Currency), "`"+l.TransactionID, "`"+l.OutTradeNo, "-", "-", "-", "-", "WECHATPAYCN"))
+		default:
+			continue // HipoPay has no reversal
+		}
 		b.WriteByte('\n')
 	}
 	x.text = []byte(b.String())
 }
 
-func rateOf(o sim.Order) string {
-	if o.Currency == "CNY" {
+func rateOf(currency string) string {
+	if currency == "CNY" {
 		return "1"
 	}
-	return rates[o.Currency]
+	return rates[currency]
 }
 
 func money(minor int64, cur string) string {

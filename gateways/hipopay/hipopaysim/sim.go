@@ -20,10 +20,25 @@
 // no answer, HTTP 5xx, malformed body, wrong signature, duplicated
 // notification, notification before Seed returns.
 //
+// The chassis is the shared sim.Base (ledger, scripts, scripted answers
+// with an independent truth, notification resends, Close). The Server is
+// a gatewaytest.Truther: ScriptAnswer gives, on the next call of an
+// operation, any answer the spec documents for it (answers.go, with its
+// section: a payment order status on Check Payment Order, a refund status
+// or FAIL with any Refund Code on Refund and Check Refund, each call's
+// Error Codes, a PAID notification or none, the exchange rate's and the
+// bill's refusals) or no answer within the client's timeout, while the
+// ledger moves as the answer's Truth says, whatever the words (Settle):
+// "FAIL/0099" to a refund that was executed, "USERPAYING" for an order
+// the customer has just paid. A refund or check of a refund answers from
+// the ledger's status: SUCCESS executed, PROCESSING pending, FAIL
+// refused (without a result code: the Check Refund table lists none).
+//
 // The platform's rules it enforces: signatures and the Timestamp's age,
 // the merchant number, Version 1.0 (3.0 for the bill), the parameters each
 // API takes, refunds only of paid orders and never above the original in
-// total, a repeated out_refund_id answered with the first refund.
+// total, a repeated out_refund_id answered with the first refund; the
+// bill lists executed refunds only.
 package hipopaysim
 
 import (
@@ -78,16 +93,16 @@ type Options struct {
 }
 
 // Server is the simulated platform, an http.Handler for every path in
-// scope (matched by suffix, so the endpoint may carry a prefix).
+// scope (matched by suffix, so the endpoint may carry a prefix). The
+// chassis (ledger, scripts, scripted answers with their truth,
+// notification resends, acknowledgements, Close) is the embedded
+// sim.Base; the Server keeps HipoPay's own reading of the spec.
 type Server struct {
-	opts   Options
-	ledger *sim.Ledger
-	script sim.Script
-	log    *slog.Logger
-	mu     sync.Mutex
-	now    func() time.Time
-	closed bool
-	wg     sync.WaitGroup
+	*sim.Base
+	opts Options
+	log  *slog.Logger
+	mu   sync.Mutex
+	now  func() time.Time
 }
 
 // New builds a Server.
@@ -107,14 +122,17 @@ func New(o Options) (*Server, error) {
 	if o.NotifyAttempts == 0 {
 		o.NotifyAttempts = 3
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
+	// The platform's schedule (1 s, 2 s, 4 s ... 1800 s) compressed: the
+	// k-th resend waits k × 200 ms.
+	schedule := make([]time.Duration, o.NotifyAttempts)
+	for k := range schedule {
+		schedule[k] = time.Duration(k) * 200 * time.Millisecond
 	}
-	l, err := sim.OpenLedger(o.LedgerPath)
+	b, err := sim.NewBase(sim.BaseOptions{Name: "hipopay", LedgerPath: o.LedgerPath, NotifySchedule: schedule, Logger: o.Logger})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("hipopaysim: %w", err)
 	}
-	return &Server{opts: o, ledger: l, log: o.Logger, now: time.Now}, nil
+	return &Server{Base: b, opts: o, log: b.Log(), now: time.Now}, nil
 }
 
 // SetClock replaces the simulator's clock (and its ledger's), for tests.
@@ -122,27 +140,13 @@ func (s *Server) SetClock(now func() time.Time) {
 	s.mu.Lock()
 	s.now = now
 	s.mu.Unlock()
-	s.ledger.SetClock(now)
+	s.Base.SetClock(now)
 }
 
 func (s *Server) clock() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.now()
-}
-
-// Script is the per-order and per-amount scripting of outcomes.
-func (s *Server) Script() *sim.Script { return &s.script }
-
-// Ledger is the simulator's order book.
-func (s *Server) Ledger() *sim.Ledger { return s.ledger }
-
-// Close waits for notifications in flight and stops sending new ones.
-func (s *Server) Close() {
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	s.wg.Wait()
 }
 
 // SeedOrder is an order as a mini-program would place it.
@@ -168,14 +172,14 @@ func (s *Server) Seed(so SeedOrder) (sim.Order, error) {
 	b := so.Behaviour
 	// The order's own script, even an empty one, so the magic amounts'
 	// submit faults (..94, ..95: no answer) never apply: there is no submit.
-	s.script.SetOrder(so.OutTradeNo, b)
+	s.Script().SetOrder(so.OutTradeNo, b)
 	o := sim.Order{OutTradeNo: so.OutTradeNo, Amount: so.Amount.Minor, Currency: string(so.Amount.Currency),
 		Wallet: string(pos.WeChatPay), Method: "mini_program", NotifyURL: s.opts.NotifyURL}
 	if so.Created {
 		o.Method = "qr" // the ledger's "created, not yet paying" start
 	}
 	b.Fill(&o)
-	got, err := s.ledger.NewOrder(o)
+	got, err := s.Ledger().NewOrder(o)
 	if err != nil {
 		return got, err
 	}
@@ -428,13 +432,13 @@ func decimal(minor int64, cur string) string {
 // findOrder finds an order by out_trade_id or payment_no.
 func (s *Server) findOrder(p params) (sim.Order, bool) {
 	if no := p["out_trade_id"]; no != "" {
-		o, ok := s.ledger.Get(no)
+		o, ok := s.Ledger().Get(no)
 		if !ok || o.Tombstone || p["payment_no"] != "" && p["payment_no"] != o.TransactionID {
 			return sim.Order{}, false
 		}
 		return o, true
 	}
-	for _, o := range s.ledger.Orders() {
+	for _, o := range s.Ledger().Orders() {
 		if o.TransactionID == p["payment_no"] && !o.Tombstone {
 			return o, true
 		}
@@ -448,9 +452,19 @@ func (s *Server) query(x *exchange) {
 		x.refuse(errPaymentNotFound, "Order not found")
 		return
 	}
-	x.fault = s.script.TakeFault(o.OutTradeNo, o.Amount, sim.OpQuery)
+	x.fault = s.Script().TakeFault(o.OutTradeNo, o.Amount, sim.OpQuery)
 	before := o.State
-	o, err := s.ledger.Query(o.OutTradeNo)
+	if s.scripted(x, o.OutTradeNo, sim.OpQuery, sim.RefundRef{}, func(code string, now sim.Order) {
+		d := s.describe(now)
+		d["status"] = code
+		x.ok(d)
+	}) {
+		if now, _ := s.Ledger().Get(o.OutTradeNo); before != sim.Success && now.State == sim.Success {
+			x.notify = &now // paid whatever the answer said: the platform notifies
+		}
+		return
+	}
+	o, err := s.Ledger().Query(o.OutTradeNo)
 	if err != nil {
 		x.refuse("FREQUENCY_LIMITED", err.Error())
 		return
@@ -495,7 +509,7 @@ func (s *Server) refund(x *exchange) {
 		fail("0002", "payment "+p["payment_no"]+" Not Found.")
 		return
 	}
-	x.fault = s.script.TakeFault(o.OutTradeNo, o.Amount, sim.OpRefund)
+	x.fault = s.Script().TakeFault(o.OutTradeNo, o.Amount, sim.OpRefund)
 	amount := o.Amount
 	if a := p["refund_amount"]; a != "" {
 		m, err := pos.ParseMoney(a, o.Currency)
@@ -511,7 +525,19 @@ func (s *Server) refund(x *exchange) {
 		amount = m.Minor
 	}
 	resp["refund_amount"] = decimal(amount, o.Currency)
-	if _, r, err := s.ledger.FindRefund(o.OutTradeNo, p["out_refund_id"]); err == nil {
+	ref := sim.RefundRef{OutRefundNo: p["out_refund_id"], Amount: amount}
+	if s.scripted(x, o.OutTradeNo, sim.OpRefund, ref, func(code string, now sim.Order) {
+		if _, r, err := s.Ledger().FindRefund(o.OutTradeNo, ref.OutRefundNo); err == nil {
+			s.describeRefund(resp, now, r)
+		} else {
+			resp["refund_no"] = "F" + ref.OutRefundNo
+		}
+		refundWords(resp, code)
+		x.answer = map[string]any{"is_success": true, "response": resp, "return_message": "OK"}
+	}) {
+		return
+	}
+	if _, r, err := s.Ledger().FindRefund(o.OutTradeNo, p["out_refund_id"]); err == nil {
 		// A repeated out_refund_id is answered with the first refund.
 		s.describeRefund(resp, o, r)
 		x.answer = map[string]any{"is_success": true, "response": resp, "return_message": "OK"}
@@ -528,7 +554,7 @@ func (s *Server) refund(x *exchange) {
 		fail("0008", "Payment refundable not enough.")
 		return
 	}
-	_, r, err := s.ledger.Refund(o.OutTradeNo, p["out_refund_id"], amount)
+	_, r, err := s.Ledger().Refund(o.OutTradeNo, p["out_refund_id"], amount)
 	if err != nil {
 		fail("0099", "SYSYTEM_ERROR")
 		return
@@ -542,9 +568,23 @@ func (s *Server) describeRefund(resp map[string]any, o sim.Order, r sim.Refund) 
 	resp["out_refund_id"] = r.OutRefundNo
 	resp["payment_no"] = o.TransactionID
 	resp["refund_amount"] = decimal(r.Amount, o.Currency)
-	resp["status"] = "SUCCESS"
-	resp["result_code"] = "0000"
-	resp["finish_time"] = r.At.In(zone).Format(timeLayout)
+	at := r.At
+	if at.IsZero() {
+		at = s.clock()
+	}
+	// finish_time: "Refund completion time (refund successful)/Refund form
+	// creation time (refund unsuccessful)".
+	resp["finish_time"] = at.In(zone).Format(timeLayout)
+	switch r.Status {
+	case sim.RefundPending:
+		resp["status"], resp["result_code"] = "PROCESSING", "0000"
+	case sim.RefundRefused:
+		// The Check Refund table has no result code: FAIL says it all.
+		resp["status"], resp["fail_message"] = "FAIL", "Refund failed"
+		delete(resp, "result_code")
+	default:
+		resp["status"], resp["result_code"] = "SUCCESS", "0000"
+	}
 }
 
 func (s *Server) queryRefund(x *exchange) {
@@ -552,14 +592,24 @@ func (s *Server) queryRefund(x *exchange) {
 	if no == "" {
 		no = x.params["refund_no"]
 	}
-	o, r, err := s.ledger.FindRefundByNo(no)
+	o, r, err := s.Ledger().FindRefundByNo(no)
 	if err != nil || x.params["refund_no"] != "" && x.params["refund_no"] != r.RefundID ||
 		x.params["out_refund_id"] != "" && x.params["out_refund_id"] != r.OutRefundNo {
 		x.refuse(errRefundNotFound, "Refund order not found")
 		return
 	}
-	x.fault = s.script.TakeFault(o.OutTradeNo, o.Amount, sim.OpQueryRefund)
+	x.fault = s.Script().TakeFault(o.OutTradeNo, o.Amount, sim.OpQueryRefund)
 	resp := map[string]any{}
+	ref := sim.RefundRef{OutRefundNo: r.OutRefundNo}
+	if s.scripted(x, o.OutTradeNo, sim.OpQueryRefund, ref, func(code string, now sim.Order) {
+		_, r, _ = s.Ledger().FindRefund(o.OutTradeNo, ref.OutRefundNo)
+		s.describeRefund(resp, now, r)
+		refundWords(resp, code)
+		x.answer = map[string]any{"is_success": true, "response": resp, "return_message": "OK"}
+	}) {
+		return
+	}
+	o, r, _ = s.Ledger().FindRefund(o.OutTradeNo, ref.OutRefundNo) // as the truth moved it
 	s.describeRefund(resp, o, r)
 	x.answer = map[string]any{"is_success": true, "response": resp, "return_message": "OK"}
 }
@@ -572,6 +622,9 @@ var rates = map[string]string{
 
 func (s *Server) forex(x *exchange) {
 	c := x.params["currency"]
+	if s.scripted(x, c, OpForex, sim.RefundRef{}, func(string, sim.Order) {}) {
+		return
+	}
 	r, ok := rates[c]
 	if !ok {
 		x.refuse(errCurrencyNotSupported, "This currency is not supported")
@@ -584,7 +637,7 @@ func (s *Server) forex(x *exchange) {
 // a signed form. With sim.BadSignature it is signed with a key that is not
 // the platform's.
 func (s *Server) Notification(outTradeNo string, f sim.Fault) (http.Header, []byte, error) {
-	o, ok := s.ledger.Get(outTradeNo)
+	o, ok := s.Ledger().Get(outTradeNo)
 	if !ok {
 		return nil, nil, sim.ErrNotFound
 	}
@@ -623,61 +676,58 @@ func (s *Server) notification(o sim.Order, f sim.Fault) (http.Header, []byte, er
 	return h, []byte(p.encode()), nil
 }
 
-// post delivers one notification and reports whether it was acknowledged.
-func (s *Server) post(ctx context.Context, o sim.Order, attempt int) bool {
-	h, body, err := s.notification(o, sim.FaultNone)
-	if err != nil {
+// deliver makes one delivery attempt of an order's notification and
+// reports whether the receiver answered "success".
+func (s *Server) deliver(o sim.Order) func(ctx context.Context) bool {
+	return func(ctx context.Context) bool {
+		h, body, err := s.notification(o, sim.FaultNone)
+		if err != nil {
+			return false
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.opts.NotifyURL, strings.NewReader(string(body)))
+		if err != nil {
+			return false
+		}
+		req.Header = h
+		resp, err := s.opts.HTTPClient.Do(req)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		ack, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+		return resp.StatusCode/100 == 2 && strings.TrimSpace(string(ack)) == "success"
+	}
+}
+
+// notifies reports whether the platform sends this order's notification:
+// there is somewhere to send it, and no scripted answer on OpNotify says
+// it is lost (sim.CodeNoAnswer).
+func (s *Server) notifies(o sim.Order) bool {
+	if s.opts.NotifyURL == "" {
 		return false
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.opts.NotifyURL, strings.NewReader(string(body)))
-	if err != nil {
+	if a, ok := s.TakeAnswer(o.OutTradeNo, sim.OpNotify); ok && a.Code == sim.CodeNoAnswer {
 		return false
 	}
-	req.Header = h
-	resp, err := s.opts.HTTPClient.Do(req)
-	if err != nil {
-		s.log.Info("hipopaysimNotified", "outTradeId", o.OutTradeNo, "attempt", attempt, "err", err)
-		return false
-	}
-	defer resp.Body.Close()
-	ack, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
-	s.log.Info("hipopaysimNotified", "outTradeId", o.OutTradeNo, "attempt", attempt, "status", resp.StatusCode, "ack", string(ack))
-	return resp.StatusCode/100 == 2 && strings.TrimSpace(string(ack)) == "success"
+	return true
 }
 
 // notifyNow posts the notification and waits for the acknowledgement.
 func (s *Server) notifyNow(ctx context.Context, o sim.Order) {
-	if s.opts.NotifyURL == "" {
+	if !s.notifies(o) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	s.post(ctx, o, 1)
+	s.NotifyNow(ctx, o.OutTradeNo, s.deliver(o))
 }
 
-// notifyAsync posts the notification in the background, resending until
-// the receiver answers "success" or NotifyAttempts are spent.
+// notifyAsync posts the notification in the background, resending along
+// the schedule until the receiver answers "success" (Base.Notify).
 func (s *Server) notifyAsync(o sim.Order) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.opts.NotifyURL == "" || s.closed {
-		return
+	if s.notifies(o) {
+		s.Notify(o.OutTradeNo, s.deliver(o))
 	}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for attempt := range s.opts.NotifyAttempts {
-			if attempt > 0 {
-				time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			ok := s.post(ctx, o, attempt+1)
-			cancel()
-			if ok {
-				return
-			}
-		}
-	}()
 }
 
 var (
