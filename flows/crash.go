@@ -65,10 +65,12 @@ import (
 //     time during the recovery).
 //
 // The harness also asserts that each point in the table is reached by at
-// least one scenario, so a point that stops being reachable is noticed. A
-// second mode SIGKILLs the demo at a random moment during a burst of
-// concurrent payments (seeded; the seed is printed on failure) and checks
-// the same invariants.
+// least one scenario, so a point that stops being reachable is noticed. The
+// crash campaign (crash_campaign_test.go, sized by scripts/crashtest.sh
+// --points) SIGKILLs chains of demos again and again, at random points and
+// moments, during bursts of micropays, merchant QR orders, scanned codes,
+// refunds and cancels (seeded; a failing chain prints its replay), and
+// checks the same invariants.
 const crashEnv = "POSAGENT_CRASHPOINT"
 
 // The crash points' names.
