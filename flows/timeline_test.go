@@ -2,6 +2,7 @@ package flows_test
 
 import (
 	"context"
+	"log/slog"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -88,10 +89,17 @@ func TestStepsOfTheWallClockMoveNoDeadline(t *testing.T) {
 	t0 := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
 	clk := &steppingClock{wall: t0}
 	gw := &countingGateway{}
+	logs := &syncBuffer{}
+	defer func() {
+		if t.Failed() {
+			t.Logf("runner log:\n%s", logs)
+		}
+	}()
 	r, err := flows.NewRunner(flows.Options{
 		Journal: db, Gateways: map[string]gateways.Gateway{"counting": gw}, Clock: clk,
 		CodeKey: []byte("0123456789abcdef0123456789abcdef"), WalletRules: flows.WalletRules{},
-		Tick: 5 * time.Millisecond,
+		Tick:   5 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +125,9 @@ func TestStepsOfTheWallClockMoveNoDeadline(t *testing.T) {
 	// queryAt waits for the payment's next query to be journaled for at.
 	queryAt := func(id string, at time.Time) {
 		t.Helper()
-		for range 2000 {
+		// Waiting for the runner's goroutines to have answered, not timing
+		// them: a loaded machine may take its time.
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
 			ops, err := db.Ops(ctx, id)
 			if err != nil {
 				t.Fatal(err)
@@ -145,6 +155,7 @@ func TestStepsOfTheWallClockMoveNoDeadline(t *testing.T) {
 		}
 	}
 
+	settle() // the start's resume is done: the payment below is this run's
 	p, err := r.Start(ctx, flows.StartRequest{Amount: money(t, 1292), Method: pos.Micropay, Code: code(t, "134567890123456789")})
 	if err != nil {
 		t.Fatal(err)
@@ -188,7 +199,7 @@ func TestStepsOfTheWallClockMoveNoDeadline(t *testing.T) {
 
 	// The pay timeout, 60 s after the submit by the steady clock: reversed.
 	clk.advance(5 * time.Second)
-	for range 2000 {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
 		got, err := db.Payment(ctx, p.ID)
 		if err != nil {
 			t.Fatal(err)
