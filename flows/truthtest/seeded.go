@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/posagent/posagent"
 	"github.com/posagent/posagent/flows"
@@ -26,8 +27,9 @@ import (
 //
 //   - query/lookup/CODE/TRUTH: the order is seeded payable and unpaid; the
 //     cashier looks it up, the answer goes on the first query, and the
-//     cashier looks it up again (answered honestly) until it is adopted,
-//     three times at most;
+//     cashier looks it up again (answered honestly) until it is adopted:
+//     at most three answers that it is not paid or not known, and again
+//     after a lookup that got no trustworthy answer;
 //   - notify/notify/CODE/TRUTH: the order is seeded paid (TruthDone) or
 //     declined (TruthNotDone) with the answer scripted on its notification,
 //     which the simulator posts before Seed returns (sim.
@@ -140,7 +142,7 @@ func (c cell) runSeeded(st *testing.T, tb testing.TB, h Harness) {
 			tb.Errorf("the notification %q did not adopt the order before the cashier looked it up: %v\n%s", c.answer.Code, err, e.spy.log())
 		}
 	}
-	p, adopted := e.lookUp(ctx, tb, no)
+	p, adopted := e.lookUp(ctx, tb, no, h.Bound)
 	if c.op == sim.OpQuery || c.op == sim.OpNotify {
 		e.checkScripted(tb)
 		e.checkAdopted(ctx, tb, no, p, adopted)
@@ -168,15 +170,21 @@ func (c cell) runSeeded(st *testing.T, tb testing.TB, h Harness) {
 	e.checkAdopted(ctx, tb, no, p, true)
 }
 
-// lookUp is the cashier looking the order up until it is adopted, at most
-// lookups times.
-func (e *env) lookUp(ctx context.Context, tb testing.TB, no string) (pos.Payment, bool) {
-	for i := range lookups {
+// lookUp is the cashier looking the order up until it is adopted: at
+// most lookups answers that it is not paid or not known, and again after
+// any call that got no trustworthy answer (a cashier asks again), within
+// bound.
+func (e *env) lookUp(ctx context.Context, tb testing.TB, no string, bound time.Duration) (pos.Payment, bool) {
+	deadline := time.Now().Add(bound)
+	for answered, i := 0, 1; answered < lookups && time.Now().Before(deadline); i++ {
 		p, err := e.runner.Lookup(ctx, flows.LookupRequest{Gateway: gatewayName, OutTradeNo: no})
 		if err == nil {
 			return p, true
 		}
-		tb.Logf("lookup %d: %v", i+1, err)
+		if pos.Match(pos.Conflict, err) || pos.Match(pos.NotFound, err) {
+			answered++
+		}
+		tb.Logf("lookup %d: %v", i, err)
 	}
 	return pos.Payment{}, false
 }
