@@ -270,10 +270,12 @@ func (ob *Outbox) Retry(ctx context.Context, id string) (OutboxItem, error) {
 	}
 	refund, n, _ := parseItemID(id)
 	now := ob.now()
+	// Due now in its payment's (refund's) frame, which a clock step may
+	// have set apart from the wall clock (timeline.go).
 	if !refund {
-		// Due now in its payment's frame, which a clock step may have set
-		// apart from the wall clock (timeline.go).
 		now = ob.o.Payments.tl.now(it.PaymentID)
+	} else {
+		now = ob.o.Refunds.tl.now(it.RefundID)
 	}
 	if refund {
 		err = ob.admin.RetryRefundOpNow(ctx, n, now)
@@ -429,7 +431,7 @@ func (rr *RefundRunner) resolveByHand(ctx context.Context, id string, opID int64
 	if !slices.ContainsFunc(ops, func(o store.RefundOp) bool { return o.ID == opID }) {
 		return r, pos.Errorf(pos.NotFound, op, "outbox rop_%d of refund %s is done already", opID, id)
 	}
-	now := rr.o.Clock.Now()
+	now := rr.tl.now(id)
 	next := r
 	next.State, next.Outcome, next.UpdatedAt = to, reason, now
 	c := store.RefundChange{Refund: next, From: from, Reason: reason, Detail: detail, At: now}
@@ -442,6 +444,7 @@ func (rr *RefundRunner) resolveByHand(ctx context.Context, id string, opID int64
 	if err := rr.o.Journal.AppendRefund(ctx, c); err != nil {
 		return r, fmt.Errorf("flows: journaling the resolution of refund %s (%s -> %s): %w", id, from, to, err)
 	}
+	rr.tl.end(id)
 	rr.notify()
 	if rr.o.Receipts != nil {
 		rr.o.Receipts.Wake()

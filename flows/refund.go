@@ -72,6 +72,7 @@ type RefundRunner struct {
 	// journaled; meanwhile new refunds are refused.
 	pending pendingWrites
 	calling map[string]bool // refunds whose submit is on the wire
+	tl      *timeline       // scheduling by the steady clock, per refund (timeline.go)
 }
 
 // NewRefundRunner validates o and returns a RefundRunner. Call Run to
@@ -100,7 +101,8 @@ func NewRefundRunner(o RefundOptions) (*RefundRunner, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &RefundRunner{o: o, log: o.Logger, changed: make(chan struct{}), inflight: map[int64]bool{}, held: map[int64]time.Time{}, wake: make(chan struct{}, 1), calling: map[string]bool{}}, nil
+	return &RefundRunner{o: o, log: o.Logger, changed: make(chan struct{}), inflight: map[int64]bool{}, held: map[int64]time.Time{}, wake: make(chan struct{}, 1), calling: map[string]bool{},
+		tl: newTimeline(o.Clock)}, nil
 }
 
 // RefundRequest asks to refund a succeeded payment.
@@ -175,7 +177,8 @@ func (rr *RefundRunner) Refund(ctx context.Context, req RefundRequest) (pos.Refu
 	if amount.Minor < p.Amount.Minor && !caps.PartialRefund {
 		return pos.Refund{}, pos.Errorf(pos.Invalid, op, "gateway %s refunds only whole payments (%s)", p.Gateway, p.Amount)
 	}
-	now := rr.o.Clock.Now()
+	id := newRefundID()
+	now := rr.tl.begin(id)
 	method := pos.RefundByRefund
 	if req.Void {
 		if req.Amount != (pos.Money{}) {
@@ -190,13 +193,14 @@ func (rr *RefundRunner) Refund(ctx context.Context, req RefundRequest) (pos.Refu
 		}
 	}
 	r := pos.Refund{
-		ID: newRefundID(), PaymentID: p.ID, OutRefundNo: newOutRefundNo(rr.o.NumberPrefix, now),
+		ID: id, PaymentID: p.ID, OutRefundNo: newOutRefundNo(rr.o.NumberPrefix, now),
 		Amount: amount, Reason: req.Reason, State: pos.RefundSubmitting,
 		CreatedAt: now, UpdatedAt: now, SubmittedAt: now, Method: method,
 	}
 	rr.call(r.ID, true)
 	defer rr.call(r.ID, false)
 	if err := rr.create(ctx, &r, req.Idempotency); err != nil {
+		rr.tl.end(id)
 		return pos.Refund{}, err
 	}
 	// Journaled: from here a crash is resumed by querying.
@@ -307,7 +311,7 @@ func (rr *RefundRunner) apply(ctx context.Context, id string, in RefundInput, op
 			opID = op.ID
 		}
 		rr.log.Error("journal write failed after the gateway answered a refund; the answer is kept and the write retried", "refund", id, "input", in.Kind, "err", err)
-		rr.pending.add(rr.o.Clock.Now(), id, opID, err, func(ctx context.Context) error {
+		rr.pending.add(rr.tl.now(""), id, opID, err, func(ctx context.Context) error {
 			r, err := rr.applyOnce(ctx, id, in, op)
 			if err == nil {
 				rr.log.Info("refund journal write succeeded after retrying", "refund", id, "state", r.State)
@@ -342,7 +346,7 @@ func (rr *RefundRunner) applyOnce(ctx context.Context, id string, in RefundInput
 		if op != nil && !containsOp(ops, op.ID) {
 			return r, nil // another decision completed it: the answer is stale
 		}
-		now := rr.o.Clock.Now()
+		now := rr.tl.now(r.ID)
 		in.OutTradeNo = p.OutTradeNo
 		d := DecideRefund(r, in, now, refundTiming(g.Timing()))
 		if d.Flag != "" {
@@ -376,6 +380,9 @@ func (rr *RefundRunner) applyOnce(ctx context.Context, id string, in RefundInput
 			return r, &writeError{fmt.Errorf("flows: journaling refund %s %s -> %s: %w", r.ID, r.State, d.To, err)}
 		}
 		rr.notify()
+		if d.To.Final() {
+			rr.tl.end(r.ID)
+		}
 		if d.To != r.State {
 			rr.log.Info("refund state", "refund", r.ID, "payment", r.PaymentID, "from", r.State, "to", d.To, "reason", d.Reason)
 		}
@@ -429,17 +436,17 @@ func (rr *RefundRunner) Run(ctx context.Context) error {
 		return err
 	}
 	var wg sync.WaitGroup
-	lastResume := rr.o.Clock.Now()
+	lastResume := rr.tl.now("")
 	for {
-		rr.pending.retryDue(ctx, rr.o.Clock.Now())
+		rr.pending.retryDue(ctx, rr.tl.now(""))
 		next := rr.runDue(ctx, &wg)
-		if now := rr.o.Clock.Now(); now.Sub(lastResume) >= rr.o.ResumeEvery {
+		if now := rr.tl.now(""); now.Sub(lastResume) >= rr.o.ResumeEvery {
 			lastResume = now
 			if err := rr.resumeWhere(ctx, true); err != nil && ctx.Err() == nil {
 				rr.log.Error("resuming pending refunds failed", "err", err)
 			}
 		}
-		now := rr.o.Clock.Now()
+		now := rr.tl.now("")
 		next.at(lastResume.Add(rr.o.ResumeEvery), now)
 		if t, ok := rr.pending.nextRetry(); ok {
 			next.at(t, now)
@@ -472,9 +479,8 @@ func (rr *RefundRunner) resumeWhere(ctx context.Context, running bool) error {
 	if err != nil {
 		return fmt.Errorf("flows: listing pending refunds: %w", err)
 	}
-	now := rr.o.Clock.Now()
 	for _, r := range pending {
-		if running && (rr.inCall(r.ID) || rr.pending.has(r.ID) || (r.State == pos.RefundSubmitting && now.Sub(r.SubmittedAt) < 2*time.Minute)) {
+		if running && (rr.inCall(r.ID) || rr.pending.has(r.ID) || (r.State == pos.RefundSubmitting && rr.tl.now(r.ID).Sub(r.SubmittedAt) < 2*time.Minute)) {
 			continue
 		}
 		ops, err := rr.o.Journal.RefundOps(ctx, r.ID)
@@ -498,9 +504,9 @@ func (rr *RefundRunner) resumeWhere(ctx context.Context, running bool) error {
 
 func (rr *RefundRunner) runDue(ctx context.Context, wg *sync.WaitGroup) dueSoonest {
 	var next dueSoonest
-	now := rr.o.Clock.Now()
-	// What is due now and what falls due before the next periodic resume.
-	ops, err := rr.o.Journal.DueRefundOps(ctx, now.Add(rr.o.ResumeEvery))
+	// What is due now and what falls due before the next periodic resume,
+	// in some refund's frame; each is then checked against its own.
+	ops, err := rr.o.Journal.DueRefundOps(ctx, rr.tl.horizon().Add(rr.o.ResumeEvery))
 	if err != nil {
 		if ctx.Err() == nil {
 			rr.log.Error("reading refund outbox failed", "err", err)
@@ -509,6 +515,7 @@ func (rr *RefundRunner) runDue(ctx context.Context, wg *sync.WaitGroup) dueSoone
 		return next
 	}
 	for _, op := range ops {
+		now := rr.tl.now(op.RefundID)
 		if op.NotBefore.After(now) {
 			next.at(op.NotBefore, now)
 			continue
@@ -536,7 +543,7 @@ func (rr *RefundRunner) runDue(ctx context.Context, wg *sync.WaitGroup) dueSoone
 				rr.log.Error("refund query failed", "refund", op.RefundID, "err", err)
 				// Still due in the journal: not again at once.
 				rr.mu.Lock()
-				rr.held[op.ID] = rr.o.Clock.Now().Add(time.Second)
+				rr.held[op.ID] = rr.tl.now(op.RefundID).Add(time.Second)
 				rr.mu.Unlock()
 			}
 		})

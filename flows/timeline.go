@@ -15,10 +15,10 @@ import (
 // with a stepped clock, a query due in 5 s would fire an hour late or at
 // once, and a pay timeout would reverse too early or too late.
 //
-// So each payment is decided and scheduled in its own frame: the wall
-// clock as it read when the payment began in this process (or when the
-// runner started, for a payment journaled before), advanced by the steady
-// clock since. Every time journaled for the payment during the run is in
+// So each payment (in the refund runner, each refund) is decided and
+// scheduled in its own frame: the wall clock as it read when the payment
+// began in this process (or when the runner started, for a payment
+// journaled before), advanced by the steady clock since. Every time journaled for the payment during the run is in
 // that frame, which is the wall clock unless a step happened during the
 // payment's life, and then differs from it by that step only: its times
 // stay consistent with each other, and only its receipts may show the time

@@ -216,3 +216,114 @@ func TestStepsOfTheWallClockMoveNoDeadline(t *testing.T) {
 		t.Fatalf("at the pay timeout the payment is %s, want reversed", got.State)
 	}
 }
+
+// refundingGateway takes every payment at once and accepts every refund
+// without finishing it: it counts the refund queries it is asked.
+type refundingGateway struct {
+	countingGateway
+	refundQueries atomic.Int32
+}
+
+func (*refundingGateway) Capabilities() gateways.Capabilities {
+	return gateways.Capabilities{Micropay: []pos.Wallet{pos.WeChatPay}, Reverse: true, Refund: true, PartialRefund: true}
+}
+func (*refundingGateway) Refund(context.Context, gateways.RefundRequest) (gateways.Result, error) {
+	return gateways.Result{Status: gateways.StatusUserPaying}, nil
+}
+func (g *refundingGateway) QueryRefund(context.Context, gateways.RefundRequest) (gateways.Result, error) {
+	g.refundQueries.Add(1)
+	return gateways.Result{Status: gateways.StatusUserPaying}, nil
+}
+
+// TestStepsOfTheWallClockMoveNoRefundQuery: a refund's queries follow the
+// steady clock too, whatever is done to the wall clock.
+func TestStepsOfTheWallClockMoveNoRefundQuery(t *testing.T) {
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "journal.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	t0 := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	p := pos.Payment{ID: "pay_r", OutTradeNo: "OTNPAYR", Gateway: "refunding", Method: pos.Micropay,
+		Amount: pos.Money{Minor: 1000, Currency: "CNY"}, Wallet: pos.WeChatPay, CodeMasked: "1345********6789",
+		State: pos.StateSubmitting, CreatedAt: t0.Add(-time.Hour), UpdatedAt: t0.Add(-time.Hour), SubmittedAt: t0.Add(-time.Hour)}
+	if err := db.Append(ctx, store.Change{Payment: p, Reason: "created", At: p.CreatedAt}); err != nil {
+		t.Fatal(err)
+	}
+	p.State = pos.StateSucceeded
+	if err := db.Append(ctx, store.Change{Payment: p, From: pos.StateSubmitting, Reason: "paid", At: p.CreatedAt}); err != nil {
+		t.Fatal(err)
+	}
+	clk := &steppingClock{wall: t0}
+	gw := &refundingGateway{}
+	rr, err := flows.NewRefundRunner(flows.RefundOptions{Journal: db, Gateways: map[string]gateways.Gateway{"refunding": gw}, Clock: clk, Tick: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = rr.Run(rctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	r, err := rr.Refund(ctx, flows.RefundRequest{PaymentID: p.ID, Amount: pos.Money{Minor: 300, Currency: "CNY"}, Reason: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	queryAt := func(at time.Time) {
+		t.Helper()
+		var ops []store.RefundOp
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+			if ops, err = db.RefundOps(ctx, r.ID); err != nil {
+				t.Fatal(err)
+			}
+			if len(ops) == 1 && ops[0].NotBefore.Equal(at) {
+				return
+			}
+		}
+		t.Fatalf("refund %s owes %+v, want one query at %s", r.ID, ops, at)
+	}
+	// noQueryYet gives the loop (woken every 5 ms) many turns at the clock
+	// as set, then counts.
+	noQueryYet := func(what string, want int32) {
+		t.Helper()
+		time.Sleep(100 * time.Millisecond)
+		if n := gw.refundQueries.Load(); n != want {
+			t.Fatalf("%s: %d refund queries, want %d", what, n, want)
+		}
+	}
+	first := r.UpdatedAt
+	if ops, _ := db.RefundOps(ctx, r.ID); len(ops) != 1 || !ops[0].NotBefore.After(first) {
+		t.Fatalf("an accepted refund owes %+v, want a query later", ops)
+	}
+	ops, _ := db.RefundOps(ctx, r.ID)
+	due := ops[0].NotBefore.Sub(t0)
+
+	clk.step(-time.Hour)
+	clk.advance(due - time.Second)
+	noQueryYet("a second before the query, the clock set back an hour", 0)
+	clk.advance(time.Second)
+	for deadline := time.Now().Add(30 * time.Second); gw.refundQueries.Load() == 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := gw.refundQueries.Load(); n != 1 {
+		t.Fatalf("the refund query due at %s, the clock set back an hour: %d queries", due, n)
+	}
+	ops, _ = db.RefundOps(ctx, r.ID)
+	for deadline := time.Now().Add(30 * time.Second); (len(ops) != 1 || !ops[0].NotBefore.After(t0.Add(due))) && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+		ops, _ = db.RefundOps(ctx, r.ID)
+	}
+	next := ops[0].NotBefore
+	queryAt(next)
+
+	clk.step(2 * time.Hour)
+	noQueryYet("the clock set an hour fast", 1)
+	clk.advance(next.Sub(t0.Add(clk.Steady())))
+	for deadline := time.Now().Add(30 * time.Second); gw.refundQueries.Load() == 1 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := gw.refundQueries.Load(); n != 2 {
+		t.Fatalf("the second refund query: %d queries, want 2", n)
+	}
+}
