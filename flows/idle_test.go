@@ -209,3 +209,68 @@ func TestRunnerIdleWaitsForTheNextDueItem(t *testing.T) {
 }
 
 var _ gateways.Gateway // the rig's gateways map
+
+// countingRefundJournal counts the refund runner's reads of its outbox
+// and pending refunds.
+type countingRefundJournal struct {
+	*sqlite.DB
+	reads atomic.Int64
+}
+
+func (j *countingRefundJournal) DueRefundOps(ctx context.Context, now time.Time) ([]store.RefundOp, error) {
+	j.reads.Add(1)
+	return j.DB.DueRefundOps(ctx, now)
+}
+
+func (j *countingRefundJournal) PendingRefunds(ctx context.Context) ([]pos.Refund, error) {
+	j.reads.Add(1)
+	return j.DB.PendingRefunds(ctx)
+}
+
+// TestRefundRunnerIdleWaits: the refund runner with nothing to do reads its
+// outbox only for its periodic resume, not at a tick.
+func TestRefundRunnerIdleWaits(t *testing.T) {
+	db, err := sqlite.Open(filepath.Join(t.TempDir(), "journal.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	j := &countingRefundJournal{DB: db}
+	rg := newRig(t) // only for its gateway
+	clk := &timerClock{now: time.Now()}
+	rr, err := flows.NewRefundRunner(flows.RefundOptions{Journal: j, Gateways: rg.gateways, Clock: clk, ResumeEvery: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = rr.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	settleOn := func() {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		last := j.reads.Load()
+		for quiet := 0; quiet < 20; {
+			time.Sleep(time.Millisecond)
+			if n := j.reads.Load(); n != last || clk.pendingTimers() == 0 {
+				last, quiet = n, 0
+			} else {
+				quiet++
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the refund runner's loop did not settle")
+			}
+		}
+	}
+	settleOn()
+	before := j.reads.Load()
+	const step, span = 100 * time.Millisecond, 10 * time.Minute
+	for range span / step {
+		clk.Advance(step)
+		time.Sleep(50 * time.Microsecond)
+	}
+	settleOn()
+	if reads, most := j.reads.Load()-before, 2*int64(span/time.Minute)+2; reads > most {
+		t.Errorf("idle for %v of fake time: %d refund journal reads, want at most %d", span, reads, most)
+	}
+}

@@ -177,7 +177,18 @@ func runReceipt(args []string) error {
 			return v["ns_per_op"].(float64), nil
 		}
 	}
+	qrOnly := func() (float64, error) {
+		start := time.Now()
+		for range *n {
+			seq++
+			if _, err := qr.Encode(txn(seq), qr.M); err != nil {
+				return 0, err
+			}
+		}
+		return float64(time.Since(start).Nanoseconds()) / float64(*n), nil
+	}
 	sides := []side{
+		{"posagent_qr_encode_only", qrOnly},
 		{"posagent_raster", func() (float64, error) { return goSide(true, false) }},
 		{"receiptline", nodeSide("bench.mjs")},
 		{"posagent_native", func() (float64, error) { return goSide(false, false) }},
@@ -185,7 +196,7 @@ func runReceipt(args []string) error {
 		{"posagent_raster_payment", func() (float64, error) { return goSide(true, true) }},
 	}
 	got := map[string][]float64{}
-	var rl, rpe, pay []float64
+	var rl, rpe, pay, qrShare []float64
 	for r := range *rounds {
 		this := map[string]float64{}
 		for k := range sides {
@@ -200,11 +211,13 @@ func runReceipt(args []string) error {
 		rl = append(rl, this["receiptline"]/this["posagent_raster"])
 		rpe = append(rpe, this["rpe"]/this["posagent_native"])
 		pay = append(pay, 2*this["receiptline"]/this["posagent_raster_payment"])
+		qrShare = append(qrShare, this["posagent_qr_encode_only"]/this["posagent_raster"])
 	}
 	out := map[string]any{"bench": "receipt", "rounds": *rounds, "n": *n,
 		"speedup_vs_receiptline_raster": median(rl), "speedup_vs_receiptline_range": minmax(rl),
 		"speedup_vs_rpe_native": median(rpe), "speedup_vs_rpe_range": minmax(rpe),
-		"speedup_per_payment_vs_receiptline": median(pay), "speedup_per_payment_range": minmax(pay)}
+		"speedup_per_payment_vs_receiptline": median(pay), "speedup_per_payment_range": minmax(pay),
+		"qr_encode_share_of_raster_receipt": median(qrShare)}
 	for k, v := range got {
 		out[k+"_us"] = median(v) / 1000
 	}
