@@ -47,10 +47,17 @@ machine() {
 		--arg load "$(cut -d' ' -f1-3 /proc/loadavg)" --arg at "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg commit "$(git -C "$root" rev-parse --short HEAD)" \
 		'{bench:"machine", cpu:$cpu, cores:($cores|tonumber), mem:$mem, kernel:$kernel, go:$go, node:$node, disk:$disk, loadavg:$load, at:$at, commit:$commit}'
 }
+failed=""
 run() { # NAME CMD...: runs one measurement, keeps its JSON lines
-	note "== $1"
+	name=$1
+	note "== $name"
 	shift
-	"$@" | tee -a "$out"
+	if "$@" >"$work/last.jsonl"; then
+		tee -a "$out" <"$work/last.jsonl"
+	else
+		note "FAILED: $name"
+		failed="$failed $name"
+	fi
 }
 
 cd "$root"
@@ -99,3 +106,7 @@ jq -r -s '
 ' "$out"
 note "results: $out"
 if [ "$out" = "$work/bench-results.jsonl" ]; then cat "$out" >"${TMPDIR:-/tmp}/posagent-bench-results.jsonl"; note "(copied to ${TMPDIR:-/tmp}/posagent-bench-results.jsonl)"; fi
+if [ -n "$failed" ]; then
+	note "failed:$failed"
+	exit 1
+fi

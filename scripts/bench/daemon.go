@@ -417,6 +417,9 @@ func runDaemon(args []string) error {
 		defer os.RemoveAll(d)
 		*dir = d
 	}
+	if err := os.MkdirAll(*dir, 0o700); err != nil {
+		return err
+	}
 	abs, err := filepath.Abs(*bin)
 	if err != nil {
 		return err
