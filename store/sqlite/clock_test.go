@@ -20,3 +20,18 @@ func TestLatestTime(t *testing.T) {
 		t.Errorf("LatestTime = %v %v, want %v", got, err, at)
 	}
 }
+
+// TestLatestTimeAfterAStepBack: an event written after the clock went
+// back does not hide the later time written before it.
+func TestLatestTimeAfterAStepBack(t *testing.T) {
+	db := openTest(t)
+	ctx := t.Context()
+	p := samplePayment("pay_step")
+	mustAppend(t, db, create(p))
+	late := p.CreatedAt.Add(5 * time.Hour)
+	mustAppend(t, db, move(mustPayment(t, db, p.ID), "user_paying", late))
+	mustAppend(t, db, move(mustPayment(t, db, p.ID), "failed", p.CreatedAt.Add(time.Hour)))
+	if got, err := db.LatestTime(ctx); err != nil || !got.Equal(late) {
+		t.Errorf("LatestTime = %v %v, want %v", got, err, late)
+	}
+}
