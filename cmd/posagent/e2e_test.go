@@ -7,11 +7,13 @@ import (
 	"github.com/posagent/posagent/hw/printer/virtual"
 	"image/png"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -55,8 +57,33 @@ func binary(t *testing.T) string {
 	return binPath
 }
 
+// freePort returns a loopback address free now, for a daemon to listen on
+// (and to listen on again after a restart). It is drawn from below the
+// kernel's ephemeral range: a port the kernel hands out for ":0" is free
+// for anyone's next ":0" too (a demo's simulator or display takes one when
+// its default port is busy), so between this check and the daemon's bind,
+// or across a SIGKILL and restart, another demo could take it.
 func freePort(t *testing.T) string {
 	t.Helper()
+	lo := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				lo = n
+			}
+		}
+	}
+	const base = 20000 // above the demo's fixed ports (8417, 8418, 18419)
+	for range 200 {
+		if lo <= base+1000 {
+			break
+		}
+		addr := fmt.Sprintf("127.0.0.1:%d", base+rand.IntN(lo-base))
+		if ln, err := net.Listen("tcp", addr); err == nil {
+			ln.Close()
+			return addr
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
