@@ -218,7 +218,7 @@ func (e *env) checkAdopted(ctx context.Context, tb testing.TB, no string, p pos.
 	if adopted {
 		history = e.paymentHistory(ctx, p)
 	}
-	tb.Errorf("the till %s.\nledger: %s\n%s", bad, describeOrder(o, found), history)
+	tb.Errorf("the till %s.\nledger: %s\n%s", bad, DescribeOrder(o, found), history)
 }
 
 // receiver is the daemon's notification endpoint as the check plays it:

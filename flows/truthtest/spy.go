@@ -23,6 +23,8 @@ type spy struct {
 	tr      gatewaytest.Truther
 	scripts map[sim.Op][]sim.Answer // by call: [0] on the first call, ...
 
+	hooks Hooks // Observe's; zero for the truth check's own spy
+
 	mu    sync.Mutex
 	calls map[sim.Op]int
 	lines []string
@@ -71,10 +73,34 @@ func (s *spy) log() string {
 
 func (s *spy) call(no string, op sim.Op, f func() (gateways.Result, error)) (gateways.Result, error) {
 	s.before(no, op)
+	if s.hooks.Before != nil {
+		s.hooks.Before(no, op)
+	}
 	started := time.Now()
 	res, err := f()
 	s.after(op, started, res, err)
+	if s.hooks.After != nil {
+		s.hooks.After(no, op, res, err)
+	}
 	return res, err
+}
+
+// Hooks see every call of a gateway wrapped by Observe, by the operation
+// the simulators name it (a micropay and a QR create are both
+// sim.OpSubmit); outTradeNo is the payment's order number, also for
+// refund calls.
+type Hooks struct {
+	// Before runs just before the call goes to the gateway.
+	Before func(outTradeNo string, op sim.Op)
+	// After runs once the gateway answered, before the runner sees it.
+	After func(outTradeNo string, op sim.Op, res gateways.Result, err error)
+}
+
+// Observe wraps g for a runner so that h sees every call: the fault
+// matrix (flows/faultmatrix) aims its faults with it. The wrapper has
+// g's method set: a Reverser or Closer only when g is one.
+func Observe(g gateways.Gateway, h Hooks) gateways.Gateway {
+	return (&spy{g: g, calls: map[sim.Op]int{}, hooks: h}).wrapped()
 }
 
 func (s *spy) Kind() string                        { return s.g.Kind() }

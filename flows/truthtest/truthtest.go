@@ -516,32 +516,60 @@ func (e *env) checkScripted(tb testing.TB) {
 // checkPayment is the payment half of the rule.
 func (e *env) checkPayment(ctx context.Context, tb testing.TB, p pos.Payment) {
 	o, found := e.tr.Order(p.OutTradeNo)
-	charged := found && !o.Tombstone && o.Charged()
-	everPaid := found && !o.PaidAt.IsZero()
-	var bad string
-	switch p.State {
-	case pos.StateSucceeded:
-		if !charged {
-			bad = "succeeded, but the customer is not charged"
-		}
-	case pos.StateFailed:
-		if everPaid || charged {
-			bad = "failed (the cashier is told no money moved), but the customer was charged"
-		}
-	case pos.StateReversed:
-		if charged {
-			bad = "reversed, but the customer is still charged"
-		}
-	}
+	bad := PaymentVerdict(p, o, found)
 	if bad == "" {
 		return
 	}
-	tb.Errorf("the till says %s.\nledger: %s\n%s", bad, describeOrder(o, found), e.paymentHistory(ctx, p))
+	tb.Errorf("the till says %s.\nledger: %s\n%s", bad, DescribeOrder(o, found), e.paymentHistory(ctx, p))
+}
+
+// PaymentVerdict is the payment half of the rule: "" when the till's
+// final state of p agrees with the simulator's ledger entry o (found:
+// the simulator knows the order), else what the till wrongly says.
+func PaymentVerdict(p pos.Payment, o sim.Order, found bool) string {
+	charged := found && !o.Tombstone && o.Charged()
+	everPaid := found && !o.PaidAt.IsZero()
+	switch p.State {
+	case pos.StateSucceeded:
+		if !charged {
+			return "succeeded, but the customer is not charged"
+		}
+	case pos.StateFailed:
+		if everPaid || charged {
+			return "failed (the cashier is told no money moved), but the customer was charged"
+		}
+	case pos.StateReversed:
+		if charged {
+			return "reversed, but the customer is still charged"
+		}
+	}
+	return ""
 }
 
 // checkRefund is the refund half of the rule.
 func (e *env) checkRefund(ctx context.Context, tb testing.TB, p pos.Payment, r pos.Refund) {
 	o, found := e.tr.Order(p.OutTradeNo)
+	var held pos.Money
+	if r.State != pos.RefundSucceeded && r.State != pos.RefundFailed {
+		bal, err := e.refunds.PaymentRefunds(ctx, p.ID)
+		if err != nil {
+			tb.Errorf("refund %s is held for the operator; its balance cannot be read: %v", r.ID, err)
+			return
+		}
+		held = bal.Held
+	}
+	bad := RefundVerdict(r, o, held)
+	if bad == "" {
+		return
+	}
+	tb.Errorf("the till says %s.\nledger: %s\n%s", bad, DescribeOrder(o, found), e.refundHistory(ctx, r))
+}
+
+// RefundVerdict is the refund half of the rule: "" when the till's final
+// state of r agrees with the ledger entry o of its payment, else what the
+// till wrongly says. held is what the payment's refunds still hold
+// (flows.RefundBalance.Held), read for a refund held for the operator.
+func RefundVerdict(r pos.Refund, o sim.Order, held pos.Money) string {
 	var lr *sim.Refund
 	for i := range o.Refunds {
 		if o.Refunds[i].OutRefundNo == r.OutRefundNo {
@@ -549,29 +577,21 @@ func (e *env) checkRefund(ctx context.Context, tb testing.TB, p pos.Payment, r p
 		}
 	}
 	executed := lr != nil && lr.Executed()
-	var bad string
 	switch r.State {
 	case pos.RefundSucceeded:
 		if !executed {
-			bad = "refund succeeded, but the ledger did not execute it"
+			return "refund succeeded, but the ledger did not execute it"
 		}
 	case pos.RefundFailed:
 		if lr != nil && lr.Status != sim.RefundRefused {
-			bad = fmt.Sprintf("refund failed (its amount is free to refund again), but the ledger has it %s", refundWord(lr))
+			return fmt.Sprintf("refund failed (its amount is free to refund again), but the ledger has it %s", refundWord(lr))
 		}
 	default: // final and neither: held for the operator
-		bal, err := e.refunds.PaymentRefunds(ctx, p.ID)
-		switch {
-		case err != nil:
-			bad = "held for the operator; its balance cannot be read: " + err.Error()
-		case !r.State.Holds() || bal.Held.Minor < r.Amount.Minor:
-			bad = fmt.Sprintf("refund %s no longer holds its amount (held %s)", r.State, bal.Held)
+		if !r.State.Holds() || held.Minor < r.Amount.Minor {
+			return fmt.Sprintf("refund %s no longer holds its amount (held %s)", r.State, held)
 		}
 	}
-	if bad == "" {
-		return
-	}
-	tb.Errorf("the till says %s.\nledger: %s\n%s", bad, describeOrder(o, found), e.refundHistory(ctx, r))
+	return ""
 }
 
 // checkVoid is the rule for a void of a paid order: succeeded ⇔ the
@@ -602,7 +622,7 @@ func (e *env) checkVoid(ctx context.Context, tb testing.TB, p pos.Payment, r pos
 	if bad == "" {
 		return
 	}
-	tb.Errorf("the till says %s.\nledger: %s\n%s", bad, describeOrder(o, found), e.refundHistory(ctx, r))
+	tb.Errorf("the till says %s.\nledger: %s\n%s", bad, DescribeOrder(o, found), e.refundHistory(ctx, r))
 }
 
 func refundWord(r *sim.Refund) string {
@@ -615,7 +635,8 @@ func refundWord(r *sim.Refund) string {
 	return string(r.Status)
 }
 
-func describeOrder(o sim.Order, found bool) string {
+// DescribeOrder is a ledger entry in one line, for failure messages.
+func DescribeOrder(o sim.Order, found bool) string {
 	if !found {
 		return "no such order"
 	}
