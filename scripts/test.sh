@@ -5,3 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 go vet ./...
 go test -timeout 20m ./... "$@"
+# Every fuzz target for a bounded time (RELIABILITY.md, "Fuzzing"); only
+# for the full run, not when arguments narrow the tests.
+if [ "$#" -eq 0 ]; then
+  ./scripts/fuzz.sh
+fi
