@@ -60,6 +60,13 @@ func TestPaymentPathCommits(t *testing.T) {
 	done := make(chan struct{})
 	go func() { _ = spool.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
+	// Count from a runner that has finished resuming at start: a payment
+	// created meanwhile would be resumed (queried) as one left from before.
+	for deadline := time.Now().Add(10 * time.Second); !rr.runner.Recovered(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the runner did not finish resuming")
+		}
+	}
 
 	t.Run("code in the request", func(t *testing.T) {
 		before := rr.journal.Commits()
