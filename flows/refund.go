@@ -480,7 +480,10 @@ func (rr *RefundRunner) resumeWhere(ctx context.Context, running bool) error {
 		return fmt.Errorf("flows: listing pending refunds: %w", err)
 	}
 	for _, r := range pending {
-		if running && (rr.inCall(r.ID) || rr.pending.has(r.ID) || (r.State == pos.RefundSubmitting && rr.tl.now(r.ID).Sub(r.SubmittedAt) < 2*time.Minute)) {
+		// A refund on the wire in this process was not interrupted by a
+		// restart, whichever resume this is (the start's can run while the
+		// first refunds are made).
+		if rr.inCall(r.ID) || running && (rr.pending.has(r.ID) || (r.State == pos.RefundSubmitting && rr.tl.now(r.ID).Sub(r.SubmittedAt) < 2*time.Minute)) {
 			continue
 		}
 		ops, err := rr.o.Journal.RefundOps(ctx, r.ID)

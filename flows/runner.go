@@ -234,10 +234,22 @@ func (r *Runner) create(ctx context.Context, p *pos.Payment, reason string) erro
 }
 
 // createWith is create with an Idempotency-Key journaled in the same write.
+//
+// A payment created Submitting is marked on the wire (call) before its
+// write, so a resume running meanwhile (the start's, in a Run started a
+// moment before) never takes it for one a restart interrupted; the submit
+// that follows clears the mark once its answer is journaled.
 func (r *Runner) createWith(ctx context.Context, p *pos.Payment, reason string, key *store.IdempotencyKey) error {
 	var err error
 	for range 3 {
+		submitting := p.State == pos.StateSubmitting
+		if submitting {
+			r.call(p.ID, true)
+		}
 		err = r.opts.Journal.Append(ctx, store.Change{Payment: *p, Reason: reason, At: p.CreatedAt, Idempotency: key})
+		if err != nil && submitting {
+			r.call(p.ID, false)
+		}
 		if err == nil {
 			r.notify()
 			r.log.Info("payment created", "payment", p.ID, "outTradeNo", p.OutTradeNo, "state", p.State, "amount", p.Amount.String(), "wallet", p.Wallet, "code", p.CodeMasked)
@@ -706,8 +718,13 @@ func (r *Runner) resumeWhere(ctx context.Context, running bool) error {
 		return fmt.Errorf("flows: listing pending payments: %w", err)
 	}
 	for _, p := range pending {
+		if r.inCall(p.ID) {
+			// Its submit is on the wire in this process: not interrupted
+			// by a restart, whichever resume this is.
+			continue
+		}
 		if running {
-			if p.State == pos.StateAwaitingCode || r.inCall(p.ID) || r.pending.has(p.ID) {
+			if p.State == pos.StateAwaitingCode || r.pending.has(p.ID) {
 				continue
 			}
 			if g, ok := r.opts.Gateways[p.Gateway]; ok && p.State == pos.StateSubmitting && r.tl.now(p.ID).Sub(p.SubmittedAt) < 2*timing(g).CallTimeout {

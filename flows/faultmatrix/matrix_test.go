@@ -143,14 +143,6 @@ func TestFaultMatrix(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the fault matrix runs a till per cell")
 	}
-	// Not in CI yet: with every cell at once on a loaded machine, a few
-	// cells (allpay/pay/refused stuck unknown past the bound; mmsp/pay/
-	// refused now and then reversed rather than failed) do not yet end
-	// the same way every run, and a published table must. Until they do,
-	// the matrix runs on request.
-	if os.Getenv("FAULT_MATRIX") == "" && !*writeMatrix {
-		t.Skip("set FAULT_MATRIX=1 to run the fault matrix (RELIABILITY.md says why it is not in CI yet)")
-	}
 	_, canMount := tmpfsAllowed()
 	var mu sync.Mutex
 	table := map[string]result{}
