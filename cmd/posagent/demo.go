@@ -19,8 +19,10 @@ import (
 	"github.com/posagent/posagent/configs"
 	"github.com/posagent/posagent/flows"
 	"github.com/posagent/posagent/gateways"
+	"github.com/posagent/posagent/gateways/allpay"
 	"github.com/posagent/posagent/gateways/mmsp"
 	gwsim "github.com/posagent/posagent/gateways/sim"
+	"github.com/posagent/posagent/gateways/swiftpass"
 	"github.com/posagent/posagent/hw/display"
 	"github.com/posagent/posagent/hw/printer"
 	"github.com/posagent/posagent/hw/scanner"
@@ -215,8 +217,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			if err := gc.Decode(v); err != nil {
 				return err
 			}
-			if o, ok := v.(*mmsp.Options); ok {
+			switch o := v.(type) {
+			case *mmsp.Options:
 				o.Endpoint, o.NotifyURL = base, notifyURL
+			case *swiftpass.Options:
+				o.Endpoint, o.NotifyURL = base+"/pay/gateway", notifyURL
+			case *allpay.Options:
+				o.Endpoint, o.BackURL = base, notifyURL
 			}
 			return nil
 		}, gateways.Env{Logger: log.With("gateway", *gw)})
@@ -433,11 +440,15 @@ func demoRates(g gateways.Gateway, log *slog.Logger) display.Rates {
 }
 
 // demoGateway is the demo config's section for gateway kind gw, when it
-// has one (MMSP); other kinds use their simulator's built-in pairing.
+// has one (MMSP, Swiftpass, AllPay); the others use their simulator's
+// built-in pairing (their RSA keys are made per state directory).
 func demoGateway(cfg *configs.Config, gw string) (configs.Gateway, bool) {
 	for _, gc := range cfg.Gateways {
-		if gc.Kind == gw && gc.Kind == mmsp.Kind {
-			return gc, true
+		switch gc.Kind {
+		case mmsp.Kind, swiftpass.Kind, allpay.Kind:
+			if gc.Kind == gw {
+				return gc, true
+			}
 		}
 	}
 	return configs.Gateway{}, false

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -52,61 +53,33 @@ func TestDemoConfigPassesCheckAndDoctor(t *testing.T) {
 		}
 	}
 	write(demo, 0o600)
-	if out, code := run("config", "check", path); code != 0 || !strings.Contains(out, "is valid: 1 gateway(s)") {
+	if out, code := run("config", "check", path); code != 0 || !strings.Contains(out, "is valid: 3 gateway(s)") {
 		t.Fatalf("config check on the demo's config: exit %d\n%s", code, out)
 	}
 
-	// The simulator the demo starts, where the config says. A demo run by
-	// another test may hold the port for a moment: wait for it.
-	simAddr := endpointOf(t, demo)
-	var sim *exec.Cmd
-	for deadline := time.Now().Add(time.Minute); ; {
-		sim = exec.Command(bin, "simulate", "--gateway", "mmsp", "--listen", simAddr, "--state", filepath.Join(dir, "sim"))
-		sim.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		simOut := &syncBuffer{}
-		sim.Stdout, sim.Stderr = simOut, simOut
-		if err := sim.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan struct{})
-		go func() { _ = sim.Wait(); close(exited) }()
-		// Ours, not another process's: it says so once it listens.
-		listening := false
-		for !listening {
-			select {
-			case <-exited:
-			case <-time.After(20 * time.Millisecond):
-				listening = strings.Contains(simOut.String(), "simulator listening at http://"+simAddr)
-				continue
-			}
-			break
-		}
-		if !listening {
-			if time.Now().After(deadline) {
-				t.Fatalf("the simulator cannot listen on the demo config's %s: %s", simAddr, simOut.String())
-			}
-			time.Sleep(200 * time.Millisecond)
-			continue
-		}
-		stop := func() { _ = sim.Process.Kill(); <-exited }
-		defer stop()
-		out, code := run("doctor", "--config", path)
-		if code != 0 || !strings.Contains(out, "no problems found") || !strings.Contains(out, `answered "not found": signature and merchant accepted`) {
-			t.Fatalf("doctor on the demo's config: exit %d\n%s", code, out)
-		}
+	// The simulators the demo starts, where the config says (the MMSP one
+	// by default, the others with --gateway swiftpass or allpay).
+	for _, kind := range []string{"swiftpass", "allpay"} {
+		defer ownSimulator(t, bin, kind, endpointOf(t, demo, kind), dir)()
+	}
+	simAddr := endpointOf(t, demo, "mmsp")
+	stop := ownSimulator(t, bin, "mmsp", simAddr, dir)
+	defer stop()
+	out, code := run("doctor", "--config", path)
+	if code != 0 || !strings.Contains(out, "no problems found") || strings.Count(out, `answered "not found": signature and merchant accepted`) != 3 {
+		t.Fatalf("doctor on the demo's config: exit %d\n%s", code, out)
+	}
 
-		// What only doctor can see: a key the gateway refuses...
-		write(strings.Replace(demo, "key: ea21842eea24e448b991b1cb0a0294cf", "key: 00000000000000000000000000000000", 1), 0o600)
-		if out, code := run("doctor", "--config", path); code != 1 || !strings.Contains(out, "PROBLEM  gateway mmsp: signed query") || !strings.Contains(out, "fix: the signature was refused") {
-			t.Errorf("doctor with a refused key: exit %d\n%s", code, out)
-		}
-		// ...and the gateway gone.
-		stop()
-		write(demo, 0o600)
-		if out, code := run("doctor", "--config", path); code != 1 || !strings.Contains(out, "PROBLEM  gateway mmsp: TCP "+simAddr) || !strings.Contains(out, "fix: check the network route") {
-			t.Errorf("doctor with the gateway gone: exit %d\n%s", code, out)
-		}
-		break
+	// What only doctor can see: a key the gateway refuses...
+	write(strings.Replace(demo, "key: ea21842eea24e448b991b1cb0a0294cf", "key: 00000000000000000000000000000000", 1), 0o600)
+	if out, code := run("doctor", "--config", path); code != 1 || !strings.Contains(out, "PROBLEM  gateway mmsp: signed query") || !strings.Contains(out, "fix: the signature was refused") {
+		t.Errorf("doctor with a refused key: exit %d\n%s", code, out)
+	}
+	// ...and the gateway gone.
+	stop()
+	write(demo, 0o600)
+	if out, code := run("doctor", "--config", path); code != 1 || !strings.Contains(out, "PROBLEM  gateway mmsp: TCP "+simAddr) || !strings.Contains(out, "fix: check the network route") {
+		t.Errorf("doctor with the gateway gone: exit %d\n%s", code, out)
 	}
 
 	breaks := []struct {
@@ -167,13 +140,53 @@ func TestDemoConfigPassesCheckAndDoctor(t *testing.T) {
 	}
 }
 
-// endpointOf is the host:port of the MMSP endpoint in a config's text.
-func endpointOf(t *testing.T, cfg string) string {
+// endpointOf is the host:port of gateway kind's endpoint in a config's
+// text (the first endpoint after its "kind: KIND").
+func endpointOf(t *testing.T, cfg, kind string) string {
 	t.Helper()
-	_, rest, ok := strings.Cut(cfg, "endpoint: http://")
+	_, rest, ok := strings.Cut(cfg, "kind: "+kind+"\n")
+	if ok {
+		_, rest, ok = strings.Cut(rest, "endpoint: http://")
+	}
 	if !ok {
-		t.Fatal("the demo config has no http endpoint")
+		t.Fatalf("the demo config has no http endpoint for %s", kind)
 	}
 	addr, _, _ := strings.Cut(rest, "/")
-	return addr
+	addr, _, _ = strings.Cut(addr, "\n")
+	return strings.TrimSpace(addr)
+}
+
+// ownSimulator starts `posagent simulate --gateway kind` on addr and waits
+// until it says it listens there: a demo run by another test may hold the
+// port for a moment (the demo prefers its config's ports), so it tries
+// again for a minute. It returns the stop function.
+func ownSimulator(t *testing.T, bin, kind, addr, dir string) func() {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); ; {
+		sim := exec.Command(bin, "simulate", "--gateway", kind, "--listen", addr, "--state", filepath.Join(dir, "sim-"+kind))
+		sim.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		out := &syncBuffer{}
+		sim.Stdout, sim.Stderr = out, out
+		if err := sim.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan struct{})
+		go func() { _ = sim.Wait(); close(exited) }()
+		for {
+			if strings.Contains(out.String(), "simulator listening at http://"+addr) {
+				var once sync.Once
+				return func() { once.Do(func() { _ = sim.Process.Kill(); <-exited }) }
+			}
+			select {
+			case <-exited:
+			case <-time.After(20 * time.Millisecond):
+				continue
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the %s simulator cannot listen on the demo config's %s: %s", kind, addr, out.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

@@ -318,6 +318,19 @@ func (d *doctor) checkSignedCall(ctx context.Context, name string, gc configs.Ga
 	ctx, cancel := context.WithTimeout(ctx, 2*doctorTimeout)
 	defer cancel()
 	res, err := g.Query(ctx, ref)
+	if pos.KindOf(err) == pos.Invalid {
+		// Refused before sending: some gateways need the order's wallet
+		// to ask about it (AllPay's paymentSchema). Make the order up in
+		// a wallet the gateway takes.
+		caps := g.Capabilities()
+		switch {
+		case len(caps.MerchantQR) > 0:
+			ref.Wallet, ref.Method = caps.MerchantQR[0], pos.MerchantQR
+		case len(caps.Micropay) > 0:
+			ref.Wallet, ref.Method = caps.Micropay[0], pos.Micropay
+		}
+		res, err = g.Query(ctx, ref)
+	}
 	signFix := "the signature was refused or did not verify: check the key (and sign_type / sign_slashes) with the acquirer"
 	switch {
 	case err == nil && res.Status == gateways.StatusUnknown:
