@@ -4,7 +4,7 @@
 // journal, so they live together, in tests only.
 //
 // TestFaultMatrix runs every fault (no answer past the call timeout, a
-// refused connection, HTTP 5xx, a malformed body, a bad signature, a
+// refused connection, HTTP 5xx, a malformed body, a bad or missing signature, a
 // redirect, a duplicate notification, a notification before the answer, a
 // full disk, the clock stepped back) against every call (pay, query,
 // reverse or close, refund, refund query) of every gateway, takes the

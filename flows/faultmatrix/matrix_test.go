@@ -43,6 +43,7 @@ var (
 	f5xx       = fault{name: "HTTP 5xx", sim: sim.HTTP5xx}
 	fMalformed = fault{name: "malformed", sim: sim.Malformed}
 	fBadSig    = fault{name: "bad signature", sim: sim.BadSignature}
+	fNoSig     = fault{name: "missing signature", sim: sim.MissingSignature}
 	fRedirect  = fault{name: "redirect", sim: sim.Redirect}
 	fDupNote   = fault{name: "duplicate notification", sim: sim.NotifyDuplicate, notification: true}
 	fEarlyNote = fault{name: "notification first", sim: sim.NotifyBeforeResponse, notification: true}
@@ -50,7 +51,7 @@ var (
 	fClockBack = fault{name: "clock back"}
 )
 
-var faults = []fault{fNoAnswer, fRefused, f5xx, fMalformed, fBadSig, fRedirect, fDupNote, fEarlyNote, fDiskFull, fClockBack}
+var faults = []fault{fNoAnswer, fRefused, f5xx, fMalformed, fBadSig, fNoSig, fRedirect, fDupNote, fEarlyNote, fDiskFull, fClockBack}
 
 // call is a row of the matrix (per gateway).
 type call string
@@ -84,6 +85,8 @@ func notApplicable(gw string, caps gateways.Capabilities, c call, f fault) strin
 		return "na-external-reverse"
 	case f.notification && c != cPay:
 		return "na-notify"
+	case f == fNoSig && external:
+		return "na-unsigned"
 	case c == cReverse && reverseOp(caps) == "":
 		return "na-reverse"
 	case (c == cRefund || c == cRefundQuery) && !caps.Refund:
@@ -97,6 +100,7 @@ var notes = []struct{ key, text string }{
 	{"na-external", "HipoPay takes no payment at the till: the customer pays in the HipoPay mini-program and the till adopts the paid order, by its notification (these columns) or when the cashier looks it up (the query row)."},
 	{"na-external-reverse", "A HipoPay order is placed and paid in the mini-program; the till has no call to reverse or close it."},
 	{"na-notify", "Notifications carry a payment's result, posted after the call that pays; the simulators send none for this call."},
+	{"na-unsigned", "HipoPay signs its answers only when the merchant asks for it (require_signed_answers); by default an unsigned answer over TLS is trusted, so a missing signature is its ordinary answer (a wrong one is refused: the bad signature column)."},
 	{"na-reverse", "AllPay has no close, and the flows never void a merchant-QR order: one the cashier cancels is taken off the customer display and polled until its payable window ends (it ends failed, or succeeded with the refund alert if the customer paid anyway)."},
 	{"na-refund", "The gateway takes no refunds."},
 }
@@ -153,42 +157,53 @@ func TestFaultMatrix(t *testing.T) {
 	// subtests: -test.parallel (GOMAXPROCS, 2 on the machine CI runs on)
 	// would let only two run at a time, and a cell spends its time
 	// waiting for timeouts, not on the CPU.
+	//
+	// The disk-full cells run after the others, four at a time: with
+	// every cell at once on a loaded machine, a cell's answer, kept while
+	// its disk was full, now and then was still not journaled 30 s after
+	// the space came back (seen about once in three full runs, never with
+	// the disk-full cells alone; not understood yet, see RELIABILITY.md).
 	t.Run("cells", func(t *testing.T) {
-		var wg sync.WaitGroup
-		for _, gw := range gatewayNames {
-			caps := capsOf(t, gw)
-			for _, c := range calls {
-				for _, f := range faults {
-					key := cellKey(gw, c, f)
-					keys = append(keys, key)
-					if na := notApplicable(gw, caps, c, f); na != "" {
-						table[key] = result{text: na}
-						continue
-					}
-					if f == fDiskFull && !canMount {
-						table[key] = result{text: "not run"}
-						continue
-					}
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						sem <- struct{}{}
-						defer func() { <-sem }()
-						if f == fDiskFull {
-							diskSem <- struct{}{}
-							defer func() { <-diskSem }()
+		for _, diskPhase := range []bool{false, true} {
+			var wg sync.WaitGroup
+			for _, gw := range gatewayNames {
+				caps := capsOf(t, gw)
+				for _, c := range calls {
+					for _, f := range faults {
+						if (f == fDiskFull) != diskPhase {
+							continue
 						}
-						t.Run(key, func(t *testing.T) {
-							text := runCell(t, gw, c, f)
-							mu.Lock()
-							table[key] = result{text: text, ran: true}
-							mu.Unlock()
-						})
-					}()
+						key := cellKey(gw, c, f)
+						keys = append(keys, key)
+						if na := notApplicable(gw, caps, c, f); na != "" {
+							table[key] = result{text: na}
+							continue
+						}
+						if f == fDiskFull && !canMount {
+							table[key] = result{text: "not run"}
+							continue
+						}
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							sem <- struct{}{}
+							defer func() { <-sem }()
+							if f == fDiskFull {
+								diskSem <- struct{}{}
+								defer func() { <-diskSem }()
+							}
+							t.Run(key, func(t *testing.T) {
+								text := runCell(t, gw, c, f)
+								mu.Lock()
+								table[key] = result{text: text, ran: true}
+								mu.Unlock()
+							})
+						}()
+					}
 				}
 			}
+			wg.Wait()
 		}
-		wg.Wait()
 	})
 	if t.Failed() {
 		return
@@ -258,12 +273,16 @@ type cell struct {
 	refunds *flows.RefundRunner
 	db      *sqlite.DB
 
-	mu     sync.Mutex
-	aimed  bool // the fault was aimed at its call
-	done   bool // the faulted call answered
-	held   bool // the refund query row's refund was left unanswered
-	notes  atomic.Int64
-	record []string
+	mu    sync.Mutex
+	aimed bool   // the fault was aimed at its call
+	done  bool   // the faulted call answered
+	held  bool   // the refund query row's refund was left unanswered
+	no    string // the order the faulted call was about
+	// refundNo is the refund query row's refund, whose number a fault is
+	// also aimed at.
+	refundNo string
+	notes    atomic.Int64
+	record   []string
 }
 
 func (c *cell) logf(format string, args ...any) {
@@ -386,6 +405,7 @@ func (ce *cell) before(no string, op sim.Op) {
 	first := op == ce.op && !ce.aimed
 	if first {
 		ce.aimed = true
+		ce.no = no
 	}
 	ce.mu.Unlock()
 	// A refund query needs a refund left unanswered: the refund is
@@ -575,6 +595,11 @@ func (ce *cell) checkAimed() {
 	if ce.f == fRefused && !ce.refuser.refused.Load() {
 		ce.t.Error("no connection was refused: the cell checked nothing")
 	}
+	if ce.f.sim != sim.FaultNone && aimed {
+		if ce.p.behaviour(ce.no).Fault != sim.FaultNone {
+			ce.t.Errorf("the simulator never served the %s fault aimed at the %s call: the cell checked nothing", ce.f.sim, ce.op)
+		}
+	}
 }
 
 func (ce *cell) checkPayment(p pos.Payment) {
@@ -617,7 +642,12 @@ func (ce *cell) finalRefund(ctx context.Context, id string) pos.Refund {
 			return r
 		}
 		if time.Now().After(deadline) {
-			ce.t.Fatalf("refund still %s after %s", r.State, bound)
+			var hist []string
+			evs, _ := ce.db.RefundEvents(ctx, id)
+			for _, ev := range evs {
+				hist = append(hist, fmt.Sprintf("  %s %s → %s: %s [%s]", ev.At.Format("15:04:05.000"), ev.From, ev.To, ev.Reason, ev.Detail))
+			}
+			ce.t.Fatalf("refund still %s after %s:\n%s", r.State, bound, strings.Join(hist, "\n"))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -56,6 +56,9 @@ type pair struct {
 	currency pos.Currency
 	// script aims a Behaviour (a fault on some calls) at an order.
 	script func(outTradeNo string, b sim.Behaviour)
+	// behaviour is what the simulator's script holds for an order now
+	// (a fault with Times left is a fault not yet served).
+	behaviour func(outTradeNo string) sim.Behaviour
 	// order is the simulator's ledger entry: the truth.
 	order func(outTradeNo string) (sim.Order, bool)
 	// notification is the simulator's signed notification of a paid
@@ -117,7 +120,8 @@ func mmspPair(t testing.TB, notifyURL string, client *http.Client) pair {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pair{gw: c, notifier: c, currency: "CNY", script: srv.Script().SetOrder, order: srv.Order,
+	return pair{gw: c, notifier: c, currency: "CNY", script: srv.Script().SetOrder,
+		behaviour: func(no string) sim.Behaviour { return srv.Script().Behaviour(no, -1) }, order: srv.Order,
 		notification: func(no string) (http.Header, []byte, error) { return srv.Notification(no, sim.FaultNone) }}
 }
 
@@ -140,7 +144,8 @@ func swiftpassPair(t testing.TB, notifyURL string, client *http.Client) pair {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pair{gw: c, notifier: c, currency: swiftpass.DefaultCurrency, script: srv.Script().SetOrder, order: srv.Order,
+	return pair{gw: c, notifier: c, currency: swiftpass.DefaultCurrency, script: srv.Script().SetOrder,
+		behaviour: func(no string) sim.Behaviour { return srv.Script().Behaviour(no, -1) }, order: srv.Order,
 		notification: func(no string) (http.Header, []byte, error) { return srv.Notification(no, sim.FaultNone) }}
 }
 
@@ -167,7 +172,8 @@ func allinpayPair(t testing.TB, notifyURL string, client *http.Client) pair {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pair{gw: c, notifier: c, currency: allinpaysim.DefaultCurrency, script: srv.Script().SetOrder, order: srv.Order,
+	return pair{gw: c, notifier: c, currency: allinpaysim.DefaultCurrency, script: srv.Script().SetOrder,
+		behaviour: func(no string) sim.Behaviour { return srv.Script().Behaviour(no, -1) }, order: srv.Order,
 		notification: func(no string) (http.Header, []byte, error) { return srv.Notification(no, sim.FaultNone) }}
 }
 
@@ -194,7 +200,8 @@ func allpayPair(t testing.TB, notifyURL string, client *http.Client) pair {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pair{gw: c, notifier: c, currency: allpay.DefaultCurrency, script: srv.Script().SetOrder, order: srv.Order,
+	return pair{gw: c, notifier: c, currency: allpay.DefaultCurrency, script: srv.Script().SetOrder,
+		behaviour: func(no string) sim.Behaviour { return srv.Script().Behaviour(no, -1) }, order: srv.Order,
 		notification: func(no string) (http.Header, []byte, error) { return srv.Notification(no, sim.FaultNone) }}
 }
 
@@ -216,7 +223,8 @@ func hipopayPair(t testing.TB, notifyURL string, client *http.Client) pair {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pair{gw: c, notifier: c, currency: "HKD", script: srv.Script().SetOrder, order: srv.Ledger().Get,
+	return pair{gw: c, notifier: c, currency: "HKD", script: srv.Script().SetOrder,
+		behaviour: func(no string) sim.Behaviour { return srv.Script().Behaviour(no, -1) }, order: srv.Ledger().Get,
 		notification: func(no string) (http.Header, []byte, error) { return srv.Notification(no, sim.FaultNone) },
 		seed: func(no string, amount pos.Money, b sim.Behaviour) error {
 			_, err := srv.Seed(hipopaysim.SeedOrder{OutTradeNo: no, Amount: amount, Behaviour: b})

@@ -45,6 +45,9 @@ const (
 	Malformed Fault = "malformed"
 	// BadSignature: a well-formed answer whose signature is wrong.
 	BadSignature Fault = "bad_signature"
+	// MissingSignature: a well-formed answer with no signature (an empty
+	// one where the wire format has the field in a fixed place).
+	MissingSignature Fault = "missing_signature"
 	// Redirect: answer 307 Temporary Redirect to another URL (RedirectURL),
 	// after processing. A client must not follow it (following it re-sends
 	// the payment code to another host): the call is pos.Unknown, and the

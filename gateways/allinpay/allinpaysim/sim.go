@@ -249,7 +249,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if x.fault == sim.BadSignature {
 		key = wrongKey()
 	}
-	if err := x.ans.sign(key); err != nil {
+	if x.fault == sim.MissingSignature {
+		delete(x.ans, "signature")
+	} else if err := x.ans.sign(key); err != nil {
 		http.Error(w, "signing failed", http.StatusInternalServerError)
 		return
 	}
@@ -547,6 +549,9 @@ func (s *Server) queryRefund(x *exchange, no string) {
 		x.result("0007")
 		return
 	}
+	// A fault scripted for the original order's refund queries (the
+	// contract suite's and the fault matrix's transport faults).
+	x.fault = s.Script().TakeFault(o.OutTradeNo, o.Amount, sim.OpQueryRefund)
 	ref := sim.RefundRef{OutRefundNo: r.OutRefundNo, Amount: r.Amount}
 	if s.scripted(x, o.OutTradeNo, sim.OpQueryRefund, ref) {
 		x.ans["transAmount"], x.ans["currency"] = itoa(r.Amount), o.Currency

@@ -224,8 +224,12 @@ func (s *Server) typed(rp reply, f map[string]string, fault sim.Fault) {
 	}
 	h := header{CommandID: s.answerFor(rp.req.CommandID), SeqID: rp.req.SeqID, NodeType: rp.req.NodeType, NodeID: rp.req.NodeID,
 		AgentNo: rp.req.AgentNo, MerNo: s.o.MerchantNo, TermNo: s.o.TerminalNo, RetCode: 1, Answer: true}
+	sig := sign(canonical, key, s.o.SignSlashes)
+	if fault == sim.MissingSignature {
+		sig = ""
+	}
 	rp.w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	_, _ = rp.w.Write(encodeMessage(h, canonical, sign(canonical, key, s.o.SignSlashes)))
+	_, _ = rp.w.Write(encodeMessage(h, canonical, sig))
 }
 
 // ServeHTTP answers one MMSP message.

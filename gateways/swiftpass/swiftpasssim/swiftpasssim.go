@@ -379,7 +379,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "signing failed", http.StatusInternalServerError)
 		return
 	}
-	a.f["sign"] = sig
+	if a.fault != sim.MissingSignature {
+		a.f["sign"] = sig
+	}
 	w.Header().Set("Content-Type", "text/xml; charset=UTF-8")
 	_, _ = w.Write(a.f.marshal())
 	s.afterAnswer(a)
