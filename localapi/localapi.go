@@ -25,6 +25,9 @@
 //	GET  /v1/events                      Server-Sent Events of every payment and refund change
 //	POST /v1/drawer/open                 open the cash drawer (204)
 //	GET  /v1/summary, POST /v1/summary/print, GET /v1/devices, GET /v1/openapi.json
+//	POST /v1/payments/lookup             adopt an order placed outside the till (HipoPay), by its number
+//	GET  /v1/outbox                      gateway operations still owed; POST …/{id}/retry, …/{id}/resolve
+//	GET  /v1/reconcile?date=             an acquirer day of the journal against the acquirer's bill
 //	GET  /support                        the support page (support.go; a login form, then a session cookie)
 //
 // Creating answers within about a second (Options.CreateWait) with the

@@ -1,9 +1,13 @@
-// Package sqlite is the SQLite journal: store.Journal and store.PrintQueue
-// on a single database file, using modernc.org/sqlite (pure Go, registered
-// as driver "sqlite").
+// Package sqlite is the SQLite journal: store.Journal, store.PrintQueue and
+// the store's other interfaces (refunds, idempotency keys, the outbox admin,
+// kept reconciliations, retention's Pruner) on a single database file,
+// using modernc.org/sqlite (pure Go, registered as driver "sqlite").
 //
 // Durability: the database runs in WAL mode with synchronous=FULL, so a
-// committed Append has been fsync'd before it returns. Every write goes
+// committed Append has been fsync'd before it returns. The one exception is
+// MarkPrinted, committed lazily (commits.go): losing a "printed" mark to a
+// power cut only prints the receipt again, and the next durable commit
+// makes it durable. Every write goes
 // through one connection and starts with BEGIN IMMEDIATE, which takes the
 // write lock up front; two writers (goroutines, or a second process on the
 // same file) queue on busy_timeout instead of failing halfway through a
