@@ -7,6 +7,9 @@
 //	posagent refund PAYMENT_ID        refund a payment, in part or in full
 //	posagent status|cancel PAYMENT_ID one payment; cancel it
 //	posagent list|lookup|events       list payments, find them by reference, follow changes
+//	posagent summary [--date D]       the end-of-day totals (--print: on paper)
+//	posagent reconcile --date D       an acquirer day of the journal against the acquirer's bill
+//	posagent outbox [retry|resolve]   gateway operations still owed; retry one or end it by hand
 //	posagent simulate --gateway mmsp  run a gateway simulator on its own
 //	posagent devices [--config FILE]  list serial ports and HID devices, and the printer's status
 //	posagent doctor [--config FILE]   check devices, gateways, clock, disk and journal
