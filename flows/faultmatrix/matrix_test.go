@@ -754,14 +754,54 @@ func replaceBetweenMarkers(path, table string) error {
 	if err != nil {
 		return err
 	}
+	out, err := spliceBetweenMarkers(doc, table)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return os.WriteFile(path, out, 0o644)
+}
+
+// spliceBetweenMarkers returns doc with the text between the markers
+// replaced by table. It builds a new buffer: head and tail are slices of
+// doc, and appending to head would write over the tail before it is
+// copied whenever the new table is longer than the old one (which is how
+// RELIABILITY.md once lost the section after the table).
+func spliceBetweenMarkers(doc []byte, table string) ([]byte, error) {
 	head, rest, ok := bytes.Cut(doc, []byte(beginMarker+"\n"))
 	if !ok {
-		return fmt.Errorf("%s has no line %q", path, beginMarker)
+		return nil, fmt.Errorf("no line %q", beginMarker)
 	}
 	_, tail, ok := bytes.Cut(rest, []byte(endMarker))
 	if !ok {
-		return fmt.Errorf("%s has no line %q", path, endMarker)
+		return nil, fmt.Errorf("no line %q", endMarker)
 	}
-	out := append(append(append(append(head, []byte(beginMarker+"\n")...), []byte(table)...), []byte(endMarker)...), tail...)
-	return os.WriteFile(path, out, 0o644)
+	out := make([]byte, 0, len(head)+len(beginMarker)+1+len(table)+len(endMarker)+len(tail))
+	out = append(out, head...)
+	out = append(out, beginMarker+"\n"...)
+	out = append(out, table...)
+	out = append(out, endMarker...)
+	return append(out, tail...), nil
+}
+
+// TestSpliceKeepsWhatFollowsTheTable: rewriting the table, longer or
+// shorter than the one in the file, keeps the text on both sides of the
+// markers byte for byte.
+func TestSpliceKeepsWhatFollowsTheTable(t *testing.T) {
+	const before, after = "# Reliability\n\nintro\n", "\n\n## Fuzzing\n\nwhat follows the table\n"
+	for _, c := range []struct{ old, table string }{
+		{"| a |\n", "| a much longer table than the one before |\n| row |\n"},
+		{"| a much longer table than the one before |\n| row |\n", "| a |\n"},
+	} {
+		doc := []byte(before + beginMarker + "\n" + c.old + endMarker + after)
+		got, err := spliceBetweenMarkers(doc, c.table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := before + beginMarker + "\n" + c.table + endMarker + after; string(got) != want {
+			t.Errorf("spliced:\n%s\nwant:\n%s", got, want)
+		}
+	}
+	if _, err := spliceBetweenMarkers([]byte("no markers"), "x"); err == nil {
+		t.Error("a document without the markers was accepted")
+	}
 }
