@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/posagent/posagent"
@@ -71,8 +72,10 @@ type RefundRunner struct {
 	// pending keeps answers whose journal write failed, retried until
 	// journaled; meanwhile new refunds are refused.
 	pending pendingWrites
-	calling map[string]bool // refunds whose submit is on the wire
-	tl      *timeline       // scheduling by the steady clock, per refund (timeline.go)
+	// recovered: Run's start-up resume is done (Recovered)
+	recovered atomic.Bool
+	calling   map[string]bool // refunds whose submit is on the wire
+	tl        *timeline       // scheduling by the steady clock, per refund (timeline.go)
 }
 
 // NewRefundRunner validates o and returns a RefundRunner. Call Run to
@@ -435,6 +438,7 @@ func (rr *RefundRunner) Run(ctx context.Context) error {
 	if err := rr.resume(ctx); err != nil {
 		return err
 	}
+	rr.recovered.Store(true)
 	var wg sync.WaitGroup
 	lastResume := rr.tl.now("")
 	for {
@@ -466,6 +470,10 @@ func (rr *RefundRunner) poke() {
 	}
 }
 
+// Recovered reports whether Run has resumed every refund the journal held
+// pending when it started.
+func (rr *RefundRunner) Recovered() bool { return rr.recovered.Load() }
+
 // resume gives every pending refund without a query owed one: a refund
 // caught in submitting is queried, never sent again.
 func (rr *RefundRunner) resume(ctx context.Context) error { return rr.resumeWhere(ctx, false) }
@@ -473,7 +481,9 @@ func (rr *RefundRunner) resume(ctx context.Context) error { return rr.resumeWher
 // resumeWhere resumes pending refunds; running (the periodic resume)
 // leaves alone a refund whose submit is on the wire in this process, was
 // sent less than two call timeouts ago, or whose answer waits to be
-// journaled.
+// journaled. So does the start-up resume for a refund begun in this
+// process (Refund called before or while Run starts): it is no leftover
+// from a crash, and resuming it would drop the gateway's answer.
 func (rr *RefundRunner) resumeWhere(ctx context.Context, running bool) error {
 	pending, err := rr.o.Journal.PendingRefunds(ctx)
 	if err != nil {
@@ -482,8 +492,9 @@ func (rr *RefundRunner) resumeWhere(ctx context.Context, running bool) error {
 	for _, r := range pending {
 		// A refund on the wire in this process was not interrupted by a
 		// restart, whichever resume this is (the start's can run while the
-		// first refunds are made).
-		if rr.inCall(r.ID) || running && (rr.pending.has(r.ID) || (r.State == pos.RefundSubmitting && rr.tl.now(r.ID).Sub(r.SubmittedAt) < 2*time.Minute)) {
+		// first refunds are made); nor is one begun in this process whose
+		// answer waits to be journaled or that was sent a moment ago.
+		if rr.inCall(r.ID) || (running || rr.tl.began(r.ID)) && (rr.pending.has(r.ID) || (r.State == pos.RefundSubmitting && rr.tl.now(r.ID).Sub(r.SubmittedAt) < 2*time.Minute)) {
 			continue
 		}
 		ops, err := rr.o.Journal.RefundOps(ctx, r.ID)

@@ -710,6 +710,15 @@ func (r *Runner) resume(ctx context.Context) error { return r.resumeWhere(ctx, f
 // resumeIdle is the periodic resume: as at start, but it leaves alone a
 // payment whose submit is on the wire in this process, or was sent less
 // than a call timeout ago, or whose answer waits to be journaled.
+//
+// The start-up resume applies the same rule to a payment begun in this
+// process (it has a frame in the timeline): Start may run before or while
+// Run starts (the API serves before recovery is done), and such a payment
+// is no leftover from a crash, whether its submit is on the wire, its
+// answer waits to be journaled, or it was sent a moment ago. Resumed as
+// one, a payment in submitting goes unknown ("restarted during submit")
+// and the gateway's answer, arriving to a payment no longer submitting,
+// is dropped: a merchant QR order created with its code is never shown.
 func (r *Runner) resumeIdle(ctx context.Context) error { return r.resumeWhere(ctx, true) }
 
 func (r *Runner) resumeWhere(ctx context.Context, running bool) error {
@@ -723,7 +732,7 @@ func (r *Runner) resumeWhere(ctx context.Context, running bool) error {
 			// by a restart, whichever resume this is.
 			continue
 		}
-		if running {
+		if running || r.tl.began(p.ID) {
 			if p.State == pos.StateAwaitingCode || r.pending.has(p.ID) {
 				continue
 			}

@@ -69,6 +69,17 @@ func (t *timeline) begin(id string) time.Time {
 	return wall
 }
 
+// began reports whether payment id began in this process and is not final
+// yet (it has a frame of its own). The start-up resume leaves such a
+// payment to what this process is doing with it: it is no leftover from
+// before the restart, whatever state the journal shows it in.
+func (t *timeline) began(id string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, ok := t.frames[id]
+	return ok
+}
+
 // end drops a final payment's frame.
 func (t *timeline) end(id string) {
 	t.mu.Lock()
