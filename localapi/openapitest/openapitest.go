@@ -67,24 +67,30 @@ func (d *Doc) Operations() []Operation {
 func (d *Doc) Match(path string) (string, bool) {
 	paths, _ := d.root["paths"].(map[string]any)
 	segs := strings.Split(path, "/")
+	// The template with the fewest parameters wins, as in net/http's mux:
+	// /v1/payments/lookup is itself, not /v1/payments/{id}.
+	best, bestParams := "", len(segs)+1
 	for tmpl := range paths {
 		ts := strings.Split(tmpl, "/")
 		if len(ts) != len(segs) {
 			continue
 		}
-		ok := true
+		ok, params := true, 0
 		for i := range ts {
-			if strings.HasPrefix(ts[i], "{") || ts[i] == segs[i] {
+			if strings.HasPrefix(ts[i], "{") {
+				params++
 				continue
 			}
-			ok = false
-			break
+			if ts[i] != segs[i] {
+				ok = false
+				break
+			}
 		}
-		if ok {
-			return tmpl, true
+		if ok && params < bestParams {
+			best, bestParams = tmpl, params
 		}
 	}
-	return "", false
+	return best, best != ""
 }
 
 // CheckAnswer validates an answer to method on the concrete path: its
