@@ -92,6 +92,7 @@ func TestOpenAPIEveryOperationAnswers(t *testing.T) {
 		"POST /v1/payments/{id}/void":    ``,
 		"POST /v1/drawer/open":           ``,
 		"POST /v1/outbox/{id}/resolve":   `{"outcome":"failed","reason":"confirmed with the acquirer: not charged","by":"ops"}`,
+		"POST /v1/payments/lookup":       `{"out_trade_id":"MP1","payment_no":"P1","gateway":"hipopay"}`,
 	}
 	for _, op := range d.Operations() {
 		t.Run(op.Method+" "+op.Path, func(t *testing.T) {
@@ -145,5 +146,20 @@ func TestOpenAPIServed(t *testing.T) {
 	w := do(fullServer(t), "GET", "/v1/openapi.json", "", nil)
 	if w.Code != 200 || !strings.Contains(w.Body.String(), `"openapi": "3.1.0"`) {
 		t.Fatalf("%d %.200s", w.Code, w.Body)
+	}
+}
+
+// A concrete path belongs to its literal template before a parameter one,
+// as in the mux: /v1/payments/lookup is not /v1/payments/{id} (the paths
+// are a map, so a wrong choice shows on some of the tries).
+func TestOpenAPIMatchPrefersLiteralSegments(t *testing.T) {
+	d := loadDoc(t)
+	for range 20 {
+		if tmpl, ok := d.Match("/v1/payments/lookup"); !ok || tmpl != "/v1/payments/lookup" {
+			t.Fatalf("Match(/v1/payments/lookup) = %q, %v", tmpl, ok)
+		}
+	}
+	if tmpl, ok := d.Match("/v1/payments/pay_1"); !ok || tmpl != "/v1/payments/{id}" {
+		t.Errorf("Match(/v1/payments/pay_1) = %q, %v", tmpl, ok)
 	}
 }

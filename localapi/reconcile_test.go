@@ -17,6 +17,7 @@ import (
 func extraRoutes() map[string]http.Handler {
 	m := localapi.OutboxHandlers(newFakeOutbox())
 	m[localapi.ReconcilePattern] = localapi.ReconcileHandler(fakeReconciler{})
+	m[localapi.LookupPattern] = localapi.LookupHandler(&lookups{})
 	return m
 }
 

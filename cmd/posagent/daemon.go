@@ -134,8 +134,6 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 		CreateWait: d.api.CreateWait,
 		RateLimit:  d.api.RateLimit,
 		RateBurst:  d.api.RateBurst,
-		// Orders placed outside the till (HipoPay mini-program).
-		Extra: map[string]http.Handler{localapi.LookupPattern: localapi.LookupHandler(runner)},
 		Ready: func(ctx context.Context) error {
 			if _, err := d.journal.Recent(ctx, 1); err != nil {
 				return fmt.Errorf("journal: %w", err)
@@ -157,22 +155,25 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 	if err != nil {
 		return err
 	}
-	if outbox != nil {
-		for pattern, h := range localapi.OutboxHandlers(outbox) {
-			ao.Extra[pattern] = h
-		}
-	}
-	var daily *flows.DailyReconcile
+	var (
+		daily *flows.DailyReconcile
+		rc    localapi.Reconciler
+		ob    localapi.Outboxer
+	)
 	if len(d.gateways) > 0 {
 		rec, err := d.reconciler()
 		if err != nil {
 			return err
 		}
-		ao.Extra[localapi.ReconcilePattern] = localapi.ReconcileHandler(rec)
+		rc = rec
 		if daily, err = d.dailyReconcile(rec); err != nil {
 			return err
 		}
 	}
+	if outbox != nil {
+		ob = outbox // a nil *flows.Outbox must reach apiExtra as a nil interface
+	}
+	ao.Extra = apiExtra(runner, ob, rc)
 	if d.metrics != nil {
 		d.metrics.SetOperator(operatorStats(outbox, d.journal))
 	}
@@ -315,4 +316,23 @@ func (d *daemon) run(ctx context.Context, ready func(addr string, runner *flows.
 	default:
 		return nil
 	}
+}
+
+// apiExtra is every route the daemon mounts on the local API beyond
+// localapi's own (Options.Extra), in one place so that
+// TestOpenAPIListsEveryDaemonRoute holds exactly these against
+// openapi.json. outbox and rec are nil where the journal keeps no outbox
+// or no gateway is configured; their routes are then not served.
+func apiExtra(lookup localapi.Lookuper, outbox localapi.Outboxer, rec localapi.Reconciler) map[string]http.Handler {
+	// Orders placed outside the till (HipoPay mini-program).
+	extra := map[string]http.Handler{localapi.LookupPattern: localapi.LookupHandler(lookup)}
+	if outbox != nil {
+		for pattern, h := range localapi.OutboxHandlers(outbox) {
+			extra[pattern] = h
+		}
+	}
+	if rec != nil {
+		extra[localapi.ReconcilePattern] = localapi.ReconcileHandler(rec)
+	}
+	return extra
 }
