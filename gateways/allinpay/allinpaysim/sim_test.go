@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -398,5 +399,129 @@ func TestVoidOfTheDaysSale(t *testing.T) {
 		if o, _ := r.srv.Order(no); !o.Charged() {
 			t.Errorf("%s is %s after a refused void, want still charged", no, o.State)
 		}
+	}
+}
+
+// notes is a notification receiver: every body posted, answered SUCCESS.
+type notes struct {
+	mu   sync.Mutex
+	got  []message
+	errs []string
+}
+
+func (n *notes) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(r.Body)
+	m, err := readMessage(b)
+	n.mu.Lock()
+	if err != nil {
+		n.errs = append(n.errs, err.Error())
+	} else {
+		n.got = append(n.got, m)
+	}
+	n.mu.Unlock()
+	_, _ = w.Write([]byte("SUCCESS"))
+}
+
+// refunds are the notifications of transType *_RETURN received so far.
+func (n *notes) refunds() []message {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []message
+	for _, m := range n.got {
+		if strings.HasSuffix(m["transType"], "_RETURN") {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// TestRefundNotification: a refund carries a mandatory notifyUrl
+// (§1.5.2.3), so an executed refund is notified (§1.5.2.6's message, with
+// the refund's transType): signed with the platform key, naming the
+// refund by its outTransNo and the order by oriOutTransNo. Scripted on
+// sim.OpRefund it is sent twice (NotifyDuplicate) or before the refund's
+// answer (NotifyBeforeResponse); a refund the platform refuses is not
+// notified.
+func TestRefundNotification(t *testing.T) {
+	rcv := &notes{}
+	nts := httptest.NewServer(rcv)
+	t.Cleanup(nts.Close)
+	r := newRig(t, func(o *Options) { o.NotifyURL = nts.URL })
+	refund := func(no, rno, amount string) string {
+		return code(r.call(t, "transType", "WXPAY_RETURN", "outTransNo", rno, "oriOutTransNo", no, "transAmount", amount, "currency", DefaultCurrency))
+	}
+	// wait is bounded by the resend schedule, not asserted on time.
+	wait := func(n int) []message {
+		deadline := time.Now().Add(10 * time.Second)
+		for len(rcv.refunds()) < n && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		return rcv.refunds()
+	}
+	for _, no := range []string{"PA1", "PA2", "PA3"} {
+		if got := code(r.micropay(t, no, "1000")); got != "0000" {
+			t.Fatalf("micropay %s = %s", no, got)
+		}
+	}
+
+	// A refund refused (more than was paid) owes nothing; the one after
+	// it is the first refund notification.
+	if got := refund("PA1", "RF0", "5000"); got != "0027" {
+		t.Fatalf("refund over the amount = %s, want 0027", got)
+	}
+	if got := refund("PA1", "RF1", "400"); got != "0000" {
+		t.Fatalf("refund = %s", got)
+	}
+	got := wait(1)
+	if len(got) != 1 {
+		t.Fatalf("%d refund notifications, want 1 (errors %v)", len(got), rcv.errs)
+	}
+	n := got[0]
+	if !n.verify(&platformKey.PublicKey) {
+		t.Errorf("refund notification does not verify with the platform key: %v", n)
+	}
+	o, _ := r.srv.Order("PA1")
+	want := map[string]string{"transType": "WXPAY_RETURN", "outTransNo": "RF1", "oriOutTransNo": "PA1",
+		"transAmount": "400", "currency": DefaultCurrency, "resultCode": "0000", "mchNo": DefaultMchNo,
+		"accessCode": DefaultAccessCode, "signType": "RSA2", "version": "V1.0"}
+	for k, v := range want {
+		if n[k] != v {
+			t.Errorf("refund notification %s = %q, want %q", k, n[k], v)
+		}
+	}
+	if len(o.Refunds) != 1 || n["transNo"] != o.Refunds[0].RefundID || n["transNo"] == "" {
+		t.Errorf("refund notification transNo = %q, want the ledger's refund id (%v)", n["transNo"], o.Refunds)
+	}
+	if n.verify(&merchant.PublicKey) {
+		t.Error("refund notification verifies with the merchant's key, not only the platform's")
+	}
+	// The receiver records the body before its SUCCESS reaches the
+	// simulator, which records the ack after: wait for it, bounded.
+	for deadline := time.Now().Add(10 * time.Second); !r.srv.Acked("RF1") && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !r.srv.Acked("RF1") {
+		t.Error("the acknowledged refund notification is not recorded as acked")
+	}
+
+	// Duplicate: the same notification twice.
+	r.srv.Script().SetOrder("PA2", sim.Behaviour{Fault: sim.NotifyDuplicate, FaultOn: []sim.Op{sim.OpRefund}, Times: 1})
+	if got := refund("PA2", "RF2", "100"); got != "0000" {
+		t.Fatalf("refund = %s", got)
+	}
+	got = wait(3)
+	if len(got) != 3 || got[1]["outTransNo"] != "RF2" || got[2]["outTransNo"] != "RF2" || got[1]["transNo"] != got[2]["transNo"] {
+		t.Errorf("duplicate: refund notifications %v, want RF2's twice", got)
+	}
+
+	// Before the response: delivered (and acknowledged) before the
+	// refund's answer is written, so it is here when the call returns.
+	r.srv.Script().SetOrder("PA3", sim.Behaviour{Fault: sim.NotifyBeforeResponse, FaultOn: []sim.Op{sim.OpRefund}, Times: 1})
+	if got := refund("PA3", "RF3", "100"); got != "0000" {
+		t.Fatalf("refund = %s", got)
+	}
+	got = rcv.refunds()
+	if len(got) != 4 || got[3]["outTransNo"] != "RF3" || !got[3].verify(&platformKey.PublicKey) {
+		t.Errorf("before the response: refund notifications when the answer came %v, want RF3's signed one last", got)
 	}
 }
