@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -33,7 +34,8 @@ type fault struct {
 	name string
 	// sim is the simulator's fault aimed at the call, when it is one.
 	sim sim.Fault
-	// notification faults exist only on the call that pays.
+	// notification faults exist on the call that pays, and on a refund
+	// where the gateway notifies refunds (notifiesRefunds).
 	notification bool
 }
 
@@ -83,7 +85,7 @@ func notApplicable(gw string, caps gateways.Capabilities, c call, f fault) strin
 		return "na-external"
 	case external && c == cReverse:
 		return "na-external-reverse"
-	case f.notification && c != cPay:
+	case f.notification && c != cPay && !(c == cRefund && notifiesRefunds[gw]):
 		return "na-notify"
 	case f == fNoSig && external:
 		return "na-unsigned"
@@ -95,11 +97,20 @@ func notApplicable(gw string, caps gateways.Capabilities, c call, f fault) strin
 	return ""
 }
 
+// notifiesRefunds are the gateways whose spec notifies a refund and whose
+// simulator sends that notification: Allinpay (§1.5.2.3's refund carries a
+// mandatory notifyUrl, §1.5.2.6 is posted for it with its *_RETURN
+// transType). Swiftpass says it sends none ("There is no notification for
+// refund transaction"); the other specs describe payment notifications
+// only. Allinpay's voids and closes carry a notifyUrl too, but its
+// simulator does not notify them, so its reverse/close row stays n/a.
+var notifiesRefunds = map[string]bool{"allinpay": true}
+
 // notes explain the n/a cells, in the table's footnotes.
 var notes = []struct{ key, text string }{
 	{"na-external", "HipoPay takes no payment at the till: the customer pays in the HipoPay mini-program and the till adopts the paid order, by its notification (these columns) or when the cashier looks it up (the query row)."},
 	{"na-external-reverse", "A HipoPay order is placed and paid in the mini-program; the till has no call to reverse or close it."},
-	{"na-notify", "Notifications carry a payment's result, posted after the call that pays; the simulators send none for this call."},
+	{"na-notify", "Notifications carry a payment's result, posted after the call that pays, or (Allinpay, whose refunds carry a notifyUrl) a refund's, posted after the refund; the simulators send none for this call."},
 	{"na-unsigned", "HipoPay signs its answers only when the merchant asks for it (require_signed_answers); by default an unsigned answer over TLS is trusted, so a missing signature is its ordinary answer (a wrong one is refused: the bad signature column)."},
 	{"na-reverse", "AllPay has no close, and the flows never void a merchant-QR order: one the cashier cancels is taken off the customer display and polled until its payable window ends (it ends failed, or succeeded with the refund alert if the customer paid anyway)."},
 	{"na-refund", "The gateway takes no refunds."},
@@ -282,7 +293,10 @@ type cell struct {
 	// also aimed at.
 	refundNo string
 	notes    atomic.Int64
-	record   []string
+	// refundNotes counts the refund notifications (the notifier read
+	// them as naming a refund) the till acknowledged.
+	refundNotes atomic.Int64
+	record      []string
 }
 
 func (c *cell) logf(format string, args ...any) {
@@ -302,7 +316,25 @@ func runCell(t *testing.T, gw string, c call, f fault) string {
 	nts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ce.notes.Add(1)
 		if h := notify.Load(); h != nil {
-			(*h).ServeHTTP(w, r)
+			if ce.c != cRefund {
+				(*h).ServeHTTP(w, r)
+				return
+			}
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			rec := httptest.NewRecorder()
+			(*h).ServeHTTP(rec, r)
+			n, err := ce.p.notifier.ParseNotification(r.Header, body)
+			_, ack := ce.p.notifier.NotificationAck(true)
+			if err == nil && n.Result.OutRefundNo != "" && rec.Code/100 == 2 && bytes.Equal(rec.Body.Bytes(), ack) {
+				ce.refundNotes.Add(1)
+			}
+			ce.logf("notification %v (refund %q): HTTP %d %q", err, n.Result.OutRefundNo, rec.Code, rec.Body.Bytes())
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
 			return
 		}
 		http.Error(w, "not ready", http.StatusServiceUnavailable)
@@ -580,12 +612,25 @@ func (ce *cell) checkAimed() {
 		if ce.f == fDupNote {
 			want = 2
 		}
+		count, what := &ce.notes, "notifications reached the till"
+		if ce.c == cRefund {
+			// The payment's own notification does not count: only the
+			// refund's, acknowledged.
+			count, what = &ce.refundNotes, "refund notifications were acknowledged"
+		}
 		deadline := time.Now().Add(5 * time.Second)
-		for ce.notes.Load() < want && time.Now().Before(deadline) {
+		for count.Load() < want && time.Now().Before(deadline) {
 			time.Sleep(20 * time.Millisecond)
 		}
-		if n := ce.notes.Load(); n < want {
-			ce.t.Errorf("%d notifications reached the till, not %d: the cell checked nothing", n, want)
+		if n := count.Load(); n < want {
+			ce.t.Errorf("%d %s, not %d: the cell checked nothing", n, what, want)
+		}
+		if ce.c == cRefund {
+			if !aimed || !done {
+				ce.t.Errorf("the till never made the %s call this cell faults: the cell checked nothing", ce.op)
+			} else if ce.p.behaviour(ce.no).Fault != sim.FaultNone {
+				ce.t.Errorf("the simulator never served the %s fault aimed at the %s call: the cell checked nothing", ce.f.sim, ce.op)
+			}
 		}
 		return
 	}
