@@ -610,6 +610,7 @@ func (s *Server) void(x *exchange) {
 		}
 		x.result("0000")
 		x.ans["bankTradeNo"] = "4200" + o.TransactionID
+		s.oweCancel(x, o)
 	}
 }
 
@@ -647,6 +648,7 @@ func (s *Server) close(x *exchange) {
 			return
 		}
 		x.result("0000")
+		s.oweCancel(x, o)
 	}
 }
 
@@ -745,6 +747,33 @@ func (s *Server) oweRefund(x *exchange, o sim.Order, r sim.Refund) {
 	n["resultCode"], n["resultMsg"] = "0000", words["0000"]
 	if n.sign(s.opts.PlatformKey) == nil {
 		x.notify, x.notifyKey = n, r.OutRefundNo
+	}
+}
+
+// oweCancel makes the exchange owe the notification of a void or close
+// it executed: §1.5.2.4 and §1.5.2.5 carry a mandatory notifyUrl like a
+// refund, so the platform posts §1.5.2.6's message for them too, with the
+// request's transType (*_CANCEL, CLOSE_ORDER) and outTransNo (the void's
+// or close's own number), the order as oriOutTransNo (as for a refund),
+// and the order's amount and platform number (transNo is M). Only an
+// executed one is notified: §1.5.2.6 is posted "after completing the
+// transaction successfully", so a refused void or close owes nothing.
+func (s *Server) oweCancel(x *exchange, o sim.Order) {
+	if s.opts.NotifyURL == "" {
+		return
+	}
+	n := s.notificationBase(x.req["transType"])
+	n["outTransNo"] = x.req["outTransNo"]
+	n["oriOutTransNo"] = o.OutTradeNo
+	n["transAmount"] = itoa(o.Amount)
+	n["currency"] = o.Currency
+	n["transNo"] = o.TransactionID
+	if o.State == sim.Success {
+		n["bankTradeNo"] = "4200" + o.TransactionID
+	}
+	n["resultCode"], n["resultMsg"] = "0000", words["0000"]
+	if n.sign(s.opts.PlatformKey) == nil {
+		x.notify, x.notifyKey = n, x.req["outTransNo"]
 	}
 }
 

@@ -525,3 +525,149 @@ func TestRefundNotification(t *testing.T) {
 		t.Errorf("before the response: refund notifications when the answer came %v, want RF3's signed one last", got)
 	}
 }
+
+// cancels are the notifications of a void (*_CANCEL) or close
+// (CLOSE_ORDER) received so far.
+func (n *notes) cancels() []message {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []message
+	for _, m := range n.got {
+		if strings.HasSuffix(m["transType"], "_CANCEL") || m["transType"] == "CLOSE_ORDER" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// TestVoidAndCloseNotification: a void (§1.5.2.4) and a close (§1.5.2.5)
+// carry a mandatory notifyUrl, so an executed one is notified (§1.5.2.6's
+// message with the request's transType): signed with the platform key,
+// naming the void or close by its outTransNo and the order by
+// oriOutTransNo, with the order's amount and platform number. A void or
+// close the platform refuses is not notified. Scripted on the op (the
+// void's sim.OpReverse, sim.OpClose) it is sent twice or before the
+// answer.
+func TestVoidAndCloseNotification(t *testing.T) {
+	rcv := &notes{}
+	nts := httptest.NewServer(rcv)
+	t.Cleanup(nts.Close)
+	r := newRig(t, func(o *Options) { o.NotifyURL = nts.URL })
+	cancel := func(tt, no, cno string) string {
+		return code(r.call(t, "transType", tt, "outTransNo", cno, "oriOutTransNo", no))
+	}
+	wait := func(n int) []message {
+		deadline := time.Now().Add(10 * time.Second)
+		for len(rcv.cancels()) < n && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		return rcv.cancels()
+	}
+	for _, no := range []string{"PA1", "PA2", "PA3"} {
+		if got := code(r.micropay(t, no, "1000")); got != "0000" {
+			t.Fatalf("micropay %s = %s", no, got)
+		}
+	}
+	for _, no := range []string{"QA1", "QA2", "QA3"} {
+		if got := code(r.call(t, "transType", "WXPAY_SCANCODE", "outTransNo", no, "transAmount", "700")); got != "P000" {
+			t.Fatalf("scancode %s = %s", no, got)
+		}
+	}
+	pa1, _ := r.srv.Order("PA1")
+	qa1, _ := r.srv.Order("QA1")
+
+	// Refused: a close of a paid micropay (0018), the void of an unpaid
+	// order (0026); then the first executed void.
+	if got := cancel("CLOSE_ORDER", "PA1", "CX1"); got != "0018" {
+		t.Fatalf("close of a micropay = %s, want 0018", got)
+	}
+	if got := cancel("WXPAY_CANCEL", "QA1", "VX1"); got != "0026" {
+		t.Fatalf("void of an unpaid order = %s, want 0026", got)
+	}
+	if got := cancel("WXPAY_CANCEL", "PA1", "V1"); got != "0000" {
+		t.Fatalf("void = %s", got)
+	}
+	got := wait(1)
+	if len(got) != 1 {
+		t.Fatalf("%d void/close notifications, want 1 (errors %v)", len(got), rcv.errs)
+	}
+	check := func(n message, want map[string]string) {
+		t.Helper()
+		if !n.verify(&platformKey.PublicKey) {
+			t.Errorf("notification does not verify with the platform key: %v", n)
+		}
+		if n.verify(&merchant.PublicKey) {
+			t.Error("notification verifies with the merchant's key, not only the platform's")
+		}
+		for k, v := range map[string]string{"resultCode": "0000", "mchNo": DefaultMchNo, "currency": DefaultCurrency,
+			"accessCode": DefaultAccessCode, "signType": "RSA2", "version": "V1.0"} {
+			if _, ok := want[k]; !ok {
+				want[k] = v
+			}
+		}
+		for k, v := range want {
+			if n[k] != v {
+				t.Errorf("%s notification %s = %q, want %q", want["transType"], k, n[k], v)
+			}
+		}
+	}
+	check(got[0], map[string]string{"transType": "WXPAY_CANCEL", "outTransNo": "V1", "oriOutTransNo": "PA1",
+		"transAmount": "1000", "transNo": pa1.TransactionID, "bankTradeNo": "4200" + pa1.TransactionID})
+	for deadline := time.Now().Add(10 * time.Second); !r.srv.Acked("V1") && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !r.srv.Acked("V1") {
+		t.Error("the acknowledged void notification is not recorded as acked")
+	}
+
+	// A close of an unpaid QR order; a second close is refused (0039).
+	if got := cancel("CLOSE_ORDER", "QA1", "C1"); got != "0000" {
+		t.Fatalf("close = %s", got)
+	}
+	got = wait(2)
+	if len(got) != 2 {
+		t.Fatalf("%d void/close notifications, want 2", len(got))
+	}
+	check(got[1], map[string]string{"transType": "CLOSE_ORDER", "outTransNo": "C1", "oriOutTransNo": "QA1",
+		"transAmount": "700", "transNo": qa1.TransactionID, "bankTradeNo": ""})
+	if got := cancel("CLOSE_ORDER", "QA1", "C1B"); got != "0039" {
+		t.Fatalf("close of a closed order = %s, want 0039", got)
+	}
+
+	// Duplicate: the void's notification twice, and the close's.
+	r.srv.Script().SetOrder("PA2", sim.Behaviour{Fault: sim.NotifyDuplicate, FaultOn: []sim.Op{sim.OpReverse}, Times: 1})
+	if got := cancel("WXPAY_CANCEL", "PA2", "V2"); got != "0000" {
+		t.Fatalf("void = %s", got)
+	}
+	r.srv.Script().SetOrder("QA2", sim.Behaviour{Fault: sim.NotifyDuplicate, FaultOn: []sim.Op{sim.OpClose}, Times: 1})
+	if got := cancel("CLOSE_ORDER", "QA2", "C2"); got != "0000" {
+		t.Fatalf("close = %s", got)
+	}
+	got = wait(6)
+	count := map[string]int{}
+	for _, m := range got {
+		count[m["outTransNo"]]++
+	}
+	// A refused close owes nothing: C1B is not among them.
+	if len(got) != 6 || count["V2"] != 2 || count["C2"] != 2 || count["C1B"] != 0 || count["CX1"] != 0 || count["VX1"] != 0 {
+		t.Errorf("duplicate: notifications by outTransNo %v, want V2's and C2's twice, none for the refused ones", count)
+	}
+
+	// Before the response: here when the answer comes.
+	r.srv.Script().SetOrder("PA3", sim.Behaviour{Fault: sim.NotifyBeforeResponse, FaultOn: []sim.Op{sim.OpReverse}, Times: 1})
+	if got := cancel("WXPAY_CANCEL", "PA3", "V3"); got != "0000" {
+		t.Fatalf("void = %s", got)
+	}
+	got = rcv.cancels()
+	if len(got) != 7 || got[6]["outTransNo"] != "V3" || !got[6].verify(&platformKey.PublicKey) {
+		t.Errorf("before the response: notifications when the void's answer came %v, want V3's signed one last", got)
+	}
+	r.srv.Script().SetOrder("QA3", sim.Behaviour{Fault: sim.NotifyBeforeResponse, FaultOn: []sim.Op{sim.OpClose}, Times: 1})
+	if got := cancel("CLOSE_ORDER", "QA3", "C3"); got != "0000" {
+		t.Fatalf("close = %s", got)
+	}
+	got = rcv.cancels()
+	if len(got) != 8 || got[7]["outTransNo"] != "C3" {
+		t.Errorf("before the response: notifications when the close's answer came %v, want C3's last", got)
+	}
+}
