@@ -2,12 +2,19 @@ package flows_test
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/posagent/posagent"
 	"github.com/posagent/posagent/flows"
 	"github.com/posagent/posagent/gateways"
+	"github.com/posagent/posagent/gateways/allinpay/allinpaysim"
 	"github.com/posagent/posagent/gateways/sim"
 )
 
@@ -132,5 +139,87 @@ func TestNotificationOfAVoidIsAcknowledged(t *testing.T) {
 	n.ID, n.OutTradeNo, n.Result.OutTradeNo, n.Result.OutRefundNo = "other", "RFNOTOURS", "RFNOTOURS", "RFNOTOURS"
 	if _, err := tl.runner.Notify(ctx, "allinpay", n); !pos.Match(pos.NotFound, err) {
 		t.Errorf("a notification of a refund number nobody drew: %v, want NotFound", err)
+	}
+}
+
+// TestSimulatedVoidNotificationIsAcknowledged: the notification Allinpay's
+// simulator posts for an executed void (*_CANCEL, §1.5.2.4 carries a
+// notifyUrl), read by the adapter and applied by Runner.Notify, is
+// acknowledged and adopts nothing: the sale it voided stays as the void's
+// own calls left it (the refund record settles the void).
+func TestSimulatedVoidNotificationIsAcknowledged(t *testing.T) {
+	var tl atomic.Pointer[till]
+	var mu sync.Mutex
+	type applied struct {
+		p   pos.Payment
+		err error
+	}
+	var cancels []applied
+	var d allinpayDay
+	nts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		n, err := d.g.ParseNotification(r.Header, body)
+		if err == nil && tl.Load() != nil {
+			var p pos.Payment
+			p, err = tl.Load().runner.Notify(r.Context(), "allinpay", n)
+			if strings.Contains(n.ID, "_CANCEL:") {
+				mu.Lock()
+				cancels = append(cancels, applied{p, err})
+				mu.Unlock()
+			}
+		} else if err == nil {
+			err = pos.Errorf(pos.Unavailable, "test", "no till yet")
+		}
+		_, ack := d.g.NotificationAck(err == nil)
+		_, _ = w.Write(ack)
+	}))
+	t.Cleanup(nts.Close)
+	d = newAllinpayDay(t, func(o *allinpaysim.Options) { o.NotifyURL = nts.URL })
+	tl.Store(d.till(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sale := tl.Load().pay(t, 2000)
+	v, err := tl.Load().refunds.Refund(ctx, flows.RefundRequest{PaymentID: sale.ID, Void: true})
+	if err != nil || v.Method != pos.RefundByVoid {
+		t.Fatalf("void: %+v %v", v, err)
+	}
+	for !v.State.Final() {
+		if v, err = tl.Load().refunds.WaitRefund(ctx, v.ID, v.State); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v.State != pos.RefundSucceeded {
+		t.Fatalf("void ended %s", v.State)
+	}
+	if o, _ := d.srv.Order(sale.OutTradeNo); o.State != sim.Revoked {
+		t.Fatalf("the simulator did not void the sale: %s", o.State)
+	}
+	// Bounded by the simulator's resend schedule, not asserted on time.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		mu.Lock()
+		n := len(cancels)
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+	}
+	mu.Lock()
+	got := append([]applied(nil), cancels...)
+	mu.Unlock()
+	if len(got) != 1 {
+		t.Fatalf("%d void notifications applied, want 1", len(got))
+	}
+	if got[0].err != nil || got[0].p.ID != sale.ID {
+		t.Errorf("the void's notification: payment %q, %v; want acknowledged for %s", got[0].p.ID, got[0].err, sale.ID)
+	}
+	after, err := tl.Load().runner.Get(ctx, sale.ID)
+	if err != nil || after.State != pos.StateSucceeded || after.ChargedLate || after.Alert != "" {
+		t.Errorf("the notification changed the payment: %+v %v", after, err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); !d.srv.Acked(v.OutRefundNo) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !d.srv.Acked(v.OutRefundNo) {
+		t.Errorf("the simulator did not hear the till acknowledge the void's notification")
 	}
 }

@@ -102,8 +102,12 @@ func notApplicable(gw string, caps gateways.Capabilities, c call, f fault) strin
 // mandatory notifyUrl, §1.5.2.6 is posted for it with its *_RETURN
 // transType). Swiftpass says it sends none ("There is no notification for
 // refund transaction"); the other specs describe payment notifications
-// only. Allinpay's voids and closes carry a notifyUrl too, but its
-// simulator does not notify them, so its reverse/close row stays n/a.
+// only. Allinpay's voids and closes carry a notifyUrl too, and its
+// simulator notifies an executed one (TestVoidAndCloseNotification), but
+// the row's reverse of a micropay the customer is still paying is a void
+// the platform refuses (0026, "only successful transactions are
+// acceptable to be voided") followed by queries until the order ends
+// unpaid: nothing is executed, nothing notified, so the row stays n/a.
 var notifiesRefunds = map[string]bool{"allinpay": true}
 
 // notes explain the n/a cells, in the table's footnotes.
