@@ -29,8 +29,12 @@ pkgs=("$@")
 # minute on a loaded machine.
 targets=()
 while read -r dir; do
+  # The module's root package is "." (its directory is $PWD itself, which
+  # the "$PWD/" prefix below would not strip).
+  rel=.
+  [ "$dir" = "$PWD" ] || rel="./${dir#"$PWD"/}"
   while read -r target; do
-    targets+=("./${dir#"$PWD"/} $target")
+    targets+=("$rel $target")
   done < <(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(f \*testing\.F).*/\1/p' "$dir"/*_test.go 2>/dev/null | sort -u)
 done < <(go list -f '{{.Dir}}' "${pkgs[@]}")
 n=${#targets[@]}
