@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the module's fuzz targets, each for a bounded time.
-#   scripts/fuzz.sh                   as CI: FUZZ_TIME (2s) each, within FUZZ_BUDGET (120 s)
+#   scripts/fuzz.sh                   as CI: FUZZ_TIME (2s) each, within FUZZ_BUDGET (180 s)
 #   scripts/fuzz.sh -t 10m ./configs  longer, on some packages, no budget
 #   FUZZ_BUDGET=0 scripts/fuzz.sh     every target, however long it takes
 # Starting a fuzz run costs a few seconds of its own on a loaded two-core
@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 per="${FUZZ_TIME:-2s}"
-budget="${FUZZ_BUDGET:-120}"
+budget="${FUZZ_BUDGET:-180}"
 if [ "${1:-}" = "-t" ]; then per="$2"; budget=0; shift 2; fi
 minimize="${FUZZ_MINIMIZE_TIME:-2s}"
 pkgs=("$@")
