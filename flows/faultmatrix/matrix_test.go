@@ -85,7 +85,7 @@ func notApplicable(gw string, caps gateways.Capabilities, c call, f fault) strin
 		return "na-external"
 	case external && c == cReverse:
 		return "na-external-reverse"
-	case f.notification && c != cPay && !(c == cRefund && notifiesRefunds[gw]):
+	case f.notification && c != cPay && !(c == cRefund && notifiesRefunds[gw]) && !(c == cReverse && notifiesCancels[gw]):
 		return "na-notify"
 	case f == fNoSig && external:
 		return "na-unsigned"
@@ -102,19 +102,26 @@ func notApplicable(gw string, caps gateways.Capabilities, c call, f fault) strin
 // mandatory notifyUrl, §1.5.2.6 is posted for it with its *_RETURN
 // transType). Swiftpass says it sends none ("There is no notification for
 // refund transaction"); the other specs describe payment notifications
-// only. Allinpay's voids and closes carry a notifyUrl too, and its
-// simulator notifies an executed one (TestVoidAndCloseNotification), but
-// the row's reverse of a micropay the customer is still paying is a void
-// the platform refuses (0026, "only successful transactions are
-// acceptable to be voided") followed by queries until the order ends
-// unpaid: nothing is executed, nothing notified, so the row stays n/a.
+// only.
 var notifiesRefunds = map[string]bool{"allinpay": true}
+
+// notifiesCancels are the gateways whose spec notifies the void or close
+// the reverse/close row makes, and whose simulator sends it: Allinpay
+// (§1.5.2.4 and §1.5.2.5 carry a mandatory notifyUrl; its simulator
+// notifies an executed one, TestVoidAndCloseNotification). Its reverse of
+// a micropay the customer is still paying is a void the platform refuses
+// (0026: "only successful transactions are acceptable to be voided"), and
+// a refused void is not notified; so these two cells have the customer
+// confirm while the cashier gives up (the order pays on the reverse's
+// second query), and the adapter's reverse voids the now paid order:
+// that executed void is notified, with the cell's fault.
+var notifiesCancels = map[string]bool{"allinpay": true}
 
 // notes explain the n/a cells, in the table's footnotes.
 var notes = []struct{ key, text string }{
 	{"na-external", "HipoPay takes no payment at the till: the customer pays in the HipoPay mini-program and the till adopts the paid order, by its notification (these columns) or when the cashier looks it up (the query row)."},
 	{"na-external-reverse", "A HipoPay order is placed and paid in the mini-program; the till has no call to reverse or close it."},
-	{"na-notify", "Notifications carry a payment's result, posted after the call that pays, or (Allinpay, whose refunds carry a notifyUrl) a refund's, posted after the refund; the simulators send none for this call."},
+	{"na-notify", "Notifications carry a payment's result, posted after the call that pays, or (Allinpay, whose refunds, voids and closes carry a notifyUrl) a refund's or an executed void's or close's, posted after it; the simulators send none for this call."},
 	{"na-unsigned", "HipoPay signs its answers only when the merchant asks for it (require_signed_answers); by default an unsigned answer over TLS is trusted, so a missing signature is its ordinary answer (a wrong one is refused: the bad signature column)."},
 	{"na-reverse", "AllPay has no close, and the flows never void a merchant-QR order: one the cashier cancels is taken off the customer display and polled until its payable window ends (it ends failed, or succeeded with the refund alert if the customer paid anyway)."},
 	{"na-refund", "The gateway takes no refunds."},
@@ -358,9 +365,14 @@ type cell struct {
 	refundNo string
 	notes    atomic.Int64
 	// refundNotes counts the refund notifications (the notifier read
-	// them as naming a refund) the till acknowledged.
+	// them as naming a refund) the till acknowledged; in the
+	// reverse/close row, the void's or close's (read as the cell's order
+	// with no result of its own, Unknown).
 	refundNotes atomic.Int64
-	record      []string
+	// earlyNote is set when a reverse answered after its void's
+	// notification was acknowledged (the notification-first cell).
+	earlyNote atomic.Bool
+	record    []string
 }
 
 func (c *cell) logf(format string, args ...any) {
@@ -380,7 +392,7 @@ func runCell(t *testing.T, gw string, c call, f fault) string {
 	nts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ce.notes.Add(1)
 		if h := notify.Load(); h != nil {
-			if ce.c != cRefund {
+			if ce.c != cRefund && ce.c != cReverse {
 				(*h).ServeHTTP(w, r)
 				return
 			}
@@ -390,7 +402,11 @@ func runCell(t *testing.T, gw string, c call, f fault) string {
 			(*h).ServeHTTP(rec, r)
 			n, err := ce.p.notifier.ParseNotification(r.Header, body)
 			_, ack := ce.p.notifier.NotificationAck(true)
-			if err == nil && n.Result.OutRefundNo != "" && rec.Code/100 == 2 && bytes.Equal(rec.Body.Bytes(), ack) {
+			own := n.Result.OutRefundNo != ""
+			if ce.c == cReverse {
+				own = n.Result.Status == gateways.StatusUnknown && n.OutTradeNo != "" && n.OutTradeNo == ce.order()
+			}
+			if err == nil && own && rec.Code/100 == 2 && bytes.Equal(rec.Body.Bytes(), ack) {
 				ce.refundNotes.Add(1)
 			}
 			ce.logf("notification %v (refund %q): HTTP %d %q", err, n.Result.OutRefundNo, rec.Code, rec.Body.Bytes())
@@ -480,12 +496,22 @@ func (ce *cell) behaviour() sim.Behaviour {
 		b.PayingQueries = 1 // the customer confirms after the first query
 	case cReverse:
 		b.Scenario = sim.PayingUntilReversed
+		if ce.f.notification {
+			// notifiesCancels: paid on the reverse's second query, so
+			// the reverse voids it (its first query may be the runner's).
+			b.Scenario, b.PayingQueries = "", 2
+		}
 	}
 	if ce.f.sim != sim.FaultNone && (ce.c == cPay || ce.c == cQuery || ce.c == cReverse) {
 		b.Fault, b.FaultOn, b.Times = ce.f.sim, []sim.Op{ce.op}, 1
 	}
 	if ce.f.notification {
 		b.FaultOn, b.Times = nil, 0 // on whichever call pays the order, every time
+		if ce.c == cReverse {
+			// On every void: the refused ones owe nothing, the one
+			// executed is notified with the fault.
+			b.FaultOn = []sim.Op{ce.op}
+		}
 	}
 	return b
 }
@@ -540,6 +566,9 @@ func (ce *cell) after(no string, op sim.Op, res gateways.Result, err error) {
 		ce.done = true
 	}
 	ce.mu.Unlock()
+	if ce.c == cReverse && op == ce.op && res.Status == gateways.StatusSucceeded && err == nil && ce.refundNotes.Load() > 0 {
+		ce.earlyNote.Store(true)
+	}
 	if !first {
 		return
 	}
@@ -677,6 +706,9 @@ func (ce *cell) checkAimed() {
 			want = 2
 		}
 		count, what := &ce.notes, "notifications reached the till"
+		if ce.c == cReverse {
+			count, what = &ce.refundNotes, "void or close notifications were acknowledged"
+		}
 		if ce.c == cRefund {
 			// The payment's own notification does not count: only the
 			// refund's, acknowledged.
@@ -688,6 +720,9 @@ func (ce *cell) checkAimed() {
 		}
 		if n := count.Load(); n < want {
 			ce.t.Errorf("%d %s, not %d: the cell checked nothing", n, what, want)
+		}
+		if ce.c == cReverse && ce.f == fEarlyNote && !ce.earlyNote.Load() {
+			ce.t.Error("no reverse answered after its void's notification was acknowledged: the cell checked nothing")
 		}
 		if ce.c == cRefund {
 			if !aimed || !done {
@@ -935,4 +970,11 @@ func TestCompareTables(t *testing.T) {
 			t.Errorf("%s: not reported as a change of the table's shape", name)
 		}
 	}
+}
+
+// order is the order the faulted call was about, once it was made.
+func (ce *cell) order() string {
+	ce.mu.Lock()
+	defer ce.mu.Unlock()
+	return ce.no
 }
