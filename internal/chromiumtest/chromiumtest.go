@@ -1,15 +1,17 @@
 // Package chromiumtest drives a real headless Chromium over the DevTools
-// protocol on a pipe, for tests of posagent's web pages (the support page;
-// the customer display's tests in hw/display/webdisplay predate it and keep
-// their own driver). It is test support: only tests import it. Tests skip when no Chromium is installed (.ci/run
-// installs Debian's).
+// protocol on a pipe, for tests of posagent's web pages (the support page,
+// the customer display). It is test support: only tests import it. Tests
+// skip when no Chromium is installed (.ci/run installs Debian's).
 package chromiumtest
 
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
 	"os"
 	"os/exec"
 	"strings"
@@ -52,9 +54,27 @@ type message struct {
 	} `json:"error"`
 }
 
-// Start runs Chromium until the test ends.
+// Options shape the browser's window. The zero value is a 1280×1000
+// window with scrollbars.
+type Options struct {
+	Width, Height int
+	// HideScrollbars keeps scrollbars out of screenshots and layout (the
+	// customer display's tests measure the page against the viewport).
+	HideScrollbars bool
+}
+
+// Start runs Chromium with a 1280×1000 window until the test ends.
 func Start(t testing.TB) *Browser {
 	t.Helper()
+	return StartWith(t, Options{})
+}
+
+// StartWith runs Chromium with the window o asks for until the test ends.
+func StartWith(t testing.TB, o Options) *Browser {
+	t.Helper()
+	if o.Width == 0 || o.Height == 0 {
+		o.Width, o.Height = 1280, 1000
+	}
 	bin := Path(t)
 	inR, inW, err := os.Pipe()
 	if err != nil {
@@ -64,9 +84,13 @@ func Start(t testing.TB) *Browser {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--window-size=1280,1000",
-		"--user-data-dir="+t.TempDir(), "--remote-debugging-pipe", "about:blank")
+	args := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		fmt.Sprintf("--window-size=%d,%d", o.Width, o.Height), "--force-device-scale-factor=1"}
+	if o.HideScrollbars {
+		args = append(args, "--hide-scrollbars")
+	}
+	cmd := exec.Command(bin, append(args, "--user-data-dir="+t.TempDir(), "--remote-debugging-pipe", "about:blank")...)
 	cmd.ExtraFiles = []*os.File{inR, outW}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -225,4 +249,26 @@ func (b *Browser) WaitEval(expr, want string, within time.Duration) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	b.t.Fatalf("the page's %s is %q (err %v), want %q within %v", expr, got, err, want, within)
+}
+
+// Screenshot captures the attached page as an image.
+func (b *Browser) Screenshot() image.Image {
+	b.t.Helper()
+	res, err := b.Call("Page.captureScreenshot", map[string]any{"format": "png"})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	var r struct{ Data string }
+	if err := json.Unmarshal(res, &r); err != nil {
+		b.t.Fatal(err)
+	}
+	raw, err := base64.StdEncoding.DecodeString(r.Data)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(raw))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return img
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/posagent/posagent"
 	"github.com/posagent/posagent/hw/display"
+	"github.com/posagent/posagent/internal/chromiumtest"
 )
 
 // The screens tills use: landscape monitors from 1920x1080 down to a 7"
@@ -22,10 +23,10 @@ var tillSizes = []struct{ w, h int }{
 }
 
 // resize makes the page's viewport w x h CSS pixels at scale 1.
-func (c *cdp) resize(w, h int) {
-	c.t.Helper()
-	if _, err := c.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": w, "height": h, "deviceScaleFactor": 1, "mobile": false}); err != nil {
-		c.t.Fatal(err)
+func resize(t *testing.T, c *chromiumtest.Browser, w, h int) {
+	t.Helper()
+	if _, err := c.Call("Emulation.setDeviceMetricsOverride", map[string]any{"width": w, "height": h, "deviceScaleFactor": 1, "mobile": false}); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -78,22 +79,21 @@ func TestChromiumEveryScreenFitsEveryTillScreen(t *testing.T) {
 		{"withdrawn", display.Screen{Kind: display.Withdrawn, Amount: hkd, Wallet: pos.UnionPay, State: pos.StateUserPaying, Expires: now.Add(5 * time.Minute)}},
 		{"rejected", display.Screen{Kind: display.Rejected, Amount: hkd, Wallet: pos.UnionPay, Outcome: display.OutcomeWalletNotAccepted}},
 	}
-	c := startCDP(t)
-	c.open(s.URL())
-	c.waitEval("document.body.dataset.live", "1", 15*time.Second)
+	c := startPage(t, s.URL())
+	c.WaitEval("document.body.dataset.live", "1", 15*time.Second)
 	for _, size := range tillSizes {
-		c.resize(size.w, size.h)
+		resize(t, c, size.w, size.h)
 		for _, sc := range screens {
 			name := fmt.Sprintf("%dx%d %s", size.w, size.h, sc.name)
 			if err := s.Show(t.Context(), sc.s); err != nil {
 				t.Fatal(err)
 			}
 			v, _ := s.snapshot()
-			c.waitEval("document.body.dataset.seq", strconv.FormatUint(v.Seq, 10), 10*time.Second)
+			c.WaitEval("document.body.dataset.seq", strconv.FormatUint(v.Seq, 10), 10*time.Second)
 			if sc.s.QR.Reveal() != "" {
-				c.waitEval("(function(q){return !q.hidden && q.complete && q.naturalWidth > 0})(document.getElementById('qr'))", "true", 10*time.Second)
+				c.WaitEval("(function(q){return !q.hidden && q.complete && q.naturalWidth > 0})(document.getElementById('qr'))", "true", 10*time.Second)
 			}
-			got, err := c.eval(layoutProblems)
+			got, err := c.Eval(layoutProblems)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -109,16 +109,16 @@ func TestChromiumEveryScreenFitsEveryTillScreen(t *testing.T) {
 			}
 			// The QR is the biggest square the layout leaves: at least 70%
 			// of the screen's shorter side.
-			side, _ := c.eval("Math.round(document.getElementById('qr').getBoundingClientRect().width)")
+			side, _ := c.Eval("Math.round(document.getElementById('qr').getBoundingClientRect().width)")
 			if n, _ := strconv.Atoi(side); n < min(size.w, size.h)*7/10 {
 				t.Errorf("%s: the QR is %s px wide, want at least 70%% of %d", name, side, min(size.w, size.h))
 			}
 			for _, want := range []string{"≈ CNY 8189.25", "0.9213", "WeChat Pay · 微信支付", "Time left 剩余时间 5:00"} {
-				if txt, _ := c.eval("document.getElementById('info').innerText.replace(/\\s+/g, ' ')"); !strings.Contains(txt, want) {
+				if txt, _ := c.Eval("document.getElementById('info').innerText.replace(/\\s+/g, ' ')"); !strings.Contains(txt, want) {
 					t.Errorf("%s: the QR screen lacks %q: %s", name, want, txt)
 				}
 			}
-			img := c.screenshot()
+			img := c.Screenshot()
 			if got := decodeQR(t, img); got != codeURL {
 				t.Errorf("%s: the QR in the screenshot decodes to %q, want %q", name, got, codeURL)
 			}
@@ -151,43 +151,52 @@ func TestChromiumDrawsChineseWithACJKFont(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	c := startCDP(t)
-	c.open(s.URL())
-	c.resize(1024, 600)
-	c.waitEval("document.body.dataset.live", "1", 15*time.Second)
+	c := startPage(t, s.URL())
+	resize(t, c, 1024, 600)
+	c.WaitEval("document.body.dataset.live", "1", 15*time.Second)
 	if err := s.Show(t.Context(), display.Screen{Kind: display.Result, Amount: money(t, 1292, "CNY"), Wallet: pos.Alipay, State: pos.StateSucceeded}); err != nil {
 		t.Fatal(err)
 	}
-	c.waitEval("document.querySelector('#heading .l1').textContent", "支付成功", 10*time.Second)
+	c.WaitEval("document.querySelector('#heading .l1').textContent", "支付成功", 10*time.Second)
 
 	for _, m := range []string{"DOM.enable", "CSS.enable"} {
-		if _, err := c.call(m, nil); err != nil {
+		if _, err := c.Call(m, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	res, err := c.call("DOM.getDocument", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct{ Root struct{ NodeID int64 } }
-	_ = json.Unmarshal(res, &doc)
-	res, err = c.call("DOM.querySelector", map[string]any{"nodeId": doc.Root.NodeID, "selector": "#heading .l1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var node struct{ NodeID int64 }
-	_ = json.Unmarshal(res, &node)
-	res, err = c.call("CSS.getPlatformFontsForNode", map[string]any{"nodeId": node.NodeID})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The fonts of the heading as laid out. The page may draw the screen
+	// again (a redraw replaces the element), and the node a query found
+	// then reports no fonts at all, which says nothing about glyphs; so
+	// query again until the node answers with fonts, within a bound.
 	var fonts struct {
 		Fonts []struct {
 			FamilyName string
 			GlyphCount int
 		}
 	}
-	_ = json.Unmarshal(res, &fonts)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		res, err := c.Call("DOM.getDocument", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct{ Root struct{ NodeID int64 } }
+		_ = json.Unmarshal(res, &doc)
+		res, err = c.Call("DOM.querySelector", map[string]any{"nodeId": doc.Root.NodeID, "selector": "#heading .l1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var node struct{ NodeID int64 }
+		_ = json.Unmarshal(res, &node)
+		res, err = c.Call("CSS.getPlatformFontsForNode", map[string]any{"nodeId": node.NodeID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = json.Unmarshal(res, &fonts)
+		if len(fonts.Fonts) > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	cjk := 0
 	for _, f := range fonts.Fonts {
 		if strings.Contains(f.FamilyName, "CJK") || strings.Contains(f.FamilyName, "Han") || strings.Contains(f.FamilyName, "SC") {
@@ -199,7 +208,7 @@ func TestChromiumDrawsChineseWithACJKFont(t *testing.T) {
 	}
 
 	// Each character's pixels: four boxes would be four equal bitmaps.
-	got, err := c.eval(`(function () {
+	got, err := c.Eval(`(function () {
 	  var t = document.querySelector('#heading .l1').firstChild, out = [];
 	  for (var i = 0; i < t.length; i++) {
 	    var r = document.createRange(); r.setStart(t, i); r.setEnd(t, i + 1);
@@ -214,7 +223,7 @@ func TestChromiumDrawsChineseWithACJKFont(t *testing.T) {
 	if err := json.Unmarshal([]byte(got), &rects); err != nil || len(rects) != 4 {
 		t.Fatalf("character boxes %s: %v", got, err)
 	}
-	img := c.screenshot()
+	img := c.Screenshot()
 	var glyphs []string
 	for _, r := range rects {
 		g := inkPattern(img, image.Rect(r[0], r[1], r[2], r[3]))
