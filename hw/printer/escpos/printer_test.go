@@ -109,8 +109,12 @@ func ptyFake(t *testing.T, f *fake) string {
 	if err := makeRaw(slave); err != nil {
 		t.Fatal(err)
 	}
-	slave.Close() // the transport opens it by name
-	t.Cleanup(func() { master.Close() })
+	// The transport opens the device by name. The test keeps its own
+	// slave open meanwhile: with no slave open, a read of the master
+	// fails with EIO (hang-up), and the fake printer, reading before the
+	// transport has opened the device, stopped answering (seen as "did
+	// not answer: i/o timeout" on a loaded machine).
+	t.Cleanup(func() { master.Close(); slave.Close() })
 	go f.serve(master)
 	return name
 }
